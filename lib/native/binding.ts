@@ -1,0 +1,74 @@
+// The ONLY module that loads the compiled addon. It declares the raw surface; nothing outside
+// lib/native sees an untyped binding.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+declare const handleBrand: unique symbol;
+/** An open netlink socket inside the addon (opaque). */
+export type NativeHandle = { readonly [handleBrand]: true };
+
+export interface NativeNetnsRef {
+  fd: number;
+  dev: number;
+  ino: number;
+}
+export interface NativeOp {
+  op: string;
+  spec: object;
+}
+export interface NativeReply {
+  errno: number;
+  extack?: string;
+  items: unknown[];
+}
+export interface NativeSpawnRequest {
+  netnsFd: number;
+  file: string;
+  argv: string[];
+  env: string[];
+  stdin: Uint8Array;
+  timeoutMs: number;
+}
+export interface NativeSpawnResult {
+  status: number;
+  signal: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+}
+
+export interface Binding {
+  netlinkOpen(netnsFd: number): Promise<NativeHandle>;
+  netlinkRequest(h: NativeHandle, ops: NativeOp[]): Promise<NativeReply[]>;
+  netlinkClose(h: NativeHandle): void;
+  netnsCreate(path: string): Promise<void>;
+  netnsDelete(path: string): Promise<void>;
+  netnsOpen(path: string): Promise<NativeNetnsRef>;
+  netnsIsNetns(path: string): Promise<boolean>;
+  netnsHome(): NativeNetnsRef;
+  netnsClose(fd: number): void;
+  sysctlRead(netnsFd: number, key: string): Promise<string>;
+  sysctlWrite(netnsFd: number, key: string, value: string): Promise<void>;
+  spawnInNetns(req: NativeSpawnRequest): Promise<NativeSpawnResult>;
+}
+
+/** The package root: the nearest directory above this file holding binding.gyp. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'binding.gyp'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('mesos-cni: cannot find the package root (binding.gyp) above ' + dir);
+    dir = up;
+  }
+  return dir;
+}
+
+const require = createRequire(import.meta.url);
+const root = packageRoot();
+// A local build wins (development); otherwise node-gyp-build picks the matching prebuild.
+const local = join(root, 'build', 'Release', 'mesos_cni.node');
+export const binding: Binding = existsSync(local)
+  ? (require(local) as Binding)
+  : (require('node-gyp-build')(root) as Binding);

@@ -1,0 +1,41 @@
+// Typed facade over the addon: every call rejects with one of the library's error classes.
+import { binding, type Binding } from './binding.js';
+import { fromNative } from './errors.js';
+
+export * from './errors.js';
+export type { NativeHandle, NativeNetnsRef, NativeOp, NativeReply, NativeSpawnRequest, NativeSpawnResult } from './binding.js';
+
+type AsyncKeys = { [K in keyof Binding]: ReturnType<Binding[K]> extends Promise<unknown> ? K : never }[keyof Binding];
+
+function wrapAsync<K extends AsyncKeys>(name: K): Binding[K] {
+  const fn = binding[name] as (...args: unknown[]) => Promise<unknown>;
+  return (async (...args: unknown[]) => {
+    try {
+      return await fn(...args);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }) as unknown as Binding[K];
+}
+
+/** The addon's functions, with native errors mapped to classes. */
+export const native: Binding = {
+  netlinkOpen: wrapAsync('netlinkOpen'),
+  netlinkRequest: wrapAsync('netlinkRequest'),
+  netlinkClose: (h) => binding.netlinkClose(h),
+  netnsCreate: wrapAsync('netnsCreate'),
+  netnsDelete: wrapAsync('netnsDelete'),
+  netnsOpen: wrapAsync('netnsOpen'),
+  netnsIsNetns: wrapAsync('netnsIsNetns'),
+  netnsHome: () => {
+    try {
+      return binding.netnsHome();
+    } catch (e) {
+      throw fromNative(e);
+    }
+  },
+  netnsClose: (fd) => binding.netnsClose(fd),
+  sysctlRead: wrapAsync('sysctlRead'),
+  sysctlWrite: wrapAsync('sysctlWrite'),
+  spawnInNetns: wrapAsync('spawnInNetns'),
+};

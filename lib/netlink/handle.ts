@@ -1,0 +1,105 @@
+// A netlink handle bound to one namespace: its socket was opened inside that namespace, so every
+// request acts there without switching threads. Verbs hang off it: nl.link.add(...), nl.route.replace(...).
+import { errnoMessage, errnoName, native, NetlinkError, SpecError, type NativeHandle } from '../native/index.js';
+import { Netns, open as openNetns } from '../netns/netns.js';
+import { opDef, type Op, type OpName, type OpSpecs } from './ops.js';
+import { LinkApi } from './link.js';
+
+export interface RequestOptions {
+  /** On the first failure, undo the ops that succeeded before it (in reverse order). */
+  rollback?: boolean;
+}
+
+export class NetlinkHandle {
+  #h: NativeHandle | undefined;
+  /** The namespace this handle acts in; undefined means the current namespace. */
+  readonly netns: Netns | undefined;
+  readonly link: LinkApi;
+
+  private constructor(h: NativeHandle, netns: Netns | undefined) {
+    this.#h = h;
+    this.netns = netns;
+    this.link = new LinkApi(this);
+  }
+
+  /** Open a handle in `ns` (a Netns, a name under /var/run/netns, or a path); default: current namespace. */
+  static async open(ns?: Netns | string): Promise<NetlinkHandle> {
+    const netns = typeof ns === 'string' ? await openNetns(ns) : ns;
+    try {
+      return new NetlinkHandle(await native.netlinkOpen(netns ? netns.fd : -1), netns);
+    } finally {
+      // The socket keeps the namespace alive; a namespace we opened ourselves is not kept open.
+      if (typeof ns === 'string') netns?.close();
+    }
+  }
+
+  /** Look up a link's index by name (or pass an index through). */
+  async linkIndex(ref: string | number, field: string): Promise<number> {
+    if (typeof ref === 'number') {
+      if (Number.isInteger(ref) && ref > 0 && ref < 2 ** 31) return ref;
+      throw new SpecError(`${field}: expected an interface name or a positive index, got ${ref}`);
+    }
+    return (await this.link.get(ref)).index;
+  }
+
+  /** Run one verb; returns what the kernel answered (decoded objects) for gets and dumps. */
+  async run<K extends OpName>(op: K, spec: OpSpecs[K]): Promise<unknown[]> {
+    return (await this.request([{ op, spec } as Op]))[0]!;
+  }
+
+  /**
+   * Send several verbs in one message (one round trip) and collect every ACK. The kernel does not
+   * make a batch atomic; with `rollback`, successes before the first failure are undone.
+   * Throws a NetlinkError for the first failure.
+   */
+  async request(ops: Op[], opts: RequestOptions = {}): Promise<unknown[][]> {
+    const h = this.#handle();
+    const prepared = await Promise.all(ops.map(async ({ op, spec }) => ({ op, spec: await opDef(op).prepare(this, spec as never) })));
+    const replies = await native.netlinkRequest(h, prepared);
+    let failed = -1;
+    for (let i = 0; i < replies.length; i++) {
+      const r = replies[i]!;
+      if (r.errno !== 0 && !(opDef(ops[i]!.op).ok ?? []).includes(errnoName(r.errno))) {
+        failed = i;
+        break;
+      }
+    }
+    if (failed < 0) return replies.map((r) => r.items);
+    const bad = ops[failed]!;
+    const reply = replies[failed]!;
+    const text = `${opDef(bad.op).describe(bad.spec as never)}: ${errnoMessage(reply.errno)}${reply.extack ? `: ${reply.extack}` : ''}`;
+    const err = new NetlinkError(text, { code: errnoName(reply.errno), errno: reply.errno, op: bad.op, detail: reply.extack ?? '' });
+    if (opts.rollback) await this.#rollback(ops.slice(0, failed), err);
+    throw err;
+  }
+
+  async #rollback(done: Op[], err: NetlinkError): Promise<void> {
+    const undo = done
+      .reverse()
+      .map((o) => opDef(o.op).undo?.(o.spec as never))
+      .filter((o): o is Op => o !== undefined);
+    if (undo.length === 0) return;
+    try {
+      await this.request(undo);
+    } catch (e) {
+      // Never replace the original error; attach what the undo could not do.
+      (err as { rollbackError?: unknown }).rollbackError = e;
+    }
+  }
+
+  #handle(): NativeHandle {
+    if (!this.#h) throw new SpecError('netlink handle is closed');
+    return this.#h;
+  }
+
+  /** Close the socket (requests in flight finish first). */
+  close(): void {
+    if (this.#h) native.netlinkClose(this.#h);
+    this.#h = undefined;
+  }
+}
+
+/** Shorthand for NetlinkHandle.open. */
+export function open(ns?: Netns | string): Promise<NetlinkHandle> {
+  return NetlinkHandle.open(ns);
+}

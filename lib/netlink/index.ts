@@ -1,0 +1,7 @@
+// The netlink library: open a handle in a namespace, then use its verbs.
+import './link_veth.js';
+
+export { NetlinkHandle, open, type RequestOptions } from './handle.js';
+export type { Op, OpName, OpSpecs } from './ops.js';
+export type { Link, LinkCommon, LinkKind, LinkKinds, LinkSelect, LinkSetSpec, LinkSpec } from './link.js';
+export { parseIp, parsePrefix, formatIp, networkOf, type IpAddr, type IpPrefix, type Family } from './ip.js';

@@ -1,0 +1,97 @@
+// IP address and prefix parsing into the bytes netlink carries; strict, with field-naming errors.
+import { isIPv4, isIPv6 } from 'node:net';
+import { SpecError } from '../native/index.js';
+
+export type Family = 4 | 6;
+export interface IpAddr {
+  family: Family;
+  bytes: Uint8Array;
+  text: string;
+}
+export interface IpPrefix extends IpAddr {
+  prefix: number;
+}
+
+function v4Bytes(s: string): Uint8Array {
+  return Uint8Array.from(s.split('.').map(Number));
+}
+
+function v6Bytes(s: string): Uint8Array {
+  let text = s;
+  const out = new Uint8Array(16);
+  // A trailing dotted quad (::ffff:1.2.3.4) becomes two hextets.
+  const quad = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (quad) {
+    const b = v4Bytes(quad[1]!);
+    text = text.slice(0, -quad[1]!.length) + ((b[0]! << 8) | b[1]!).toString(16) + ':' + ((b[2]! << 8) | b[3]!).toString(16);
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  });
+  return out;
+}
+
+/** Parse "10.0.0.1" or "fd00::1" (a zone suffix is refused). */
+export function parseIp(s: unknown, field: string): IpAddr {
+  if (typeof s === 'string') {
+    if (isIPv4(s)) return { family: 4, bytes: v4Bytes(s), text: s };
+    if (isIPv6(s) && !s.includes('%')) return { family: 6, bytes: v6Bytes(s), text: s };
+  }
+  throw new SpecError(`${field}: expected an IPv4 or IPv6 address, got ${JSON.stringify(s)}`);
+}
+
+/** Parse "10.0.0.1/24"; a bare address gets the host prefix (/32 or /128). */
+export function parsePrefix(s: unknown, field: string): IpPrefix {
+  if (typeof s === 'string') {
+    const slash = s.indexOf('/');
+    const addr = slash < 0 ? s : s.slice(0, slash);
+    const plen = slash < 0 ? undefined : s.slice(slash + 1);
+    const ip = (() => {
+      try {
+        return parseIp(addr, field);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (ip) {
+      const max = ip.family === 4 ? 32 : 128;
+      if (plen === undefined) return { ...ip, prefix: max, text: `${addr}/${max}` };
+      if (/^\d{1,3}$/.test(plen) && Number(plen) <= max) return { ...ip, prefix: Number(plen), text: s };
+    }
+  }
+  throw new SpecError(`${field}: expected an address with an optional /prefix (e.g. 10.0.0.1/24), got ${JSON.stringify(s)}`);
+}
+
+/** The network part of a prefix (host bits cleared), e.g. 10.0.0.7/24 → 10.0.0.0/24. */
+export function networkOf(p: IpPrefix): IpPrefix {
+  const bytes = Uint8Array.from(p.bytes);
+  for (let bit = p.prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  return { family: p.family, bytes, prefix: p.prefix, text: `${formatIp(bytes)}/${p.prefix}` };
+}
+
+/** Bytes back to text (IPv6 compressed per RFC 5952). */
+export function formatIp(b: Uint8Array): string {
+  if (b.length === 4) return Array.from(b).join('.');
+  const g = Array.from({ length: 8 }, (_, i) => (b[i * 2]! << 8) | b[i * 2 + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}

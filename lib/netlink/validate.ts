@@ -1,0 +1,41 @@
+// Field validators shared by the netlink verbs: each names the field and what it expected.
+import { SpecError } from '../native/index.js';
+
+/** Interface names as the kernel's dev_valid_name() accepts them. */
+export function ifname(v: unknown, field: string): string {
+  if (typeof v === 'string' && v.length >= 1 && v.length <= 15 && v !== '.' && v !== '..' && !/[/:\s\0]/.test(v)) {
+    return v;
+  }
+  throw new SpecError(`${field}: expected an interface name of 1-15 characters without '/', ':' or whitespace, got ${JSON.stringify(v)}`);
+}
+
+/** "aa:bb:cc:dd:ee:ff" → 6 bytes. */
+export function mac(v: unknown, field: string): Uint8Array {
+  if (typeof v === 'string' && /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v)) {
+    return Uint8Array.from(v.split(':').map((h) => parseInt(h, 16)));
+  }
+  throw new SpecError(`${field}: expected a MAC address like 02:00:00:00:00:01, got ${JSON.stringify(v)}`);
+}
+
+/** An integer in [min, max]. */
+export function int(v: unknown, field: string, min: number, max: number): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
+  throw new SpecError(`${field}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+}
+
+export function bool(v: unknown, field: string): boolean {
+  if (typeof v === 'boolean') return v;
+  throw new SpecError(`${field}: expected true or false, got ${JSON.stringify(v)}`);
+}
+
+/** One of a fixed set of strings. */
+export function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[]): T {
+  if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+  throw new SpecError(`${field}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+}
+
+/** Copy only defined entries: native specs treat a present key as "set this". */
+export function defined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}

@@ -1,0 +1,22 @@
+// Module entry: start the executor and publish every registered export.
+#include <napi.h>
+
+#include "executor.h"
+#include "registry.h"
+
+namespace mcni {
+
+std::vector<Export>& Exports() {
+  static std::vector<Export> all;
+  return all;
+}
+
+}  // namespace mcni
+
+static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  mcni::InitExecutor(env, exports);
+  for (const mcni::Export& e : mcni::Exports()) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  return exports;
+}
+
+NODE_API_MODULE(mesos_cni, InitAll)

@@ -1,0 +1,106 @@
+// JS entry points for netlink: open a handle in a namespace, run a batch of verbs, close.
+#include <napi.h>
+
+#include "executor.h"
+#include "js.h"
+#include "netlink/ops.h"
+#include "netlink/socket.h"
+#include "registry.h"
+
+namespace mcni {
+namespace {
+
+using SocketRef = std::shared_ptr<NlSocket>;
+struct HandleBox {
+  SocketRef sock;  // null once closed; in-flight jobs keep their own reference
+};
+
+class OpenJob : public Job {
+ public:
+  explicit OpenJob(int fd) : fd_(fd) {}
+  void Execute() override { sock_ = NlSocket::OpenIn(fd_, failure, poisoned); }
+  Napi::Value Result(Napi::Env env) override {
+    return Napi::External<HandleBox>::New(env, new HandleBox{sock_},
+                                          [](Napi::Env, HandleBox* b) { delete b; });
+  }
+
+ private:
+  int fd_;
+  SocketRef sock_;
+};
+
+class RequestJob : public Job {
+ public:
+  RequestJob(SocketRef s, std::vector<NlRequest> reqs) : sock_(std::move(s)), reqs_(std::move(reqs)) {}
+  void Execute() override { sock_->Transact(reqs_, failure); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, reqs_.size());
+    for (size_t i = 0; i < reqs_.size(); ++i) {
+      const NlRequest& r = reqs_[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("errno", r.err);
+      if (!r.extack.empty()) o.Set("extack", r.extack);
+      Napi::Array items = Napi::Array::New(env);
+      uint32_t n = 0;
+      for (const auto& raw : r.replies) {
+        auto* h = reinterpret_cast<const nlmsghdr*>(raw.data());
+        if (Decoder d = FindDecoder(h->nlmsg_type)) {
+          Napi::Value v = d(env, h);
+          if (!v.IsUndefined()) items.Set(n++, v);
+        }
+      }
+      o.Set("items", items);
+      out.Set(i, o);
+    }
+    return out;
+  }
+
+ private:
+  SocketRef sock_;
+  std::vector<NlRequest> reqs_;
+};
+
+HandleBox* Box(const Napi::Value& v) { return v.As<Napi::External<HandleBox>>().Data(); }
+
+// netlinkOpen(netnsFd: number (-1 = the addon's home netns)): Promise<handle>
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  return Submit(info.Env(), std::make_unique<OpenJob>(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// netlinkRequest(handle, ops: {op: string, spec: object}[]): Promise<{errno, extack?, items}[]>
+Napi::Value Request(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HandleBox* box = Box(info[0]);
+  if (!box->sock) throw Napi::Error::New(env, "netlink handle is closed");
+  Napi::Array ops = info[1].As<Napi::Array>();
+  std::vector<NlRequest> reqs;
+  reqs.reserve(ops.Length());
+  for (uint32_t i = 0; i < ops.Length(); ++i) {
+    Napi::Object op = ops.Get(i).As<Napi::Object>();
+    std::string name = Str(op, "op");
+    const OpDef* def = FindOp(name);
+    if (!def) throw Napi::TypeError::New(env, "unknown netlink op " + name);
+    if (def->dump && ops.Length() != 1) throw Napi::TypeError::New(env, "a dump must be sent alone: " + name);
+    uint16_t flags = NLM_F_REQUEST | (def->dump ? NLM_F_DUMP : NLM_F_ACK) | def->flags;
+    Msg m(def->type, flags);
+    def->encode(Obj(op, "spec"), m);
+    NlRequest r;
+    r.msg = m.Take();
+    r.dump = def->dump;
+    reqs.push_back(std::move(r));
+  }
+  return Submit(env, std::make_unique<RequestJob>(box->sock, std::move(reqs)));
+}
+
+// netlinkClose(handle): the socket closes once no request is using it.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Box(info[0])->sock.reset();
+  return info.Env().Undefined();
+}
+
+ExportFn e1("netlinkOpen", Open);
+ExportFn e2("netlinkRequest", Request);
+ExportFn e3("netlinkClose", Close);
+
+}  // namespace
+}  // namespace mcni

@@ -1,0 +1,64 @@
+// Links on real kernel objects: veth created straight into a second namespace, set, get, list, del.
+import { namespaces, rootTest, ipJson } from '../../helpers/fixture.js';
+
+rootTest('veth pair is created with its peer directly in the other namespace', async (t) => {
+  const [host, ctr] = await namespaces(t, 2);
+  await host!.nl.link.add({ kind: 'veth', name: 'vh0', up: true, mtu: 1400, peer: { name: 'eth0', netns: ctr!.ns, mtu: 1400 } });
+  const h = await host!.nl.link.get('vh0');
+  t.is(h.kind, 'veth');
+  t.true(h.up);
+  t.is(h.mtu, 1400);
+  const peer = await ctr!.nl.link.get('eth0');
+  t.is(peer.kind, 'veth');
+  t.is(peer.mtu, 1400);
+  t.is(h.link, peer.index, 'host end points at the peer index');
+  const oracle = await ipJson<{ ifname: string }[]>(ctr!, ['link', 'show', 'eth0']);
+  t.is(oracle[0]?.ifname, 'eth0');
+});
+
+rootTest('link.add refuses a taken name with EEXIST and ensure returns the existing link', async (t) => {
+  const [host] = await namespaces(t, 1);
+  const spec = { kind: 'veth' as const, name: 'va', peer: { name: 'vb' } };
+  await host!.nl.link.add(spec);
+  const e = await t.throwsAsync(host!.nl.link.add(spec));
+  t.is((e as { code?: string }).code, 'EEXIST');
+  t.is(e!.message, 'add link va type veth: File exists');
+  const l = await host!.nl.link.ensure(spec);
+  t.is(l.name, 'va');
+});
+
+rootTest('link.set renames, changes mtu/mac and brings a link up; del is idempotent', async (t) => {
+  const [host] = await namespaces(t, 1);
+  await host!.nl.link.add({ kind: 'veth', name: 'va', peer: { name: 'vb' } });
+  await host!.nl.link.set({ name: 'va', newName: 'vc', mtu: 1280, mac: '02:00:00:00:00:0a', up: true });
+  const l = await host!.nl.link.get('vc');
+  t.is(l.mtu, 1280);
+  t.is(l.mac, '02:00:00:00:00:0a');
+  t.true(l.up);
+  t.is(await host!.nl.link.find('va'), undefined);
+  await host!.nl.link.del('vc');
+  await host!.nl.link.del('vc');
+  t.deepEqual((await host!.nl.link.list()).map((x) => x.name), ['lo']);
+});
+
+rootTest('link.set moves a link to another namespace', async (t) => {
+  const [a, b] = await namespaces(t, 2);
+  await a!.nl.link.add({ kind: 'veth', name: 'va', peer: { name: 'vb' } });
+  await a!.nl.link.set({ name: 'vb', netns: b!.ns });
+  t.is(await a!.nl.link.find('vb'), undefined);
+  t.is((await b!.nl.link.get('vb')).kind, 'veth');
+});
+
+rootTest('a veth peer cannot be brought up in the create request: clear error, nothing left', async (t) => {
+  const [a, b] = await namespaces(t, 2);
+  const e = await t.throwsAsync(a!.nl.link.add({ kind: 'veth', name: 'va', peer: { name: 'vb', netns: b!.ns, up: true } }));
+  t.regex(e!.message, /link\.peer\.up/);
+  t.deepEqual((await a!.nl.link.list()).map((x) => x.name), ['lo']);
+});
+
+rootTest('get of a missing link fails with ENODEV and names it', async (t) => {
+  const [a] = await namespaces(t, 1);
+  const e = await t.throwsAsync(a!.nl.link.get('nope0'));
+  t.is((e as { code?: string }).code, 'ENODEV');
+  t.is(e!.message, 'get link nope0: No such device');
+});
