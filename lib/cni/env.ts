@@ -1,0 +1,84 @@
+// The CNI environment (CNI_COMMAND, CNI_CONTAINERID, ...): which variable each command needs,
+// CNI_ARGS parsing, and the checks libcni's skel makes (container ID and interface name shape).
+import { CniError, ErrorCode } from './errors.js';
+
+export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface CniEnv {
+  command: Command;
+  containerId: string;
+  /** Absent on some DELs (Mesos after a reboot; spec allows it). */
+  netns: string | undefined;
+  ifname: string;
+  /** CNI_ARGS as pairs, in order. */
+  args: [string, string][];
+  /** The raw CNI_ARGS string, forwarded verbatim to delegates. */
+  argsRaw: string | undefined;
+  /** CNI_PATH split on ':'. */
+  path: string[];
+}
+
+type Var = 'CNI_CONTAINERID' | 'CNI_NETNS' | 'CNI_IFNAME' | 'CNI_PATH';
+const REQUIRED: Record<Command, Var[]> = {
+  ADD: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
+  CHECK: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
+  DEL: ['CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH'],
+  GC: ['CNI_PATH'],
+  STATUS: [],
+  VERSION: [],
+};
+
+const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Parse "K=V;K=V" (CNI_ARGS). Values may contain '='; empty input means no pairs. */
+export function parseCniArgs(raw: string | undefined): [string, string][] {
+  if (!raw) return [];
+  return raw.split(';').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: invalid pair ${JSON.stringify(pair)}: expected KEY=VALUE`);
+    return [pair.slice(0, eq), pair.slice(eq + 1)];
+  });
+}
+
+/** Read and check the environment for the command it names. */
+export function parseEnv(env: Record<string, string | undefined>): CniEnv {
+  const command = env.CNI_COMMAND;
+  if (!command) throw new CniError(ErrorCode.InvalidEnvironment, 'required env variables [CNI_COMMAND] missing');
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_COMMAND: expected one of ${COMMANDS.join(', ')}, got ${JSON.stringify(command)}`);
+  }
+  const cmd = command as Command;
+  const missing = REQUIRED[cmd].filter((v) => !env[v]);
+  if (missing.length) throw new CniError(ErrorCode.InvalidEnvironment, `required env variables [${missing.join(',')}] missing`);
+  const containerId = env.CNI_CONTAINERID ?? '';
+  if (containerId && !CONTAINER_ID.test(containerId)) {
+    throw new CniError(ErrorCode.InvalidEnvironment, 'invalid characters in containerID', containerId);
+  }
+  const ifname = env.CNI_IFNAME ?? '';
+  if (ifname) checkIfname(ifname);
+  return {
+    command: cmd,
+    containerId,
+    netns: env.CNI_NETNS || undefined,
+    ifname,
+    args: parseCniArgs(env.CNI_ARGS),
+    argsRaw: env.CNI_ARGS || undefined,
+    path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
+  };
+}
+
+function checkIfname(name: string): void {
+  if (name.length > 15) throw new CniError(ErrorCode.InvalidEnvironment, `interface name is too long`, `interface name should be less than 16 characters`);
+  if (name === '.' || name === '..' || /[/:\s]/.test(name)) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `interface name contains an invalid character`, name);
+  }
+}
+
+/** The environment a runtime gives a plugin, as variables (for exec'ing a delegate). */
+export function envVars(e: CniEnv, command: Command = e.command): Record<string, string> {
+  const out: Record<string, string> = { CNI_COMMAND: command, CNI_CONTAINERID: e.containerId, CNI_IFNAME: e.ifname, CNI_PATH: e.path.join(':') };
+  if (e.netns) out.CNI_NETNS = e.netns;
+  if (e.argsRaw) out.CNI_ARGS = e.argsRaw;
+  return out;
+}

@@ -1,0 +1,45 @@
+// CNI errors: the spec's codes and the one JSON document a failing plugin prints.
+
+export const ErrorCode = {
+  IncompatibleVersion: 1,
+  UnsupportedField: 2,
+  UnknownContainer: 3,
+  InvalidEnvironment: 4,
+  IoFailure: 5,
+  DecodeFailure: 6,
+  InvalidNetworkConfig: 7,
+  TryAgainLater: 11,
+  /** Plugin-specific codes start here. */
+  Plugin: 100,
+} as const;
+
+/** An error a plugin reports to its runtime: `{cniVersion, code, msg, details}` on stdout, exit 1. */
+export class CniError extends Error {
+  readonly code: number;
+  readonly msg: string;
+  readonly details: string;
+  constructor(code: number, msg: string, details = '', options?: { cause?: unknown }) {
+    super(details ? `${msg}: ${details}` : msg, options);
+    this.name = 'CniError';
+    this.code = code;
+    this.msg = msg;
+    this.details = details;
+  }
+
+  toJSON(cniVersion: string): { cniVersion: string; code: number; msg: string; details?: string } {
+    return { cniVersion, code: this.code, msg: this.msg, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+/** Any thrown value as a CniError; non-CNI errors become code `fallbackCode` with their message. */
+export function asCniError(e: unknown, fallbackCode: number = ErrorCode.Plugin): CniError {
+  if (e instanceof CniError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new CniError(fallbackCode, msg, '', { cause: e });
+}
+
+/** A config field is wrong: code 7, the message names the field and what was expected. */
+export function configError(field: string, expected: string, got?: unknown): CniError {
+  const tail = arguments.length > 2 ? `, got ${JSON.stringify(got)}` : '';
+  return new CniError(ErrorCode.InvalidNetworkConfig, `${field}: expected ${expected}${tail}`);
+}

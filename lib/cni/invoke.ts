@@ -1,0 +1,155 @@
+// Running a delegate plugin by type, exactly as a runtime would: find it in CNI_PATH, give it the
+// CNI environment and its config on stdin, parse its result or error. When the executable found is
+// one of this package's own plugins, call it in-process instead: same inputs, same result, no exec.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { envVars, type CniEnv, type Command } from './env.js';
+import { CniError, ErrorCode } from './errors.js';
+import { parseResult, type AnyResult } from './result.js';
+import type { PluginResolver } from './plugin.js';
+
+/** Installed executables of ours carry this marker in their first bytes (see `mesos-cni install`). */
+export const PLUGIN_MARKER = 'mesos-cni-plugin:';
+
+export interface DelegateOptions {
+  /** Override env for this call (e.g. another CNI_IFNAME for an IPAM call). */
+  ifname?: string;
+  netns?: string;
+}
+
+export interface Delegator {
+  add(conf: object, opts?: DelegateOptions): Promise<AnyResult>;
+  del(conf: object, opts?: DelegateOptions): Promise<void>;
+  check(conf: object, opts?: DelegateOptions): Promise<void>;
+  /** Any command; returns the parsed stdout (undefined when empty). */
+  run(command: Command, conf: object, opts?: DelegateOptions): Promise<AnyResult | undefined>;
+  /** Absolute path of the executable for `type` (code 7 naming the path when absent). */
+  find(type: string): Promise<string>;
+}
+
+const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
+
+/** First executable named `type` in the search path (libcni's FindInPath). */
+export async function findInPath(type: string, path: string[]): Promise<string> {
+  if (!TYPE_RE.test(type)) throw new CniError(ErrorCode.InvalidNetworkConfig, `type: expected a plugin name, got ${JSON.stringify(type)}`);
+  for (const dir of path) {
+    const file = join(dir, type);
+    try {
+      await access(file, constants.X_OK);
+      return file;
+    } catch {
+      // try the next directory
+    }
+  }
+  throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to find plugin "${type}" in path [${path.join(' ')}]`);
+}
+
+/** The plugin type an executable of ours serves, read from its marker; undefined for others. */
+async function ownPluginType(file: string): Promise<string | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, 512, 0);
+    const head = buf.subarray(0, bytesRead).toString('latin1');
+    const m = new RegExp(`${PLUGIN_MARKER}\\s*([A-Za-z0-9_.+-]+)`).exec(head);
+    return m?.[1];
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Exec a plugin with the given env and stdin; collects stdout/stderr. */
+export function execPlugin(file: string, env: Record<string, string>, stdin: string): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (e) => reject(new CniError(ErrorCode.IoFailure, `exec ${file}`, e.message)));
+    child.on('close', (code, signal) =>
+      resolve({
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        exitCode: code ?? (signal ? 128 : 1),
+      }),
+    );
+    child.stdin.on('error', () => {}); // a plugin may exit without reading stdin
+    child.stdin.end(stdin);
+  });
+}
+
+/** Turn a finished plugin run into its result, or throw the error it reported. */
+export function interpret(file: string, r: ExecResult): AnyResult | undefined {
+  const text = r.stdout.trim();
+  if (r.exitCode === 0) return text ? parseResult(text, file) : undefined;
+  let e: { code?: unknown; msg?: unknown; details?: unknown } | undefined;
+  try {
+    e = JSON.parse(text);
+  } catch {
+    e = undefined;
+  }
+  if (e && typeof e.code === 'number' && typeof e.msg === 'string') {
+    throw new CniError(e.code, e.msg, typeof e.details === 'string' ? e.details : '');
+  }
+  throw new CniError(ErrorCode.Plugin, `plugin ${file} failed (exit status ${r.exitCode})`, (text || r.stderr).trim());
+}
+
+export interface DelegatorOptions {
+  /** Finds our own plugins for in-process calls; without it every delegate is exec'd. */
+  resolver?: PluginResolver;
+  /** The process environment to pass through (PATH etc.); CNI_* are replaced. */
+  baseEnv?: Record<string, string | undefined>;
+}
+
+export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Delegator {
+  const base = Object.fromEntries(
+    Object.entries(opts.baseEnv ?? process.env).filter((kv): kv is [string, string] => kv[1] !== undefined && !kv[0].startsWith('CNI_')),
+  );
+  const inProcessAllowed = opts.resolver !== undefined && (opts.baseEnv ?? process.env).MESOS_CNI_INPROCESS !== '0';
+
+  const find = (type: string) => findInPath(type, env.path);
+
+  async function run(command: Command, conf: object, o: DelegateOptions = {}): Promise<AnyResult | undefined> {
+    const type = (conf as { type?: unknown }).type;
+    if (typeof type !== 'string') throw new CniError(ErrorCode.InvalidNetworkConfig, 'delegate.type: expected a string');
+    const file = await find(type);
+    const vars = { ...base, ...envVars({ ...env, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns }, command) };
+    const stdin = JSON.stringify(conf);
+    if (inProcessAllowed) {
+      const own = await ownPluginType(file);
+      const plugin = own === type ? await opts.resolver!(type) : undefined;
+      if (plugin) {
+        // Same entry point the executable would run; only the process start is skipped.
+        const { handle } = await import('./skel.js');
+        const r = await handle(plugin, vars, Buffer.from(stdin), { resolver: opts.resolver });
+        return interpret(file, { stdout: r.stdout, stderr: '', exitCode: r.exitCode });
+      }
+    }
+    return interpret(file, await execPlugin(file, vars, stdin));
+  }
+
+  return {
+    run,
+    find,
+    async add(conf, o) {
+      const r = await run('ADD', conf, o);
+      if (!r) throw new CniError(ErrorCode.DecodeFailure, `delegate ${(conf as { type: string }).type} ADD printed no result`);
+      return r;
+    },
+    async del(conf, o) {
+      await run('DEL', conf, o);
+    },
+    async check(conf, o) {
+      await run('CHECK', conf, o);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// What a plugin is to the skel: a type name and handlers per command, each given a context.
+import type { Command, CniEnv } from './env.js';
+import type { NetConf } from './config.js';
+import type { AnyResult } from './result.js';
+import type { Delegator } from './invoke.js';
+import type { Logger } from './log.js';
+import type { Netns } from '../netns/netns.js';
+
+export interface PluginContext {
+  command: Command;
+  env: CniEnv;
+  /** CNI_NETNS, opened (undefined for a DEL whose namespace is gone or was not given). */
+  netns: Netns | undefined;
+  /** stdin decoded (shared fields checked; the plugin's parseConfig checks its own). */
+  conf: NetConf;
+  /** stdin as received, for plugins that pass it on unchanged (IPAM gets the whole config). */
+  stdin: Buffer;
+  /** Runs delegates by type (in-process when they are ours). */
+  delegate: Delegator;
+  log: Logger;
+}
+
+export interface Plugin {
+  /** The CNI type (and executable name). */
+  type: string;
+  /** Versions this plugin accepts in a config; default all. */
+  supportedVersions?: readonly string[];
+  add(ctx: PluginContext): Promise<AnyResult>;
+  del(ctx: PluginContext): Promise<void>;
+  check?(ctx: PluginContext): Promise<void>;
+  status?(ctx: PluginContext): Promise<void>;
+  gc?(ctx: PluginContext): Promise<void>;
+}
+
+/** Finds one of this package's plugins by type, for in-process delegation. */
+export type PluginResolver = (type: string) => Promise<Plugin | undefined>;

@@ -1,0 +1,137 @@
+// The plugin main loop: environment + stdin in, exactly one JSON document out (result or error).
+// `handle` is pure (no process I/O) so in-process delegation and the daemon reuse it unchanged.
+import { checkVersion, decodeConfig, type NetConf } from './config.js';
+import { parseEnv, type CniEnv } from './env.js';
+import { asCniError, CniError, ErrorCode } from './errors.js';
+import { createDelegator } from './invoke.js';
+import { createLogger } from './log.js';
+import type { Plugin, PluginContext, PluginResolver } from './plugin.js';
+import { convertResult } from './result.js';
+import { Netns } from '../netns/netns.js';
+import { hasCommand, LATEST, SUPPORTED_VERSIONS } from './version.js';
+
+export interface Outcome {
+  /** The one JSON document (with a trailing newline), or '' for a successful DEL/CHECK/STATUS/GC. */
+  stdout: string;
+  exitCode: 0 | 1;
+}
+
+export interface HandleOptions {
+  resolver?: PluginResolver;
+}
+
+function versionOf(stdin: Buffer): string | undefined {
+  try {
+    const v = (JSON.parse(stdin.toString('utf8')) as { cniVersion?: unknown }).cniVersion;
+    return typeof v === 'string' && v ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run one CNI command of `plugin` with the given environment and stdin. Never throws. */
+export async function handle(plugin: Plugin, rawEnv: Record<string, string | undefined>, stdin: Buffer, opts: HandleOptions = {}): Promise<Outcome> {
+  const cniVersion = versionOf(stdin);
+  try {
+    const command = rawEnv.CNI_COMMAND;
+    if (command === 'VERSION') {
+      // Works without any config: the spec's VERSION reads at most {"cniVersion"}.
+      const supported = plugin.supportedVersions ?? SUPPORTED_VERSIONS;
+      return ok({ cniVersion: cniVersion ?? LATEST, supportedVersions: [...supported] });
+    }
+    const env = parseEnv(rawEnv);
+    const conf = decodeConfig(stdin);
+    checkVersion(conf, plugin.supportedVersions);
+    if (env.command !== 'DEL' && !hasCommand(conf.cniVersion ?? '0.1.0', env.command)) {
+      throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${env.command}`);
+    }
+    const netns = await openContainerNetns(env);
+    try {
+      return await dispatch(plugin, context(plugin, env, conf, stdin, rawEnv, opts, netns));
+    } finally {
+      netns?.close();
+    }
+  } catch (e) {
+    const err = asCniError(e);
+    return { stdout: JSON.stringify(err.toJSON(cniVersion ?? '0.1.0')) + '\n', exitCode: 1 };
+  }
+}
+
+async function dispatch(plugin: Plugin, ctx: PluginContext): Promise<Outcome> {
+  switch (ctx.command) {
+    case 'ADD':
+      return ok(convertResult(await plugin.add(ctx), ctx.conf.cniVersion));
+    case 'DEL':
+      await plugin.del(ctx);
+      return { stdout: '', exitCode: 0 };
+    default: {
+      const fn = ({ CHECK: plugin.check, STATUS: plugin.status, GC: plugin.gc } as Record<string, Plugin['check']>)[ctx.command];
+      if (!fn) throw new CniError(ErrorCode.InvalidEnvironment, `${plugin.type} does not implement ${ctx.command}`);
+      await fn.call(plugin, ctx);
+      return { stdout: '', exitCode: 0 };
+    }
+  }
+}
+
+/**
+ * Open CNI_NETNS. ADD/CHECK need it; a DEL whose namespace is gone proceeds without one (the
+ * runtime may have destroyed it, or Mesos rebooted). A path naming our own namespace is refused:
+ * a recycled /proc/<pid>/ns/net can point at the host (containernetworking/plugins#714).
+ */
+async function openContainerNetns(env: CniEnv): Promise<Netns | undefined> {
+  if (!env.netns) return undefined;
+  let ns: Netns;
+  try {
+    ns = await Netns.open(env.netns);
+  } catch (e) {
+    if (env.command === 'DEL') return undefined;
+    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS: cannot open ${env.netns}`, (e as Error).message);
+  }
+  const own = Netns.current();
+  const same = ns.sameAs(own);
+  own.close();
+  if (same) {
+    ns.close();
+    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS: ${env.netns} is the plugin's own network namespace`);
+  }
+  return ns;
+}
+
+function ok(doc: object): Outcome {
+  return { stdout: JSON.stringify(doc) + '\n', exitCode: 0 };
+}
+
+function context(
+  plugin: Plugin,
+  env: CniEnv,
+  conf: NetConf,
+  stdin: Buffer,
+  rawEnv: Record<string, string | undefined>,
+  opts: HandleOptions,
+  netns: Netns | undefined,
+): PluginContext {
+  return {
+    command: env.command,
+    env,
+    netns,
+    conf,
+    stdin,
+    delegate: createDelegator(env, { resolver: opts.resolver, baseEnv: rawEnv }),
+    log: createLogger(rawEnv, { plugin: plugin.type, containerId: env.containerId, command: env.command }),
+  };
+}
+
+/** Read all of stdin (empty when it is a TTY or closed). */
+async function readStdin(): Promise<Buffer> {
+  if (process.stdin.isTTY) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The executable's main: handle the process's env and stdin, print, set the exit status. */
+export async function runPlugin(plugin: Plugin, opts: HandleOptions = {}): Promise<void> {
+  const out = await handle(plugin, process.env, await readStdin(), opts);
+  process.stdout.write(out.stdout);
+  process.exitCode = out.exitCode;
+}

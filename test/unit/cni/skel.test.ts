@@ -1,0 +1,66 @@
+// The plugin main loop as data: env + stdin in, one JSON document out.
+import test from 'ava';
+import { handle, type Plugin } from '../../../lib/cni/index.js';
+
+const calls: string[] = [];
+const plugin: Plugin = {
+  type: 'fake',
+  async add(ctx) {
+    calls.push(`ADD ${ctx.env.containerId}`);
+    return { cniVersion: '1.1.0', ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.1' }], routes: [{ dst: '0.0.0.0/0' }] };
+  },
+  async del(ctx) {
+    calls.push(`DEL ${ctx.env.containerId}`);
+  },
+};
+const failing: Plugin = {
+  type: 'failing',
+  async add() {
+    throw new Error('boom');
+  },
+  async del() {},
+};
+
+const env = (cmd: string) => ({ CNI_COMMAND: cmd, CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: '/nonexistent' });
+
+test('VERSION answers without a config, with the config version when given', async (t) => {
+  const a = await handle(plugin, { CNI_COMMAND: 'VERSION' }, Buffer.alloc(0));
+  t.is(a.exitCode, 0);
+  t.deepEqual(JSON.parse(a.stdout), { cniVersion: '1.1.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  const b = await handle(plugin, { CNI_COMMAND: 'VERSION' }, Buffer.from('{"cniVersion":"0.4.0"}'));
+  t.is(JSON.parse(b.stdout).cniVersion, '0.4.0');
+});
+
+test('DEL without netns dispatches and prints nothing', async (t) => {
+  const r = await handle(plugin, env('DEL'), Buffer.from('{"cniVersion":"1.0.0","name":"n","type":"fake"}'));
+  t.deepEqual(r, { stdout: '', exitCode: 0 });
+  t.true(calls.includes('DEL c1'));
+});
+
+test('bad JSON on stdin is code 6; a non-object config is code 7', async (t) => {
+  const a = await handle(plugin, env('DEL'), Buffer.from('{nope'));
+  t.is(a.exitCode, 1);
+  t.like(JSON.parse(a.stdout), { code: 6, msg: 'error decoding network config from stdin' });
+  const b = await handle(plugin, env('DEL'), Buffer.from('[1]'));
+  t.like(JSON.parse(b.stdout), { code: 7 });
+});
+
+test('an unsupported config version is code 1 with the supported list', async (t) => {
+  const r = await handle({ ...plugin, supportedVersions: ['0.3.1'] }, env('DEL'), Buffer.from('{"cniVersion":"1.0.0","type":"fake"}'));
+  t.like(JSON.parse(r.stdout), { code: 1, msg: 'incompatible CNI versions; config is "1.0.0", plugin supports ["0.3.1"]' });
+});
+
+test('CHECK is refused for configs older than 0.4.0', async (t) => {
+  const old = await handle(plugin, { ...env('CHECK'), CNI_NETNS: '/x' }, Buffer.from('{"cniVersion":"0.3.1","type":"fake"}'));
+  t.like(JSON.parse(old.stdout), { code: 1, msg: 'config version does not allow CHECK' });
+});
+
+test('errors are one JSON document {cniVersion, code, msg} with exit status 1', async (t) => {
+  const r = await handle(failing, { ...env('ADD'), CNI_NETNS: '/nonexistent/ns' }, Buffer.from('{"cniVersion":"1.0.0","type":"failing"}'));
+  t.is(r.exitCode, 1);
+  const doc = JSON.parse(r.stdout);
+  t.deepEqual(Object.keys(doc).sort(), ['cniVersion', 'code', 'details', 'msg']);
+  t.is(doc.cniVersion, '1.0.0');
+  t.is(doc.code, 4);
+  t.is(r.stdout.trim().split('\n').length, 1);
+});
