@@ -23,6 +23,8 @@ export interface PluginContext {
 export interface Plugin {
   /** The CNI type (and executable name). */
   type: string;
+  /** Whether the skel opens and checks CNI_NETNS for it (default true; IPAM plugins say false). */
+  usesNetns?: boolean;
   /** Versions this plugin accepts in a config; default all. */
   supportedVersions?: readonly string[];
   add(ctx: PluginContext): Promise<AnyResult>;

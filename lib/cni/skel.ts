@@ -45,7 +45,7 @@ export async function handle(plugin: Plugin, rawEnv: Record<string, string | und
     if (env.command !== 'DEL' && !hasCommand(conf.cniVersion ?? '0.1.0', env.command)) {
       throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${env.command}`);
     }
-    const netns = await openContainerNetns(env);
+    const netns = plugin.usesNetns === false ? undefined : await openContainerNetns(env);
     try {
       return await dispatch(plugin, context(plugin, env, conf, stdin, rawEnv, opts, netns));
     } finally {

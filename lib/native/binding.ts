@@ -52,6 +52,8 @@ export interface Binding {
   sysctlRead(netnsFd: number, key: string): Promise<string>;
   sysctlWrite(netnsFd: number, key: string, value: string): Promise<void>;
   spawnInNetns(req: NativeSpawnRequest): Promise<NativeSpawnResult>;
+  fileLock(path: string): Promise<number>;
+  fileUnlock(fd: number): void;
 }
 
 /** The package root: the nearest directory above this file holding binding.gyp. */

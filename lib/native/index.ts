@@ -38,4 +38,6 @@ export const native: Binding = {
   sysctlRead: wrapAsync('sysctlRead'),
   sysctlWrite: wrapAsync('sysctlWrite'),
   spawnInNetns: wrapAsync('spawnInNetns'),
+  fileLock: wrapAsync('fileLock'),
+  fileUnlock: (fd) => binding.fileUnlock(fd),
 };

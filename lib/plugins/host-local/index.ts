@@ -1,0 +1,80 @@
+// The host-local IPAM plugin: addresses from configured ranges, leases on disk shared with the
+// reference plugin (same files, same flock), requested IPs honoured or refused with a clear error.
+import type { Plugin, PluginContext } from '../../cni/plugin.js';
+import { CniError, ErrorCode } from '../../cni/errors.js';
+import type { IpConfig, Result } from '../../cni/result.js';
+import { LATEST } from '../../cni/version.js';
+import { toBig, rangeFor } from './range.js';
+import { parseConfig } from './config.js';
+import { readResolvConf } from './dns.js';
+import { allocate, HostLocalError } from './allocate.js';
+import { LeaseStore } from './store.js';
+
+async function add(ctx: PluginContext): Promise<Result> {
+  const cfg = parseConfig(ctx.conf, ctx.env);
+  const dns = cfg.resolvConf ? await readResolvConf(cfg.resolvConf) : undefined;
+  const { containerId: id, ifname } = ctx.env;
+  // Each requested address must fall in some range set; it is used by the first set holding it.
+  const pending = new Map(cfg.requested.map((ip) => [ip.text, ip]));
+  const store = await LeaseStore.open(cfg.dataDir, cfg.name);
+  const ips = await store.locked(async () => {
+    const got: IpConfig[] = [];
+    try {
+      for (const [idx, set] of cfg.rangeSets.entries()) {
+        const want = [...pending.values()].find((ip) => rangeFor(set, ip.family, toBig(ip.bytes)));
+        if (want) pending.delete(want.text);
+        try {
+          got.push(await allocate(store, set, idx, id, ifname, want));
+        } catch (e) {
+          if (e instanceof CniError) throw new CniError(e.code, `failed to allocate for range ${idx}: ${e.msg}`);
+          throw e;
+        }
+      }
+      if (pending.size) {
+        throw new CniError(HostLocalError.Requested, `failed to allocate all requested IPs: ${[...pending.keys()].join(' ')}`);
+      }
+      return got;
+    } catch (e) {
+      // Nothing half-allocated stays behind.
+      for (const ip of got) await store.release(ip.address.split('/')[0]!);
+      throw e;
+    }
+  });
+  ctx.log.debug('allocated', { ips: ips.map((i) => i.address) });
+  return { cniVersion: LATEST, ips, routes: cfg.routes, ...(dns ? { dns } : {}) };
+}
+
+async function del(ctx: PluginContext): Promise<void> {
+  const cfg = parseConfig(ctx.conf, ctx.env);
+  const store = await LeaseStore.open(cfg.dataDir, cfg.name);
+  await store.locked(async () => {
+    for (const lease of await store.byId(ctx.env.containerId, ctx.env.ifname)) await store.release(lease.ip);
+  });
+}
+
+async function check(ctx: PluginContext): Promise<void> {
+  const cfg = parseConfig(ctx.conf, ctx.env);
+  const store = await LeaseStore.open(cfg.dataDir, cfg.name);
+  const leases = await store.locked(() => store.byId(ctx.env.containerId, ctx.env.ifname));
+  if (leases.length === 0) {
+    throw new CniError(ErrorCode.UnknownContainer, `host-local: Failed to find address added by container ${ctx.env.containerId}`);
+  }
+}
+
+/** GC (1.1.0): release every lease whose attachment is not in cni.dev/valid-attachments. */
+async function gc(ctx: PluginContext): Promise<void> {
+  const cfg = parseConfig(ctx.conf, ctx.env);
+  const valid = ctx.conf['cni.dev/valid-attachments'];
+  if (valid !== undefined && !Array.isArray(valid)) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'cni.dev/valid-attachments: expected an array of {containerID, ifname}');
+  }
+  const keep = new Set((valid ?? []).map((a: { containerID?: string; ifname?: string }) => `${a.containerID}\n${a.ifname}`));
+  const store = await LeaseStore.open(cfg.dataDir, cfg.name);
+  await store.locked(async () => {
+    for (const l of await store.leases()) {
+      if (!keep.has(`${l.containerId}\n${l.ifname}`)) await store.release(l.ip);
+    }
+  });
+}
+
+export const plugin: Plugin = { type: 'host-local', usesNetns: false, add, del, check, gc };

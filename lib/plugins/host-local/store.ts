@@ -1,0 +1,97 @@
+// host-local's lease store, in the reference plugin's on-disk format so both can share a dataDir:
+// <dataDir>/<network>/<ip> holds "<containerID>\r\n<ifname>"; last_reserved_ip.<rangeIdx> holds an
+// IP; <dataDir>/<network>/lock is flock'ed around every change.
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { withFileLock } from '../../fs/flock.js';
+
+const LINE_BREAK = '\r\n';
+const LAST_PREFIX = 'last_reserved_ip.';
+
+export interface Lease {
+  ip: string;
+  containerId: string;
+  ifname: string;
+}
+
+export class LeaseStore {
+  constructor(readonly dir: string) {}
+
+  static async open(dataDir: string, network: string): Promise<LeaseStore> {
+    const dir = join(dataDir, network);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    return new LeaseStore(dir);
+  }
+
+  /** Run `fn` under the network's lock (the same flock the reference plugin takes). */
+  locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withFileLock(join(this.dir, 'lock'), fn);
+  }
+
+  /** Create the lease file exclusively; false when the address is taken. */
+  async reserve(ip: string, containerId: string, ifname: string, rangeId: number): Promise<boolean> {
+    let fh;
+    try {
+      fh = await open(join(this.dir, ip), 'wx', 0o644);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+    try {
+      await fh.writeFile(containerId.trim() + LINE_BREAK + ifname);
+    } catch (e) {
+      await fh.close();
+      await rm(join(this.dir, ip), { force: true });
+      throw e;
+    }
+    await fh.close();
+    await this.#writeAtomic(LAST_PREFIX + rangeId, ip);
+    return true;
+  }
+
+  async lastReserved(rangeId: number): Promise<string | undefined> {
+    try {
+      return (await readFile(join(this.dir, LAST_PREFIX + rangeId), 'utf8')).trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every lease file (lock and last_reserved_ip.* are not leases). */
+  async leases(): Promise<Lease[]> {
+    const out: Lease[] = [];
+    for (const name of await readdir(this.dir)) {
+      if (name === 'lock' || name.startsWith(LAST_PREFIX) || name.startsWith('.')) continue;
+      let text: string;
+      try {
+        text = (await readFile(join(this.dir, name), 'utf8')).trim();
+      } catch {
+        continue;
+      }
+      const [containerId = '', ifname = ''] = text.split(LINE_BREAK);
+      out.push({ ip: name, containerId, ifname });
+    }
+    return out;
+  }
+
+  /**
+   * Leases of (containerId, ifname). Like the reference, a file holding only the ID (written by
+   * versions before ifname was recorded) matches any ifname, but only when no exact match exists.
+   */
+  async byId(containerId: string, ifname: string): Promise<Lease[]> {
+    const id = containerId.trim();
+    const all = await this.leases();
+    const exact = all.filter((l) => l.containerId === id && l.ifname === ifname);
+    return exact.length ? exact : all.filter((l) => l.containerId === id && l.ifname === '');
+  }
+
+  async release(ip: string): Promise<void> {
+    await rm(join(this.dir, ip), { force: true });
+  }
+
+  async #writeAtomic(name: string, text: string): Promise<void> {
+    const tmp = join(this.dir, `.${name}.${process.pid}`);
+    await writeFile(tmp, text, { mode: 0o644 });
+    await rename(tmp, join(this.dir, name));
+  }
+}

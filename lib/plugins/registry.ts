@@ -1,0 +1,13 @@
+// This package's plugins by CNI type, loaded lazily: the executables' entry and the resolver
+// that lets lib/cni/invoke call one of ours in-process instead of exec'ing it.
+import type { Plugin } from '../cni/plugin.js';
+
+const loaders: Record<string, () => Promise<Plugin>> = {
+  'host-local': async () => (await import('./host-local/index.js')).plugin,
+};
+
+export const PLUGIN_TYPES = Object.keys(loaders);
+
+export async function loadPlugin(type: string): Promise<Plugin | undefined> {
+  return loaders[type]?.();
+}
