@@ -67,9 +67,9 @@ export interface ExecResult {
 }
 
 /** Exec a plugin with the given env and stdin; collects stdout/stderr. */
-export function execPlugin(file: string, env: Record<string, string>, stdin: string): Promise<ExecResult> {
+export function execPlugin(file: string, env: Record<string, string>, stdin: string, argv: string[] = []): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));

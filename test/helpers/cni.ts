@@ -1,0 +1,33 @@
+// Running CNI plugins in tests the way a runtime does: exec with the CNI env, config on stdin.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execPlugin, type ExecResult } from '../../lib/cni/invoke.js';
+
+export const REFERENCE_DIR = '/usr/lib/cni';
+export const hasReference = (type: string) => existsSync(`${REFERENCE_DIR}/${type}`);
+
+/** Absolute path of one of our compiled plugin executables (dist/bin/<type>.js). */
+export function ourPlugin(type: string): string {
+  return fileURLToPath(new URL(`../../bin/${type}.js`, import.meta.url));
+}
+
+export interface CniCall {
+  command: 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'STATUS' | 'GC';
+  containerId?: string;
+  netns?: string;
+  ifname?: string;
+  path?: string;
+  args?: string;
+  extraEnv?: Record<string, string>;
+}
+
+/** Exec `file` (a .js file runs under this node) as a runtime would. */
+export function callPlugin(file: string, conf: object, c: CniCall): Promise<ExecResult> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: c.command, ...c.extraEnv };
+  if (c.containerId) env.CNI_CONTAINERID = c.containerId;
+  if (c.netns) env.CNI_NETNS = c.netns;
+  env.CNI_IFNAME = c.ifname ?? 'eth0';
+  env.CNI_PATH = c.path ?? REFERENCE_DIR;
+  if (c.args) env.CNI_ARGS = c.args;
+  return file.endsWith('.js') ? execPlugin(process.execPath, env, JSON.stringify(conf), [file]) : execPlugin(file, env, JSON.stringify(conf));
+}
