@@ -4,6 +4,7 @@ import { errnoMessage, errnoName, native, NetlinkError, SpecError, type NativeHa
 import { Netns, open as openNetns } from '../netns/netns.js';
 import { opDef, type Op, type OpName, type OpSpecs } from './ops.js';
 import { LinkApi } from './link.js';
+import { BridgePortApi } from './bridge_port.js';
 
 export interface RequestOptions {
   /** On the first failure, undo the ops that succeeded before it (in reverse order). */
@@ -15,11 +16,13 @@ export class NetlinkHandle {
   /** The namespace this handle acts in; undefined means the current namespace. */
   readonly netns: Netns | undefined;
   readonly link: LinkApi;
+  readonly bridgePort: BridgePortApi;
 
   private constructor(h: NativeHandle, netns: Netns | undefined) {
     this.#h = h;
     this.netns = netns;
     this.link = new LinkApi(this);
+    this.bridgePort = new BridgePortApi(this);
   }
 
   /** Open a handle in `ns` (a Netns, a name under /var/run/netns, or a path); default: current namespace. */

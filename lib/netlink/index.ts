@@ -1,7 +1,9 @@
 // The netlink library: open a handle in a namespace, then use its verbs.
 import './link_veth.js';
+import './link_bridge.js';
 
 export { NetlinkHandle, open, type RequestOptions } from './handle.js';
 export type { Op, OpName, OpSpecs } from './ops.js';
 export type { Link, LinkCommon, LinkKind, LinkKinds, LinkSelect, LinkSetSpec, LinkSpec } from './link.js';
+export type { BridgePortSpec } from './bridge_port.js';
 export { parseIp, parsePrefix, formatIp, networkOf, type IpAddr, type IpPrefix, type Family } from './ip.js';
