@@ -17,6 +17,10 @@ export interface DelegateOptions {
   /** Override env for this call (e.g. another CNI_IFNAME for an IPAM call). */
   ifname?: string;
   netns?: string;
+  /** Exact stdin to send instead of JSON.stringify(conf) (e.g. Mesos' stout-serialised config). */
+  stdin?: string;
+  /** Send no CNI_ARGS even if the caller had some (Mesos never sets it). */
+  noArgs?: boolean;
 }
 
 export interface Delegator {
@@ -122,8 +126,9 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
     const type = (conf as { type?: unknown }).type;
     if (typeof type !== 'string') throw new CniError(ErrorCode.InvalidNetworkConfig, 'delegate.type: expected a string');
     const file = await find(type);
-    const vars = { ...base, ...envVars({ ...env, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns }, command) };
-    const stdin = JSON.stringify(conf);
+    const callEnv = { ...env, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns, argsRaw: o.noArgs ? undefined : env.argsRaw };
+    const vars = { ...base, ...envVars(callEnv, command) };
+    const stdin = o.stdin ?? JSON.stringify(conf);
     if (inProcessAllowed) {
       const own = await ownPluginType(file);
       const plugin = own === type ? await opts.resolver!(type) : undefined;

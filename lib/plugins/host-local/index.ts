@@ -41,7 +41,7 @@ async function add(ctx: PluginContext): Promise<Result> {
     }
   });
   ctx.log.debug('allocated', { ips: ips.map((i) => i.address) });
-  return { cniVersion: LATEST, ips, routes: cfg.routes, ...(dns ? { dns } : {}) };
+  return { cniVersion: LATEST, ips, ...(cfg.routes.length ? { routes: cfg.routes } : {}), ...(dns ? { dns } : {}) };
 }
 
 async function del(ctx: PluginContext): Promise<void> {

@@ -1,0 +1,124 @@
+// `mesos-cni exec`: a cnitool-like runner. Runs a config or a conflist's chain for ADD/CHECK/DEL
+// as a runtime would; with --mesos, exactly as the Mesos agent does (network_info in args, stout
+// JSON, no CNI_ARGS, the stdin checkpointed at ADD and replayed at DEL, the 0.2 result read).
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CniError, ErrorCode } from '../cni/errors.js';
+import { createDelegator } from '../cni/invoke.js';
+import { mesosStdin, networkInfo, type PortMapping } from '../cni/mesos.js';
+import type { AnyResult, LegacyResult } from '../cni/result.js';
+import { addList, asList, checkList, delList, type Attachment } from '../cni/runtime.js';
+import { loadPlugin } from '../plugins/registry.js';
+
+export interface ExecArgs {
+  command: 'add' | 'del' | 'check';
+  config: string;
+  netns?: string;
+  containerId?: string;
+  ifname: string;
+  cniPath: string[];
+  cniArgs?: string;
+  mesos: boolean;
+  labels: Record<string, string>;
+  portMappings: PortMapping[];
+  cacheDir: string;
+}
+
+export const DEFAULT_CACHE_DIR = '/var/lib/cni/mesos-cni';
+
+/** "8080:80/tcp" → {host_port, container_port, protocol}. */
+export function parsePortMapping(s: string): PortMapping {
+  const m = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(s);
+  const ok = m && Number(m[1]) >= 1 && Number(m[1]) <= 65535 && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+  if (!m || !ok) throw new Error(`--port-mapping: expected HOST:CONTAINER[/tcp|udp|sctp] with ports 1-65535, got ${JSON.stringify(s)}`);
+  return { host_port: Number(m[1]), container_port: Number(m[2]), protocol: (m[3] ?? 'tcp').toLowerCase() };
+}
+
+/** "k=v,k2=v2" → labels. */
+export function parseLabels(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of s.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`--mesos-labels: expected key=value[,key=value], got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** cnitool's default container ID: derived from the netns path. */
+function defaultContainerId(netns: string | undefined): string {
+  if (!netns) throw new Error('exec: --container-id is required when --netns is not given');
+  return 'cnitool-' + createHash('sha512').update(netns).digest('hex').slice(0, 20);
+}
+
+interface Checkpoint {
+  stdin?: string;
+  result?: AnyResult;
+}
+
+function cacheFile(a: ExecArgs, network: string, containerId: string): string {
+  return join(a.cacheDir, 'results', `${network}-${containerId}-${a.ifname}.json`);
+}
+
+async function readCheckpoint(file: string): Promise<Checkpoint | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Checkpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What Mesos keeps of a result: only ip4, ip6 and dns (anything else is "no IP" to it). */
+function mesosView(r: AnyResult): LegacyResult {
+  const l = r as LegacyResult;
+  return { ...(l.ip4 ? { ip4: l.ip4 } : {}), ...(l.ip6 ? { ip6: l.ip6 } : {}), ...(l.dns ? { dns: l.dns } : {}) };
+}
+
+export async function execCommand(a: ExecArgs): Promise<AnyResult | undefined> {
+  const doc: unknown = JSON.parse(await readFile(a.config, 'utf8'));
+  const list = asList(doc);
+  const containerId = a.containerId ?? defaultContainerId(a.netns);
+  const att: Attachment = { containerId, netns: a.netns, ifname: a.ifname, path: a.cniPath, args: a.mesos ? undefined : a.cniArgs };
+  const ckptFile = cacheFile(a, list.name, containerId);
+  const ckpt = await readCheckpoint(ckptFile);
+  const opts = { resolver: loadPlugin };
+
+  if (a.mesos) {
+    if (list.plugins.length !== 1) throw new Error('exec --mesos: Mesos runs single-plugin configs, not conflists');
+    const conf = list.plugins[0]! as Record<string, unknown>;
+    const d = createDelegator({ command: 'ADD', containerId, netns: a.netns, ifname: a.ifname, args: [], argsRaw: undefined, path: a.cniPath }, opts);
+    if (a.command === 'add') {
+      const stdin = mesosStdin(conf, networkInfo(list.name, a.labels, a.portMappings));
+      // Mesos checkpoints network.conf before the plugin runs; DEL replays it.
+      await saveCheckpoint(ckptFile, { stdin });
+      const r = await d.run('ADD', conf, { stdin, noArgs: true });
+      const view = mesosView(r ?? {});
+      if (!view.ip4) throw new CniError(ErrorCode.Plugin, `Mesos reads only a 0.1/0.2 "ip4" result; the plugin answered ${JSON.stringify(r)}`);
+      await saveCheckpoint(ckptFile, { stdin, result: view });
+      return view;
+    }
+    if (!ckpt?.stdin) return undefined; // never attached: Mesos skips DEL (MESOS-9142)
+    await d.run(a.command === 'del' ? 'DEL' : 'CHECK', conf, { stdin: ckpt.stdin, noArgs: true });
+    if (a.command === 'del') await rm(ckptFile, { force: true });
+    return undefined;
+  }
+
+  if (a.command === 'add') {
+    const result = await addList(list, att, opts);
+    await saveCheckpoint(ckptFile, { result });
+    return result;
+  }
+  if (a.command === 'check') {
+    await checkList(list, att, ckpt?.result, opts);
+    return undefined;
+  }
+  await delList(list, att, ckpt?.result, opts);
+  await rm(ckptFile, { force: true });
+  return undefined;
+}
+
+async function saveCheckpoint(file: string, c: Checkpoint): Promise<void> {
+  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
+  await writeFile(file, JSON.stringify(c), { mode: 0o600 });
+}

@@ -1,0 +1,69 @@
+// The `mesos-cni` command line: install plugins, run them like a runtime (or like Mesos).
+import { parseArgs } from 'node:util';
+import { asCniError } from '../cni/errors.js';
+import { DEFAULT_CACHE_DIR, execCommand, parseLabels, parsePortMapping } from './exec.js';
+import { install } from './install.js';
+
+const USAGE = `usage:
+  mesos-cni install --cni-bin-dir DIR [--only a,b]
+  mesos-cni exec add|del|check --config FILE [--netns PATH] [--container-id ID] [--ifname eth0]
+                 [--cni-path P] [--args K=V;...] [--mesos] [--mesos-labels k=v,...]
+                 [--port-mapping HOST:CONTAINER[/proto] ...] [--cache-dir DIR]`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === 'install') {
+    const { values } = parseArgs({ args: rest, options: { 'cni-bin-dir': { type: 'string' }, only: { type: 'string' } } });
+    if (!values['cni-bin-dir']) throw new Error('install: --cni-bin-dir is required');
+    for (const f of await install(values['cni-bin-dir'], values.only?.split(',').filter(Boolean))) console.log(f);
+    return 0;
+  }
+  if (cmd === 'exec') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        netns: { type: 'string' },
+        'container-id': { type: 'string' },
+        ifname: { type: 'string', default: 'eth0' },
+        'cni-path': { type: 'string', default: process.env.CNI_PATH ?? '/opt/cni/bin' },
+        args: { type: 'string' },
+        mesos: { type: 'boolean', default: false },
+        'mesos-labels': { type: 'string', default: '' },
+        'port-mapping': { type: 'string', multiple: true, default: [] },
+        'cache-dir': { type: 'string', default: DEFAULT_CACHE_DIR },
+      },
+    });
+    const command = positionals[0];
+    if (command !== 'add' && command !== 'del' && command !== 'check') throw new Error(`exec: expected add, del or check, got ${JSON.stringify(command)}\n${USAGE}`);
+    if (!values.config) throw new Error('exec: --config is required');
+    if (command !== 'del' && !values.netns) throw new Error(`exec ${command}: --netns is required`);
+    const mesosOnly = values['mesos-labels'] || values['port-mapping']!.length;
+    if (mesosOnly && !values.mesos) throw new Error('exec: --mesos-labels and --port-mapping need --mesos');
+    try {
+      const r = await execCommand({
+        command,
+        config: values.config,
+        netns: values.netns,
+        containerId: values['container-id'],
+        ifname: values.ifname!,
+        cniPath: values['cni-path']!.split(':').filter(Boolean),
+        cniArgs: values.args,
+        mesos: values.mesos!,
+        labels: parseLabels(values['mesos-labels']!),
+        portMappings: values['port-mapping']!.map(parsePortMapping),
+        cacheDir: values['cache-dir']!,
+      });
+      if (r !== undefined) console.log(JSON.stringify(r, null, 2));
+      return 0;
+    } catch (e) {
+      // A plugin's CNI error is shown as the runtime would log it.
+      const err = asCniError(e);
+      console.error(`mesos-cni exec ${command}: CNI error ${err.code}: ${err.message}`);
+      return 1;
+    }
+  }
+  console.error(USAGE);
+  return cmd === undefined || cmd === 'help' || cmd === '--help' ? 0 : 2;
+}
