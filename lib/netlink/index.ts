@@ -1,9 +1,13 @@
 // The netlink library: open a handle in a namespace, then use its verbs.
 import './link_veth.js';
 import './link_bridge.js';
+import './link_vxlan.js';
+import './link_macvlan.js';
 
 export { NetlinkHandle, open, type RequestOptions } from './handle.js';
 export type { Op, OpName, OpSpecs } from './ops.js';
 export type { Link, LinkCommon, LinkKind, LinkKinds, LinkSelect, LinkSetSpec, LinkSpec } from './link.js';
 export type { BridgePortSpec } from './bridge_port.js';
+export type { MacvlanMode } from './link_macvlan.js';
+export { VXLAN_DEFAULT_PORT } from './link_vxlan.js';
 export { parseIp, parsePrefix, formatIp, networkOf, type IpAddr, type IpPrefix, type Family } from './ip.js';
