@@ -3,12 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for p in iptables ipset iproute2 containernetworking-plugins conntrack netcat-openbsd; do
+for p in iptables ipset iproute2 containernetworking-plugins conntrack netcat-openbsd iputils-ping; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
+# node-gyp builds the addon when no prebuild matches: a C++ compiler, make and python3.
+command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || need+=(build-essential)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 npm ci --no-audit --no-fund
-npm run build
+# TypeScript only: `npm run build` would also run the "prebuild" hook (prebuildify: a second native
+# compile); `npm ci` above already built the addon from source through the install script.
+npm run build:ts
