@@ -5,6 +5,10 @@ import { Netns, open as openNetns } from '../netns/netns.js';
 import { opDef, type Op, type OpName, type OpSpecs } from './ops.js';
 import { LinkApi } from './link.js';
 import { BridgePortApi } from './bridge_port.js';
+import { AddrApi } from './addr.js';
+import { RouteApi } from './route.js';
+import { RuleApi } from './rule.js';
+import { NeighApi } from './neigh.js';
 
 export interface RequestOptions {
   /** On the first failure, undo the ops that succeeded before it (in reverse order). */
@@ -17,12 +21,20 @@ export class NetlinkHandle {
   readonly netns: Netns | undefined;
   readonly link: LinkApi;
   readonly bridgePort: BridgePortApi;
+  readonly addr: AddrApi;
+  readonly route: RouteApi;
+  readonly rule: RuleApi;
+  readonly neigh: NeighApi;
 
   private constructor(h: NativeHandle, netns: Netns | undefined) {
     this.#h = h;
     this.netns = netns;
     this.link = new LinkApi(this);
     this.bridgePort = new BridgePortApi(this);
+    this.addr = new AddrApi(this);
+    this.route = new RouteApi(this);
+    this.rule = new RuleApi(this);
+    this.neigh = new NeighApi(this);
   }
 
   /** Open a handle in `ns` (a Netns, a name under /var/run/netns, or a path); default: current namespace. */

@@ -11,3 +11,7 @@ export type { BridgePortSpec } from './bridge_port.js';
 export type { MacvlanMode } from './link_macvlan.js';
 export { VXLAN_DEFAULT_PORT } from './link_vxlan.js';
 export { parseIp, parsePrefix, formatIp, networkOf, type IpAddr, type IpPrefix, type Family } from './ip.js';
+export type { Addr, AddrDelSpec, AddrFilter, AddrSpec } from './addr.js';
+export type { Route, RouteFilter, RouteGetSpec, RouteProto, RouteSpec, RouteType } from './route.js';
+export type { Rule, RuleAction, RuleFilter, RuleSpec } from './rule.js';
+export type { Neigh, NeighDelSpec, NeighFamily, NeighFilter, NeighSpec, NeighState } from './neigh.js';

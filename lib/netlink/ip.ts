@@ -62,7 +62,8 @@ export function parsePrefix(s: unknown, field: string): IpPrefix {
     if (ip) {
       const max = ip.family === 4 ? 32 : 128;
       if (plen === undefined) return { ...ip, prefix: max, text: `${addr}/${max}` };
-      if (/^\d{1,3}$/.test(plen) && Number(plen) <= max) return { ...ip, prefix: Number(plen), text: s };
+      // No leading zeros: iproute2 would read "024" as octal 20.
+      if (/^(0|[1-9]\d{0,2})$/.test(plen) && Number(plen) <= max) return { ...ip, prefix: Number(plen), text: s };
     }
   }
   throw new SpecError(`${field}: expected an address with an optional /prefix (e.g. 10.0.0.1/24), got ${JSON.stringify(s)}`);
@@ -78,6 +79,8 @@ export function networkOf(p: IpPrefix): IpPrefix {
 /** Bytes back to text (IPv6 compressed per RFC 5952). */
 export function formatIp(b: Uint8Array): string {
   if (b.length === 4) return Array.from(b).join('.');
+  // IPv4-mapped addresses keep the dotted quad (RFC 5952 §5), as inet_ntop and the kernel print them.
+  if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return `::ffff:${Array.from(b.slice(12)).join('.')}`;
   const g = Array.from({ length: 8 }, (_, i) => (b[i * 2]! << 8) | b[i * 2 + 1]!);
   let best = -1;
   let bestLen = 1;

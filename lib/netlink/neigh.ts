@@ -1,0 +1,193 @@
+// Neighbours: `ip neigh add/replace/del/show` (ARP/NDP, family 4|6) and `bridge fdb add/append/
+// del/show` (family 'bridge': a MAC on a bridge port, or a MAC → remote VTEP on a vxlan device).
+import { SpecError } from '../native/index.js';
+import type { NetlinkHandle } from './handle.js';
+import { commonFamily, delDevIndex, devIndex } from './inet.js';
+import { parseIp, type Family, type IpAddr } from './ip.js';
+import { defineOp } from './ops.js';
+import { bool, defined, int, mac, oneOf } from './validate.js';
+
+const STATES = { none: 0, incomplete: 0x01, reachable: 0x02, stale: 0x04, delay: 0x08, probe: 0x10, failed: 0x20, noarp: 0x40, permanent: 0x80 } as const;
+/** `static` is bridge fdb's word for noarp: an entry that never ages out. */
+export type NeighState = keyof typeof STATES | 'static';
+const NTF_SELF = 0x02;
+const NTF_MASTER = 0x04;
+const NTF_ROUTER = 0x80;
+
+export type NeighFamily = Family | 'bridge';
+
+export interface NeighSpec {
+  dev: string | number;
+  /** Default: from `address` (ip neigh); 'bridge' for FDB entries. */
+  family?: NeighFamily;
+  /** The neighbour's IP (ip neigh only). */
+  address?: string;
+  /** The neighbour's MAC; for FDB entries the MAC being forwarded. */
+  lladdr?: string;
+  /** Default: permanent for ip neigh, static (noarp) for FDB entries. */
+  state?: NeighState;
+  /** FDB: act on the device's own table (NTF_SELF; the default when master is not set). */
+  self?: boolean;
+  /** FDB: act on the bridge the device is a port of (NTF_MASTER). */
+  master?: boolean;
+  /** NDP: the neighbour is a router (NTF_ROUTER). */
+  router?: boolean;
+  /** FDB on vxlan: the remote VTEP frames for this MAC are tunnelled to. */
+  dst?: string;
+  /** FDB on vxlan: remote VNI and UDP port, when they differ from the device's. */
+  vni?: number;
+  port?: number;
+  /** FDB on a VLAN-aware bridge. */
+  vlan?: number;
+}
+
+export type NeighDelSpec = Omit<NeighSpec, 'state' | 'router'>;
+
+export interface NeighFilter {
+  family?: NeighFamily;
+  dev?: string | number;
+  /** Only entries of ports of this bridge. */
+  master?: string | number;
+}
+
+/** A neighbour or FDB entry as the kernel reports it. */
+export interface Neigh {
+  family: NeighFamily;
+  /** The device's index. */
+  dev: number;
+  /** ip neigh: the neighbour's IP. */
+  address?: string;
+  lladdr?: string;
+  /** State names (a bit set), e.g. ['permanent'] or ['noarp']. */
+  state: (keyof typeof STATES)[];
+  /** Flag names: self, master, router, extern_learn, offload, sticky, proxy, use. */
+  flags: string[];
+  /** FDB on vxlan: the remote VTEP. */
+  dst?: string;
+  vni?: number;
+  port?: number;
+  vlan?: number;
+  /** FDB: the bridge's index. */
+  master?: number;
+}
+
+function neighFamily(v: unknown, field: string): NeighFamily {
+  if (v === 4 || v === 6 || v === 'bridge') return v;
+  throw new SpecError(`${field}: expected 4, 6 or 'bridge', got ${JSON.stringify(v)}`);
+}
+
+function describeNeigh(verb: string, s: NeighDelSpec): string {
+  if (s.family === 'bridge') {
+    return `${verb} fdb ${s.lladdr ?? '?'} dev ${s.dev}${s.dst ? ` dst ${s.dst}` : ''}${s.master ? ' master' : ''}${s.self ? ' self' : ''}`;
+  }
+  return `${verb} neighbour ${s.address ?? '?'}${s.lladdr ? ` lladdr ${s.lladdr}` : ''} dev ${s.dev}`;
+}
+
+async function prepareNeigh(h: NetlinkHandle, s: NeighSpec, verb: string): Promise<object> {
+  const del = verb === 'delete';
+  const fdb = s.family !== undefined && neighFamily(s.family, 'neigh.family') === 'bridge';
+  const address = s.address === undefined ? undefined : parseIp(s.address, 'neigh.address');
+  const dst = s.dst === undefined ? undefined : parseIp(s.dst, 'neigh.dst');
+  const lladdr = s.lladdr === undefined ? undefined : mac(s.lladdr, 'neigh.lladdr');
+  let fam: NeighFamily;
+  if (fdb) {
+    fam = 'bridge';
+    if (address) throw new SpecError('neigh.address: FDB entries have no IP address (the remote VTEP goes in dst)');
+    if (!lladdr) throw new SpecError('neigh.lladdr: required for an FDB entry');
+  } else {
+    for (const k of ['dst', 'vni', 'port', 'vlan', 'self', 'master'] as const) {
+      if (s[k] !== undefined) throw new SpecError(`neigh.${k}: only for FDB entries (family 'bridge')`);
+    }
+    if (!address) throw new SpecError('neigh.address: required (the neighbour IP)');
+    fam = commonFamily(s.family, 'neigh', [['address', address as IpAddr]]);
+  }
+  const self = s.self !== undefined && bool(s.self, 'neigh.self');
+  const master = s.master !== undefined && bool(s.master, 'neigh.master');
+  const router = s.router !== undefined && bool(s.router, 'neigh.router');
+  // As `bridge fdb`: an entry for neither table goes to the device's own.
+  const flags = (self || (fdb && !master) ? NTF_SELF : 0) | (master ? NTF_MASTER : 0) | (router ? NTF_ROUTER : 0);
+  const stateName = s.state === undefined ? (fdb ? 'static' : 'permanent') : oneOf(s.state, 'neigh.state', [...Object.keys(STATES), 'static'] as NeighState[]);
+  const index = del ? await delDevIndex(h, s.dev, 'neigh.dev') : await devIndex(h, s.dev, 'neigh.dev', () => describeNeigh(verb, s));
+  return defined({
+    family: fam,
+    index,
+    state: del ? undefined : stateName === 'static' ? STATES.noarp : STATES[stateName],
+    flags,
+    dst: (address ?? dst)?.bytes,
+    lladdr,
+    vni: s.vni === undefined ? undefined : int(s.vni, 'neigh.vni', 0, 2 ** 24 - 1),
+    port: s.port === undefined ? undefined : int(s.port, 'neigh.port', 1, 65535),
+    vlan: s.vlan === undefined ? undefined : int(s.vlan, 'neigh.vlan', 1, 4094),
+  });
+}
+
+declare module './ops.js' {
+  interface OpSpecs {
+    'neigh.add': NeighSpec;
+    'neigh.replace': NeighSpec;
+    'neigh.append': NeighSpec;
+    'neigh.del': NeighDelSpec;
+    'neigh.list': NeighFilter;
+  }
+}
+
+const undoByDel = (s: NeighSpec) => ({ op: 'neigh.del' as const, spec: s });
+
+defineOp('neigh.add', { prepare: (h, s) => prepareNeigh(h, s, 'add'), describe: (s) => describeNeigh('add', s), undo: undoByDel });
+defineOp('neigh.replace', { prepare: (h, s) => prepareNeigh(h, s, 'replace'), describe: (s) => describeNeigh('replace', s) });
+defineOp('neigh.append', { prepare: (h, s) => prepareNeigh(h, s, 'append'), describe: (s) => describeNeigh('append', s), undo: undoByDel });
+defineOp('neigh.del', {
+  prepare: (h, s) => prepareNeigh(h, s, 'delete'),
+  describe: (s) => describeNeigh('delete', s),
+  ok: ['ENOENT', 'ENODEV'],
+});
+
+defineOp('neigh.list', {
+  async prepare(h, s) {
+    return defined({
+      family: s.family === undefined ? undefined : neighFamily(s.family, 'neigh.list.family'),
+      index: s.dev === undefined ? undefined : await devIndex(h, s.dev, 'neigh.list.dev', () => `list neighbours dev ${s.dev}`),
+      master: s.master === undefined ? undefined : await devIndex(h, s.master, 'neigh.list.master', () => `list neighbours master ${s.master}`),
+    });
+  },
+  describe: (s) => `list ${s.family === 'bridge' ? 'fdb' : 'neighbours'}${s.dev === undefined ? '' : ` dev ${s.dev}`}`,
+});
+
+/** The neighbour and FDB verbs of one handle. */
+export class NeighApi {
+  constructor(private readonly h: NetlinkHandle) {}
+
+  /** `ip neigh add` / `bridge fdb add`: EEXIST when the entry exists. */
+  async add(spec: NeighSpec): Promise<void> {
+    await this.h.run('neigh.add', spec);
+  }
+
+  /** add, where an existing entry counts as success (it is not compared). */
+  async ensure(spec: NeighSpec): Promise<void> {
+    try {
+      await this.add(spec);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    }
+  }
+
+  /** `ip neigh replace` / `bridge fdb replace`: create or overwrite. */
+  async replace(spec: NeighSpec): Promise<void> {
+    await this.h.run('neigh.replace', spec);
+  }
+
+  /** `bridge fdb append`: one more remote for a MAC on a vxlan (e.g. 00:00:00:00:00:00 for flooding). */
+  async append(spec: NeighSpec): Promise<void> {
+    await this.h.run('neigh.append', spec);
+  }
+
+  /** `ip neigh del` / `bridge fdb del`; succeeds when the entry or its device is gone. */
+  async del(spec: NeighDelSpec): Promise<void> {
+    await this.h.run('neigh.del', spec);
+  }
+
+  /** `ip neigh show` (family 4|6, or both by default) or `bridge fdb show` (family 'bridge'). */
+  async list(filter: NeighFilter = {}): Promise<Neigh[]> {
+    return (await this.h.run('neigh.list', filter)) as Neigh[];
+  }
+}
