@@ -3,6 +3,7 @@ import './link_veth.js';
 import './link_bridge.js';
 import './link_vxlan.js';
 import './link_macvlan.js';
+import './link_dummy.js';
 
 export { NetlinkHandle, open, type RequestOptions } from './handle.js';
 export type { Op, OpName, OpSpecs } from './ops.js';
@@ -10,6 +11,7 @@ export type { Link, LinkCommon, LinkKind, LinkKinds, LinkSelect, LinkSetSpec, Li
 export type { BridgePortSpec } from './bridge_port.js';
 export type { MacvlanMode } from './link_macvlan.js';
 export { VXLAN_DEFAULT_PORT } from './link_vxlan.js';
+export { dummySupported, isUnknownKind, type StandaloneSpec } from './link_dummy.js';
 export { parseIp, parsePrefix, formatIp, networkOf, type IpAddr, type IpPrefix, type Family } from './ip.js';
 export type { Addr, AddrDelSpec, AddrFilter, AddrSpec } from './addr.js';
 export type { Route, RouteFilter, RouteGetSpec, RouteProto, RouteSpec, RouteType } from './route.js';
