@@ -4,6 +4,7 @@ import { errnoMessage, errnoName, native, NetlinkError, SpecError, type NativeHa
 import { Netns, open as openNetns } from '../netns/netns.js';
 import { opDef, type Op, type OpName, type OpSpecs } from './ops.js';
 import { LinkApi } from './link.js';
+import './kinds.js';
 import { BridgePortApi } from './bridge_port.js';
 import { AddrApi } from './addr.js';
 import { RouteApi } from './route.js';

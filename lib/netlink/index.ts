@@ -1,9 +1,5 @@
 // The netlink library: open a handle in a namespace, then use its verbs.
-import './link_veth.js';
-import './link_bridge.js';
-import './link_vxlan.js';
-import './link_macvlan.js';
-import './link_dummy.js';
+import './kinds.js';
 
 export { NetlinkHandle, open, type RequestOptions } from './handle.js';
 export type { Op, OpName, OpSpecs } from './ops.js';

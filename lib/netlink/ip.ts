@@ -98,3 +98,15 @@ export function formatIp(b: Uint8Array): string {
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
+
+/** The address `n` after the network address of `p` (n = 1: the usual gateway), as text. */
+export function hostAddress(p: IpPrefix, n: number): string {
+  const bytes = networkOf(p).bytes;
+  let carry = n;
+  for (let i = bytes.length - 1; i >= 0 && carry > 0; i--) {
+    const v = bytes[i]! + carry;
+    bytes[i] = v & 0xff;
+    carry = v >> 8;
+  }
+  return formatIp(bytes);
+}

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+// mesos-cni-plugin: bridge
+import { main } from '../lib/plugins/main.js';
+await main('bridge');
