@@ -88,8 +88,9 @@ rootTest('the standalone link is born in the target namespace, holds 198.51.100.
   const link = await host.nl.link.addStandalone({ name: 'spartan', up: true, mtu: 1400, netns: ctr.ns });
   t.like(link, { name: 'spartan', up: true, mtu: 1400 });
   t.is(await host.nl.link.find('spartan'), undefined, 'nothing in the handle namespace');
-  await nsExec(ctr, ['ip', 'link', 'set', 'lo', 'up']);
-  await nsExec(ctr, ['ip', 'addr', 'add', '198.51.100.1/32', 'dev', 'spartan']);
+  // Local traffic, even to spartan's address, goes through lo.
+  await ctr.nl.link.set({ name: 'lo', up: true });
+  await ctr.nl.addr.add({ dev: 'spartan', address: '198.51.100.1/32' });
   const [shown] = await ipJson<{ flags: string[]; addr_info: { local: string; prefixlen: number }[] }[]>(ctr, ['addr', 'show', 'spartan']);
   t.true(shown!.flags.includes('UP'));
   t.deepEqual(shown!.addr_info.filter((a) => a.local === '198.51.100.1').map((a) => a.prefixlen), [32]);

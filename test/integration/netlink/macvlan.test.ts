@@ -19,7 +19,7 @@ async function twoMacvlans(t: ExecutionContext, mode?: MacvlanMode): Promise<[Te
   await host.nl.link.set({ name: 'p1', up: true });
   for (const [i, ctr] of [c1, c2].entries()) {
     await host.nl.link.add({ kind: 'macvlan', name: 'eth0', link: 'p0', netns: ctr.ns, up: true, ...(mode ? { mode } : {}) });
-    await nsExec(ctr, ['ip', 'addr', 'add', `10.1.0.${i + 1}/24`, 'dev', 'eth0']);
+    await ctr.nl.addr.add({ dev: 'eth0', address: `10.1.0.${i + 1}/24` });
   }
   return [host, c1, c2];
 }

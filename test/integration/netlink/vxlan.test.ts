@@ -84,6 +84,7 @@ rootTest('vxlan specs are validated with field-naming errors before reaching the
 });
 
 const MAC = ['70:b3:d5:e7:00:01', '70:b3:d5:e7:00:02'] as const;
+const UNDERLAY = { 4: ['192.0.2.1', '192.0.2.2'], 6: ['2001:db8:1::1', '2001:db8:1::2'] } as const;
 
 /**
  * Two fake hosts joined by a veth underlay, each with a VTEP like DC/OS' vtep1024, and a static
@@ -91,7 +92,7 @@ const MAC = ['70:b3:d5:e7:00:01', '70:b3:d5:e7:00:02'] as const;
  */
 async function overlay(t: ExecutionContext, family: 4 | 6): Promise<[TestNs, TestNs]> {
   const [h1, h2] = (await namespaces(t, 2)) as [TestNs, TestNs];
-  const under = family === 4 ? ['192.0.2.1', '192.0.2.2'] : ['2001:db8:1::1', '2001:db8:1::2'];
+  const under = UNDERLAY[family];
   const plen = family === 4 ? 24 : 64;
   await h1.nl.link.add({ kind: 'veth', name: 'u1', up: true, peer: { name: 'u2', netns: h2.ns } });
   await h2.nl.link.set({ name: 'u2', up: true });
@@ -99,15 +100,16 @@ async function overlay(t: ExecutionContext, family: 4 | 6): Promise<[TestNs, Tes
   for (const i of [0, 1] as const) {
     const ns = hosts[i];
     const dev = i === 0 ? 'u1' : 'u2';
-    await nsExec(ns, ['ip', 'addr', 'add', `${under[i]}/${plen}`, 'dev', dev, ...(family === 6 ? ['nodad'] : [])]);
+    await ns.nl.addr.add({ dev, address: `${under[i]}/${plen}`, noDad: family === 6 });
     await ns.nl.link.add({ kind: 'vxlan', name: 'vtep1024', vni: 1024, port: 64000, learning: false, local: under[i], dev, mac: MAC[i], up: true });
-    await nsExec(ns, ['ip', 'addr', 'add', `44.128.0.${i + 1}/20`, 'dev', 'vtep1024']);
+    await ns.nl.addr.add({ dev: 'vtep1024', address: `44.128.0.${i + 1}/20` });
   }
-  // h1 floods unknown destinations (ARP included) to h2 with an all-zeros entry.
-  await nsExec(h1, ['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vtep1024', 'dst', under[1]!]);
+  // h1 floods unknown destinations (ARP included) to h2 with an all-zeros entry (`bridge fdb append`).
+  // vxlan refuses FDB entries that are neither permanent nor reachable (EINVAL, no extack).
+  await h1.nl.neigh.append({ family: 'bridge', dev: 'vtep1024', lladdr: '00:00:00:00:00:00', dst: under[1], state: 'permanent' });
   // h2 knows h1's VTEP MAC and overlay address statically, as dcos-net programs them.
-  await nsExec(h2, ['bridge', 'fdb', 'replace', MAC[0], 'dev', 'vtep1024', 'dst', under[0]!, 'self', 'permanent']);
-  await nsExec(h2, ['ip', 'neigh', 'replace', '44.128.0.1', 'lladdr', MAC[0], 'dev', 'vtep1024', 'nud', 'permanent']);
+  await h2.nl.neigh.replace({ family: 'bridge', dev: 'vtep1024', lladdr: MAC[0], dst: under[0], self: true, state: 'permanent' });
+  await h2.nl.neigh.replace({ dev: 'vtep1024', address: '44.128.0.1', lladdr: MAC[0], state: 'permanent' });
   return [h1, h2];
 }
 
@@ -126,7 +128,7 @@ for (const family of [4, 6] as const) {
     const fdb = await nsExec(h1, ['bridge', 'fdb', 'show', 'dev', 'vtep1024']);
     t.false(fdb.includes(MAC[1]), fdb);
     // Without h2's static entries the reverse path is gone: the test depends on the VTEP config.
-    await nsExec(h2, ['bridge', 'fdb', 'del', MAC[0], 'dev', 'vtep1024', 'self']);
+    await h2.nl.neigh.del({ family: 'bridge', dev: 'vtep1024', lladdr: MAC[0], dst: UNDERLAY[family][0] });
     await t.throwsAsync(ping(h2, '44.128.0.1', 1));
   });
 }
