@@ -1,21 +1,26 @@
 // `mesos-cni install`: put an executable for every plugin of this package into a CNI bin dir.
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PLUGIN_MARKER } from '../cni/invoke.js';
 import { PLUGIN_TYPES } from '../plugins/registry.js';
 
-/** The compiled entry of a plugin (dist/bin/<type>.js). */
+/** The entry of a plugin: the one-file bundle (dist/bin/<type>.cjs) when built, else the tsc output. */
 export function pluginEntry(type: string): string {
-  return fileURLToPath(new URL(`../../bin/${type}.js`, import.meta.url));
+  const bundle = fileURLToPath(new URL(`../../bin/${type}.cjs`, import.meta.url));
+  return existsSync(bundle) ? bundle : fileURLToPath(new URL(`../../bin/${type}.js`, import.meta.url));
 }
 
 /**
  * A tiny CommonJS launcher (bin dirs have no package.json): absolute node, the marker that lets
- * our own delegations run in-process, and a dynamic import of the real entry.
+ * our own delegations run in-process, and a load of the real entry.
  */
 export function launcherText(type: string): string {
-  return `#!${process.execPath}\n// ${PLUGIN_MARKER} ${type}\nimport(${JSON.stringify(pluginEntry(type))});\n`;
+  const entry = JSON.stringify(pluginEntry(type));
+  // A bin dir inside an ESM package scope makes this file ESM, where require is undefined.
+  const load = entry.endsWith('.cjs"') ? `typeof require === 'function' ? require(${entry}) : import(${entry});` : `import(${entry});`;
+  return `#!${process.execPath}\n// ${PLUGIN_MARKER} ${type}\n${load}\n`;
 }
 
 export async function install(dir: string, only?: string[]): Promise<string[]> {

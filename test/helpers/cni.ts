@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execPlugin, type ExecResult } from '../../lib/cni/invoke.js';
+import { install } from '../../lib/cli/install.js';
 
 export const REFERENCE_DIR = '/usr/lib/cni';
 export const hasReference = (type: string) => existsSync(`${REFERENCE_DIR}/${type}`);
@@ -9,6 +10,15 @@ export const hasReference = (type: string) => existsSync(`${REFERENCE_DIR}/${typ
 /** Absolute path of one of our compiled plugin executables (dist/bin/<type>.js). */
 export function ourPlugin(type: string): string {
   return fileURLToPath(new URL(`../../bin/${type}.js`, import.meta.url));
+}
+
+/** A CNI bin dir holding our installed launchers (as `mesos-cni install` writes them), made once. */
+export const OUR_BIN_DIR = fileURLToPath(new URL('../../cni-bin', import.meta.url));
+let installed: Promise<string[]> | undefined;
+export async function ourBinDir(): Promise<string> {
+  installed ??= install(OUR_BIN_DIR); // atomic renames: parallel test processes may race safely
+  await installed;
+  return OUR_BIN_DIR;
 }
 
 export interface CniCall {
@@ -19,6 +29,8 @@ export interface CniCall {
   path?: string;
   args?: string;
   extraEnv?: Record<string, string>;
+  /** Run the plugin inside this namespace (the fake host), via `ip netns exec`. */
+  hostNs?: string;
 }
 
 /** Exec `file` (a .js file runs under this node) as a runtime would. */
@@ -29,5 +41,7 @@ export function callPlugin(file: string, conf: object, c: CniCall): Promise<Exec
   env.CNI_IFNAME = c.ifname ?? 'eth0';
   env.CNI_PATH = c.path ?? REFERENCE_DIR;
   if (c.args) env.CNI_ARGS = c.args;
-  return file.endsWith('.js') ? execPlugin(process.execPath, env, JSON.stringify(conf), [file]) : execPlugin(file, env, JSON.stringify(conf));
+  const argv = file.endsWith('.js') || file.endsWith('.cjs') ? [process.execPath, file] : [file];
+  if (c.hostNs) return execPlugin('/usr/sbin/ip', env, JSON.stringify(conf), ['netns', 'exec', c.hostNs, ...argv]);
+  return execPlugin(argv[0]!, env, JSON.stringify(conf), argv.slice(1));
 }

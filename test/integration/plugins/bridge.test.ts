@@ -1,0 +1,198 @@
+// Our bridge + host-local against the reference Go plugins: same config, same kernel state, pings
+// both ways, nothing left after DEL; every spec version; DEL twice / without netns; failures at
+// each ADD step leave nothing behind.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { namespaces, nsExec, ipJson, rootTest, uniq, type TestNs } from '../../helpers/fixture.js';
+import { callPlugin, hasReference, ourBinDir, REFERENCE_DIR, type CniCall } from '../../helpers/cni.js';
+import { SUPPORTED_VERSIONS } from '../../../lib/cni/version.js';
+
+const refTest = hasReference('bridge') ? rootTest : rootTest.skip;
+
+async function dataDir(t: ExecutionContext): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'mcni-br-'));
+  t.teardown(() => rm(d, { recursive: true, force: true }));
+  return d;
+}
+
+interface Impl {
+  name: string;
+  file: () => Promise<string>;
+  path: () => Promise<string>;
+}
+const ours: Impl = { name: 'ours', file: async () => join(await ourBinDir(), 'bridge'), path: async () => `${await ourBinDir()}:${REFERENCE_DIR}` };
+const reference: Impl = { name: 'reference', file: async () => `${REFERENCE_DIR}/bridge`, path: async () => REFERENCE_DIR };
+
+function conf(dir: string, bridge: string, extra: object = {}, version = '1.0.0') {
+  return {
+    cniVersion: version,
+    name: 'brtest',
+    type: 'bridge',
+    bridge,
+    isDefaultGateway: true,
+    ipMasq: true,
+    hairpinMode: true,
+    ipam: { type: 'host-local', subnet: '10.66.0.0/24', dataDir: dir },
+    ...extra,
+  };
+}
+
+async function run(impl: Impl, host: TestNs, c: object, call: Omit<CniCall, 'hostNs' | 'path'>) {
+  return callPlugin(await impl.file(), c, { ...call, hostNs: host.name, path: await impl.path() });
+}
+
+/** The kernel state an ADD leaves, normalised (no MACs, no random veth names). */
+async function state(host: TestNs, ctr: TestNs, bridge: string) {
+  const addrs = (await ipJson<{ ifname: string; addr_info: { local: string; prefixlen: number; family: string }[] }[]>(ctr, ['addr', 'show', 'dev', 'eth0']))[0]!;
+  const routes = await ipJson<{ dst: string; gateway?: string; dev: string }[]>(ctr, ['route', 'show']);
+  const brAddrs = (await ipJson<{ addr_info: { local: string; prefixlen: number; family: string }[] }[]>(host, ['addr', 'show', 'dev', bridge]))[0]!;
+  const ports = await ipJson<{ ifname: string; operstate: string }[]>(host, ['link', 'show', 'master', bridge]);
+  const hairpin = await nsExec(host, ['bridge', '-d', 'link', 'show']);
+  const nat = await nsExec(host, ['iptables-save', '-t', 'nat']);
+  return {
+    ctrV4: addrs.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+    ctrRoutes: routes.map((r) => `${r.dst} ${r.gateway ?? '-'} ${r.dev}`).sort(),
+    bridgeV4: brAddrs.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+    ports: ports.length,
+    hairpin: /hairpin on/.test(hairpin),
+    masquerade: /-j MASQUERADE/.test(nat) && /-A POSTROUTING -s 10\.66\.0\.2\/32/.test(nat),
+  };
+}
+
+async function leases(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(join(dir, 'brtest'))).filter((f) => /^\d/.test(f));
+  } catch {
+    return [];
+  }
+}
+
+async function emptyAfterDel(t: ExecutionContext, host: TestNs, ctr: TestNs, dir: string) {
+  t.deepEqual((await ipJson<{ ifname: string }[]>(ctr, ['link', 'show'])).map((l) => l.ifname), ['lo']);
+  t.is((await ipJson<unknown[]>(host, ['link', 'show', 'type', 'veth'])).length, 0);
+  t.notRegex(await nsExec(host, ['iptables-save', '-t', 'nat']), /brtest|CNI-/);
+  t.deepEqual(await leases(dir), []);
+}
+
+refTest('ours and the reference leave the same kernel state, ping both ways, and clean up', async (t) => {
+  const seen: Record<string, unknown> = {};
+  for (const impl of [ours, reference]) {
+    const [host, ctr] = await namespaces(t, 2, 'mb');
+    const dir = await dataDir(t);
+    const bridge = uniq('br');
+    const c = conf(dir, bridge);
+    const add = await run(impl, host!, c, { command: 'ADD', containerId: 'c1', netns: ctr!.path });
+    t.is(add.exitCode, 0, `${impl.name}: ${add.stdout}${add.stderr}`);
+    const result = JSON.parse(add.stdout);
+    t.is(result.ips[0].address, '10.66.0.2/24', impl.name);
+    t.deepEqual(result.interfaces.map((i: { name: string }) => i.name).filter((n: string) => !n.startsWith('veth')), [bridge, 'eth0']);
+    seen[impl.name] = await state(host!, ctr!, bridge);
+    await nsExec(ctr!, ['ping', '-c1', '-W2', '10.66.0.1']);
+    await nsExec(host!, ['ping', '-c1', '-W2', '10.66.0.2']);
+    const del = await run(impl, host!, c, { command: 'DEL', containerId: 'c1', netns: ctr!.path });
+    t.is(del.exitCode, 0, `${impl.name}: ${del.stdout}`);
+    await emptyAfterDel(t, host!, ctr!, dir);
+  }
+  t.deepEqual(seen.ours, seen.reference);
+  t.like(seen.ours, { ctrV4: ['10.66.0.2/24'], bridgeV4: ['10.66.0.1/24'], ports: 1, hairpin: true, masquerade: true });
+});
+
+rootTest('every spec version: ADD answers in the config version, DEL twice and DEL without netns succeed', async (t) => {
+  for (const version of SUPPORTED_VERSIONS) {
+    const [host, ctr] = await namespaces(t, 2, 'mv');
+    const dir = await dataDir(t);
+    const c = conf(dir, uniq('br'), {}, version);
+    const add = await run(ours, host!, c, { command: 'ADD', containerId: 'v1', netns: ctr!.path });
+    t.is(add.exitCode, 0, `${version}: ${add.stdout}`);
+    const r = JSON.parse(add.stdout);
+    t.is(r.cniVersion, version);
+    if (version === '0.1.0' || version === '0.2.0') t.is(r.ip4.ip, '10.66.0.2/24', version);
+    else t.is(r.ips[0].address, '10.66.0.2/24', version);
+    for (let i = 0; i < 2; i++) t.is((await run(ours, host!, c, { command: 'DEL', containerId: 'v1', netns: ctr!.path })).exitCode, 0);
+    t.is((await run(ours, host!, c, { command: 'DEL', containerId: 'v1' })).exitCode, 0);
+    await emptyAfterDel(t, host!, ctr!, dir);
+  }
+});
+
+rootTest('DEL without CNI_NETNS still removes rules and the lease', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'mn');
+  const dir = await dataDir(t);
+  const c = conf(dir, uniq('br'));
+  t.is((await run(ours, host!, c, { command: 'ADD', containerId: 'n1', netns: ctr!.path })).exitCode, 0);
+  t.is((await run(ours, host!, c, { command: 'DEL', containerId: 'n1' })).exitCode, 0);
+  t.notRegex(await nsExec(host!, ['iptables-save', '-t', 'nat']), /CNI-/);
+  t.deepEqual(await leases(dir), []);
+});
+
+rootTest('CHECK passes after ADD and fails once the container address is gone', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'mk');
+  const dir = await dataDir(t);
+  const c = conf(dir, uniq('br'));
+  const add = await run(ours, host!, c, { command: 'ADD', containerId: 'k1', netns: ctr!.path });
+  const withPrev = { ...c, prevResult: JSON.parse(add.stdout) };
+  t.is((await run(ours, host!, withPrev, { command: 'CHECK', containerId: 'k1', netns: ctr!.path })).exitCode, 0);
+  await nsExec(ctr!, ['ip', 'addr', 'flush', 'dev', 'eth0']);
+  const bad = await run(ours, host!, withPrev, { command: 'CHECK', containerId: 'k1', netns: ctr!.path });
+  t.is(bad.exitCode, 1);
+  t.regex(JSON.parse(bad.stdout).msg, /address 10\.66\.0\.2\/24 missing/);
+});
+
+rootTest('failures at each ADD step leave nothing behind', async (t) => {
+  // 1. IPAM refuses (requested address outside the range) → no veth, no rules, no lease.
+  {
+    const [host, ctr] = await namespaces(t, 2, 'mf');
+    const dir = await dataDir(t);
+    const r = await run(ours, host!, conf(dir, uniq('br')), { command: 'ADD', containerId: 'f1', netns: ctr!.path, args: 'IP=10.99.0.5' });
+    t.is(r.exitCode, 1);
+    t.regex(JSON.parse(r.stdout).msg, /failed to allocate all requested IPs/);
+    await emptyAfterDel(t, host!, ctr!, dir);
+  }
+  // 2. The container already has the interface name → error; the lease is released.
+  {
+    const [host, ctr] = await namespaces(t, 2, 'mf');
+    const dir = await dataDir(t);
+    await nsExec(ctr!, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'x0']);
+    const r = await run(ours, host!, conf(dir, uniq('br')), { command: 'ADD', containerId: 'f2', netns: ctr!.path });
+    t.is(r.exitCode, 1);
+    t.regex(JSON.parse(r.stdout).msg, /container veth name provided \(eth0\) already exists/);
+    t.deepEqual(await leases(dir), []);
+    t.is((await ipJson<unknown[]>(host!, ['link', 'show', 'type', 'veth'])).length, 0);
+    t.notRegex(await nsExec(host!, ['iptables-save', '-t', 'nat']), /CNI-/);
+  }
+  // 3. The bridge name is taken by a non-bridge link → error before anything is made.
+  {
+    const [host, ctr] = await namespaces(t, 2, 'mf');
+    const dir = await dataDir(t);
+    await nsExec(host!, ['ip', 'link', 'add', 'notbr0', 'type', 'veth', 'peer', 'name', 'nb1']);
+    const r = await run(ours, host!, conf(dir, 'notbr0'), { command: 'ADD', containerId: 'f3', netns: ctr!.path });
+    t.regex(JSON.parse(r.stdout).msg, /"notbr0" already exists but is not a bridge/);
+    t.deepEqual(await leases(dir), []);
+    t.deepEqual((await ipJson<{ ifname: string }[]>(ctr!, ['link', 'show'])).map((l) => l.ifname), ['lo']);
+  }
+  // 4. The container address conflicts with a route already in the container (a prefix route of
+  //    the same subnet on another link): the container batch fails → veth, lease and rules undone.
+  {
+    const [host, ctr] = await namespaces(t, 2, 'mf');
+    const dir = await dataDir(t);
+    await nsExec(ctr!, ['ip', 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
+    await nsExec(ctr!, ['ip', 'link', 'set', 'd0', 'up']);
+    await nsExec(ctr!, ['ip', 'route', 'add', 'default', 'dev', 'd0']);
+    const r = await run(ours, host!, conf(dir, uniq('br')), { command: 'ADD', containerId: 'f4', netns: ctr!.path });
+    t.is(r.exitCode, 1);
+    t.regex(JSON.parse(r.stdout).msg, /add route default .*File exists/);
+    t.deepEqual(await leases(dir), []);
+    t.is((await ipJson<unknown[]>(host!, ['link', 'show', 'type', 'veth'])).length, 0);
+    t.deepEqual((await ipJson<{ ifname: string }[]>(ctr!, ['link', 'show'])).map((l) => l.ifname).sort(), ['d0', 'd1', 'lo']);
+  }
+  // 5. Bad config fields are refused with the field named, before any side effect.
+  {
+    const [host, ctr] = await namespaces(t, 2, 'mf');
+    const dir = await dataDir(t);
+    const bad = await run(ours, host!, conf(dir, uniq('br'), { mtu: 20 }), { command: 'ADD', containerId: 'f5', netns: ctr!.path });
+    t.like(JSON.parse(bad.stdout), { code: 7, msg: 'mtu: expected an integer from 68 to 65535, got 20' });
+    const unsup = await run(ours, host!, conf(dir, uniq('br'), { vlan: 5 }), { command: 'ADD', containerId: 'f5', netns: ctr!.path });
+    t.like(JSON.parse(unsup.stdout), { code: 2, msg: 'vlan: not supported by this bridge plugin' });
+  }
+});
