@@ -5,6 +5,7 @@
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,6 +46,42 @@ function entryAwaitToVoid(entry: string): Plugin {
   };
 }
 
+// Built-in modules that Node 20 does not load at bootstrap and that a plugin needs only on some
+// paths (child_process to exec a delegate, crypto for a random name, ...): ~1.5-4 ms each here.
+const LAZY_BUILTINS = ['child_process', 'crypto', 'fs/promises', 'net', 'dgram', 'dns', 'readline', 'stream', 'zlib', 'http', 'https', 'os', 'worker_threads'];
+const nodeRequire = createRequire(import.meta.url);
+
+/**
+ * CommonJS builds only: each of LAZY_BUILTINS becomes a proxy that loads the real module on the
+ * first property read. The code only uses named imports, which esbuild turns into getters reading
+ * the module at the call site; the export names are taken from this Node at bundle time, so
+ * esbuild's interop can list them without loading anything.
+ */
+const lazyBuiltins: Plugin = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.map((m) => m.replace('/', '\\/')).join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const keys = Object.keys(nodeRequire(`node:${args.path}`) as object);
+      return {
+        loader: 'js',
+        contents: `const keys = ${JSON.stringify(keys)};
+let real;
+const load = () => (real ??= require(${JSON.stringify(`node:${args.path}`)}));
+module.exports = new Proxy({}, {
+  get: (_, k) => (k === '__esModule' ? undefined : load()[k]),
+  has: (_, k) => k in load(),
+  ownKeys: () => keys,
+  getOwnPropertyDescriptor: (_, k) => (keys.includes(k) ? { configurable: true, enumerable: true, writable: false, value: undefined } : undefined),
+  getPrototypeOf: () => Object.prototype,
+});
+`,
+      };
+    });
+  },
+};
+
 /** Bundle one compiled entry; tries CommonJS first. */
 export async function bundleEntry(entry: string, outDir = dirname(entry)): Promise<Bundled> {
   const name = basename(entry).replace(/\.m?js$/, '');
@@ -55,7 +92,7 @@ export async function bundleEntry(entry: string, outDir = dirname(entry)): Promi
       entryPoints: [entry],
       outfile: cjs,
       format: 'cjs',
-      plugins: [entryAwaitToVoid(resolve(entry))],
+      plugins: [entryAwaitToVoid(resolve(entry)), lazyBuiltins],
       // lib/native/binding.ts finds the package root from import.meta.url.
       define: { 'import.meta.url': '__mcniModuleUrl' },
       banner: { js: '"use strict";var __mcniModuleUrl=require("node:url").pathToFileURL(__filename).href;' },
@@ -66,7 +103,7 @@ export async function bundleEntry(entry: string, outDir = dirname(entry)): Promi
     if (!/top-level await/i.test(text)) throw e;
     const esm = join(outDir, `${name}.bundle.mjs`);
     await build({ ...common, entryPoints: [entry], outfile: esm, format: 'esm' });
-    return { entry, out: esm, format: 'esm', note: 'top-level await outside the entry keeps it ESM (Node 20 then also starts its ESM loader)' };
+    return { entry, out: esm, format: 'esm', note: 'top-level await other than a leading `await` statement keeps it ESM (Node 20 then also starts its ESM loader)' };
   }
 }
 

@@ -1,0 +1,192 @@
+// Attaching N containers to a bridge in a fake host namespace: the library (one Node process)
+// against the kernel-tool floor (iproute2 batch files driven by a bash loop). Both do exactly:
+//   host netns (made once per run, not timed): bridge br0 up with 10.200.0.1/16
+//   per container i, timed:
+//     1. create network namespace c<i> (bind-mounted under /var/run/netns, as `ip netns add`)
+//     2. veth vb<i> in the host, enslaved to br0 and up, with its peer eth0 created directly in c<i>
+//     3. in c<i>: lo up, 10.200.x.y/16 on eth0, eth0 up, default route via 10.200.0.1
+// ip path per container: `ip netns add c<i>`; `ip -n HOST -batch` (the link add); `ip -n c<i> -batch`
+// (the 4 container lines) — three execs, the minimum for iproute2 (`netns add` inside `ip -n`
+// lands in ip's private mount namespace and vanishes).
+// library path per container: netns.add + netns.open; one link.add on the host handle (ifindexes
+// pinned so no lookup is needed); one 4-op nl.request on a handle opened in c<i>.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as netns from '../lib/netns/index.js';
+import { NetlinkHandle } from '../lib/netlink/index.js';
+
+const execFileP = promisify(execFile);
+
+export const GATEWAY = '10.200.0.1';
+const HOST_INDEX_BASE = 10_000;
+
+export interface AttachRun {
+  method: 'library' | 'ip -batch';
+  /** Per-container wall time, ms. */
+  samples: number[];
+  /** Wall time for all N, ms. */
+  totalMs: number;
+}
+
+/** Namespaces this process created and has not deleted yet (for SIGINT/failure cleanup). */
+export const live = new Set<string>();
+
+function containerAddr(i: number): string {
+  return `10.200.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`;
+}
+
+/** Delete namespaces (children first), ignoring ones already gone. */
+export async function cleanup(names: Iterable<string>): Promise<void> {
+  const all = [...names];
+  for (const n of all.filter((x) => !x.endsWith('h'))) {
+    await netns.del(n).catch(() => undefined);
+    live.delete(n);
+  }
+  for (const n of all.filter((x) => x.endsWith('h'))) {
+    await netns.del(n).catch(() => undefined);
+    live.delete(n);
+  }
+}
+
+interface Host {
+  name: string;
+  nl: NetlinkHandle;
+  bridge: number;
+}
+
+async function makeHost(prefix: string): Promise<Host> {
+  const name = `${prefix}h`;
+  live.add(name);
+  await netns.add(name);
+  const nl = await NetlinkHandle.open(name);
+  await nl.link.add({ kind: 'bridge', name: 'br0', up: true });
+  const bridge = (await nl.link.get('br0')).index;
+  await nl.addr.add({ dev: bridge, address: `${GATEWAY}/16` });
+  return { name, nl, bridge };
+}
+
+/** After a run: a few containers must have their address and reach the gateway. */
+async function verify(host: Host, names: string[]): Promise<void> {
+  const picks = [0, Math.floor(names.length / 2), names.length - 1];
+  for (const i of picks) {
+    const c = names[i]!;
+    const { stdout } = await execFileP('ip', ['-n', c, '-j', 'route', 'show', 'default']);
+    const routes = JSON.parse(stdout) as { gateway?: string }[];
+    if (routes[0]?.gateway !== GATEWAY) throw new Error(`verify ${c}: no default route via ${GATEWAY}: ${stdout}`);
+    await execFileP('ip', ['netns', 'exec', c, 'ping', '-c', '1', '-W', '2', '-q', GATEWAY]).catch((e: Error) => {
+      throw new Error(`verify ${c}: cannot ping the gateway: ${e.message}`);
+    });
+  }
+  const ports = await host.nl.link.list({ master: host.bridge });
+  if (ports.length !== names.length) throw new Error(`verify: br0 has ${ports.length} ports, expected ${names.length}`);
+}
+
+/** The library path, sequentially, in this process. */
+export async function runLibrary(prefix: string, n: number): Promise<AttachRun> {
+  const host = await makeHost(prefix);
+  const names: string[] = [];
+  const samples: number[] = [];
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const name = `${prefix}c${i}`;
+      const t = performance.now();
+      live.add(name);
+      const path = await netns.add(name);
+      names.push(name);
+      const ns = await netns.open(path);
+      try {
+        // The host end is pinned to a known index, which lets the kernel honour the peer's pinned
+        // index 2 (lo is 1 in a fresh namespace): the container batch needs no lookup.
+        await host.nl.link.add({
+          kind: 'veth',
+          name: `vb${i}`,
+          index: HOST_INDEX_BASE + i,
+          master: host.bridge,
+          up: true,
+          peer: { name: 'eth0', index: 2, netns: ns },
+        });
+        const nl = await NetlinkHandle.open(ns);
+        try {
+          await nl.request(
+            [
+              { op: 'link.set', spec: { index: 1, up: true } },
+              { op: 'addr.add', spec: { dev: 2, address: `${containerAddr(i)}/16` } },
+              { op: 'link.set', spec: { index: 2, up: true } },
+              { op: 'route.add', spec: { dst: 'default', gw: GATEWAY, dev: 2 } },
+            ],
+            { rollback: true },
+          );
+        } finally {
+          nl.close();
+        }
+      } finally {
+        ns.close();
+      }
+      samples.push(performance.now() - t);
+    }
+    const totalMs = performance.now() - t0;
+    await verify(host, names);
+    return { method: 'library', samples, totalMs };
+  } finally {
+    host.nl.close();
+    await cleanup([...names, host.name]);
+  }
+}
+
+/** The iproute2 path: batch files written beforehand, a bash loop timing each container. */
+export async function runIp(prefix: string, n: number): Promise<AttachRun> {
+  const host = await makeHost(prefix);
+  const dir = mkdtempSync(join(tmpdir(), 'mesos-cni-bench-'));
+  const names = Array.from({ length: n }, (_, i) => `${prefix}c${i}`);
+  try {
+    for (let i = 0; i < n; i++) {
+      writeFileSync(join(dir, `h${i}`), `link add vb${i} master br0 up type veth peer name eth0 netns ${names[i]}\n`);
+      writeFileSync(
+        join(dir, `c${i}`),
+        [`link set lo up`, `addr add ${containerAddr(i)}/16 dev eth0`, `link set eth0 up`, `route add default via ${GATEWAY}`, ''].join('\n'),
+      );
+    }
+    // bash's fork+exec is cheaper than Node's spawn: this favours ip, which is the point of a floor.
+    const script = [
+      'set -e',
+      `cd ${dir}`,
+      `T0=$EPOCHREALTIME`,
+      `for ((i=0;i<${n};i++)); do`,
+      `  t=$EPOCHREALTIME`,
+      `  ip netns add ${prefix}c$i`,
+      `  ip -n ${host.name} -batch h$i`,
+      `  ip -n ${prefix}c$i -batch c$i`,
+      `  echo "$t $EPOCHREALTIME"`,
+      'done',
+      `echo "total $T0 $EPOCHREALTIME"`,
+    ].join('\n');
+    for (const nm of names) live.add(nm);
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let o = '';
+      let e = '';
+      p.stdout.on('data', (d: Buffer) => (o += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (e += d.toString()));
+      p.on('error', reject);
+      p.on('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`ip path failed (exit ${code}): ${e.trim()}`))));
+    });
+    const samples: number[] = [];
+    let totalMs = NaN;
+    for (const line of out.trim().split('\n')) {
+      const parts = line.split(' ');
+      const [a, b] = parts.slice(-2).map((x) => Number(x) * 1000) as [number, number];
+      if (parts[0] === 'total') totalMs = b - a;
+      else samples.push(b - a);
+    }
+    await verify(host, names);
+    return { method: 'ip -batch', samples, totalMs };
+  } finally {
+    host.nl.close();
+    rmSync(dir, { recursive: true, force: true });
+    await cleanup([...names, host.name]);
+  }
+}

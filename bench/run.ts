@@ -1,0 +1,83 @@
+// `npm run bench`: container attach throughput (library vs `ip -batch`) and plugin start-up time,
+// measured in one run on this machine, printed side by side. Knobs: BENCH_N (containers per run,
+// default 200), BENCH_ROUNDS (runs per method, alternating, default 2), BENCH_STARTUP_RUNS (30).
+import { cpus, hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cleanup, live, runIp, runLibrary, type AttachRun } from './attach.js';
+import { measureStartup, startupTable } from './startup.js';
+import { mean, median, ms, p95, sum, table } from './stats.js';
+
+const N = Number(process.env.BENCH_N ?? 200);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 30);
+const prefix = `mcb${process.pid.toString(36)}`;
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`\n${sig}: removing ${live.size} namespace(s) ...`);
+    void cleanup([...live]).finally(() => process.exit(130));
+  });
+}
+
+function machine(): string {
+  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  return `${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, Linux ${kernel}, Node ${process.version}, host ${hostname()}`;
+}
+
+function attachTable(runs: AttachRun[]): { rows: string[][]; ratio: number; ratioTotal: number } {
+  const by = (m: AttachRun['method']) => runs.filter((r) => r.method === m);
+  const stats = (['library', 'ip -batch'] as const).map((m) => {
+    const rs = by(m);
+    const samples = rs.flatMap((r) => r.samples);
+    const total = sum(rs.map((r) => r.totalMs));
+    return { m, samples, cps: (samples.length / total) * 1000, total };
+  });
+  const [lib, ip] = stats as [(typeof stats)[0], (typeof stats)[0]];
+  const ratio = median(lib.samples) / median(ip.samples);
+  const ratioTotal = lib.total / ip.total;
+  const rows = [
+    ['attach (per container)', 'median ms', 'p95 ms', 'mean ms', 'containers/s'],
+    ...stats.map((s) => [s.m === 'library' ? 'library (one Node process)' : 'ip: netns add + 2 x ip -batch', ms(median(s.samples)), ms(p95(s.samples)), ms(mean(s.samples)), s.cps.toFixed(0)]),
+    ['ratio library / ip', (median(lib.samples) / median(ip.samples)).toFixed(2), (p95(lib.samples) / p95(ip.samples)).toFixed(2), (mean(lib.samples) / mean(ip.samples)).toFixed(2), `x${(lib.cps / ip.cps).toFixed(1)}`],
+  ];
+  return { rows, ratio, ratioTotal };
+}
+
+async function main(): Promise<void> {
+  console.log(`mesos-cni bench — ${new Date().toISOString()}\n${machine()}\n`);
+  if (process.getuid?.() !== 0) {
+    console.log('attach benchmark skipped: needs root (it creates network namespaces)\n');
+  } else {
+    console.log(`attach: N=${N} containers per run, ${ROUNDS} run(s) per method, alternating; fresh host netns + bridge per run`);
+    const runs: AttachRun[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? [runIp, runLibrary] : [runLibrary, runIp];
+      for (const fn of order) {
+        const res = await fn(`${prefix}${r}${fn === runIp ? 'i' : 'l'}`, N);
+        console.log(`  run ${r + 1} ${res.method.padEnd(9)}: ${N} containers in ${ms(res.totalMs)} ms (median ${ms(median(res.samples))} ms)`);
+        runs.push(res);
+        await sleep(2000); // let the kernel finish tearing down the namespaces deleted above
+      }
+    }
+    const { rows, ratio } = attachTable(runs);
+    console.log('\n' + table(rows));
+    console.log(`\nratio (library / ip, median per container) = ${ratio.toFixed(2)}: goal <= 1.0 ${ratio <= 1 ? 'met' : 'NOT met'}\n`);
+  }
+  console.log(`start-up: ${STARTUP_RUNS} runs each, interleaved, CNI_COMMAND=VERSION`);
+  const { rows, notes } = await measureStartup(STARTUP_RUNS);
+  for (const n of notes) console.log(`  note: ${n}`);
+  console.log('\n' + table(startupTable(rows)));
+  const bundled = rows.filter((r) => r.label.includes('(bundled') && r.overMs !== undefined);
+  const worst = Math.max(...bundled.map((r) => r.overMs!));
+  console.log(`\nloading overhead of the bundled entries over node -e 0: at most ${ms(worst)} ms: goal < 15 ms ${worst < 15 ? 'met' : 'NOT met'}`);
+}
+
+main().catch(async (e: unknown) => {
+  console.error(e);
+  await cleanup([...live]);
+  process.exit(1);
+});
