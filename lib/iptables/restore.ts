@@ -1,0 +1,113 @@
+// One iptables-restore --noflush transaction per call, run inside the target netns: every chain,
+// jump and rule a command needs lands together or not at all. Shared chains are created with -N
+// only when absent (a `:CHAIN` declaration would flush them), retrying once on a creation race.
+import { execInNetns, type Netns } from '../netns/index.js';
+import { SpecError } from '../native/index.js';
+import { binary, resolveOptions, type IptablesOptions, type ResolvedOptions } from './backend.js';
+import { IptablesError } from './errors.js';
+import { checkTransaction, renderPayload, type CheckedTransaction, type Op, type Transaction } from './payload.js';
+import { hasChain, save } from './save.js';
+import { stats } from './stats.js';
+import type { Family, Table } from './tokens.js';
+
+export interface RestoreResult {
+  /** Shared chains this transaction created (their onCreate ops ran with it). */
+  created: string[];
+  /** Restores run: 1 when shared chains existed, 2 when one had to be created, 3 when another
+   *  process created it between our read and our write (0 when there was nothing to do). */
+  attempts: number;
+  /** The payload that was committed. */
+  payload: string;
+}
+
+// Every chain this process has used as shared, per family and table. Declaring one of them as
+// owned would flush every other container's rules in it, so checkTransaction's caller refuses it.
+const sharedSeen = new Set<string>();
+const key = (family: Family, table: Table, chain: string) => `${family}/${table}/${chain}`;
+
+function refuseOwnedShared(tx: CheckedTransaction): void {
+  for (const s of tx.shared) sharedSeen.add(key(tx.family, tx.table, s.name));
+  tx.own.forEach((c, i) => {
+    if (sharedSeen.has(key(tx.family, tx.table, c))) {
+      throw new SpecError(
+        `transaction.own[${i}]: ${c} is used as a shared chain in this process; declaring it would flush it (pass it in shared instead)`,
+      );
+    }
+  });
+}
+
+/** Run one payload through (ip6)iptables-restore --noflush -w in `ns`. */
+export async function runRestore(ns: Netns, family: Family, table: Table, payload: string, o: ResolvedOptions): Promise<void> {
+  const bin = binary('restore', family, o.backend);
+  stats.restores++;
+  const r = await execInNetns(ns, bin, ['--noflush', '-w', String(o.waitSeconds)], {
+    stdin: payload,
+    timeoutMs: o.timeoutMs,
+    check: false,
+  });
+  if (r.status !== 0 || r.timedOut) throw IptablesError.from(bin, table, r, payload);
+}
+
+/**
+ * Apply a transaction atomically in `ns`.
+ *
+ * Shared chains are planned optimistically: they almost always exist already, and a transaction
+ * that appends to (or jumps into) a missing chain fails whole and changes nothing, so the first
+ * try carries no `-N` and costs one exec. Only when it fails is the table read: missing shared
+ * chains then get `-N` plus their onCreate ops in the same payload. If that commit fails and a
+ * chain we meant to create now exists, another process won the race; the transaction is
+ * re-planned and retried once more. (Legacy iptables reports a `-N` on an existing chain only as
+ * "line N failed", so these decisions look at the table instead of parsing messages.)
+ */
+export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions = {}): Promise<RestoreResult> {
+  const o = resolveOptions(opts);
+  const t = checkTransaction(tx);
+  refuseOwnedShared(t);
+  const missing = async () => {
+    const saved = await save(ns, t.family, t.table, opts);
+    return t.shared.filter((s) => !hasChain(saved, s.name)).map((s) => s.name);
+  };
+  const onlyShared = t.shared.length > 0 && t.own.length === 0 && t.lines.length === 0;
+  // With nothing else in it, an optimistic payload would be empty and prove nothing: look first.
+  let create = onlyShared ? await missing() : [];
+  let raced = false;
+  for (let attempt = 1; ; attempt++) {
+    const payload = renderPayload(t, create);
+    if (create.length === 0 && t.own.length === 0 && t.lines.length === 0) return { created: [], attempts: attempt - 1, payload: '' };
+    try {
+      await runRestore(ns, t.family, t.table, payload, o);
+      return { created: create, attempts: attempt, payload };
+    } catch (e) {
+      if (t.shared.length === 0) throw e;
+      const absent = await missing();
+      if (create.length === 0) {
+        // Failed without trying to create anything: retry only if a shared chain was missing.
+        if (absent.length === 0 || attempt > 1) throw e;
+        create = absent;
+        continue;
+      }
+      // Failed while creating: retry once if someone else created one of them meanwhile.
+      if (raced || create.every((c) => absent.includes(c))) throw e;
+      raced = true;
+      stats.retries++;
+      create = absent;
+    }
+  }
+}
+
+/**
+ * `iptables -t TABLE -N CHAIN` unless it exists, never flushing it; `onCreate` ops commit with
+ * the `-N`. Returns whether this call created it. Safe against concurrent callers.
+ */
+export async function ensureChain(
+  ns: Netns,
+  family: Family,
+  table: Table,
+  chain: string,
+  opts: IptablesOptions & { onCreate?: Op[] } = {},
+): Promise<boolean> {
+  const { onCreate, ...rest } = opts;
+  const shared = onCreate === undefined ? { name: chain } : { name: chain, onCreate };
+  const r = await restore(ns, { family, table, shared: [shared], ops: [] }, rest);
+  return r.created.length > 0;
+}

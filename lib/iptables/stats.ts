@@ -1,0 +1,10 @@
+// Counts of iptables processes this module started: metrics for a daemon, and the way a test
+// proves that a no-op (deleteByTag with nothing tagged) ran no restore at all.
+export const stats = {
+  /** iptables-save runs */
+  saves: 0,
+  /** iptables-restore runs */
+  restores: 0,
+  /** transactions re-planned after losing a shared-chain creation race */
+  retries: 0,
+};
