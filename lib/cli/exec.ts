@@ -55,6 +55,8 @@ function defaultContainerId(netns: string | undefined): string {
 interface Checkpoint {
   stdin?: string;
   result?: AnyResult;
+  /** Capability args given at ADD: DEL and CHECK get the same ones (libcni caches them too). */
+  capabilityArgs?: Record<string, unknown>;
 }
 
 function cacheFile(a: ExecArgs, network: string, containerId: string): string {
@@ -79,7 +81,15 @@ export async function execCommand(a: ExecArgs): Promise<AnyResult | undefined> {
   const doc: unknown = JSON.parse(await readFile(a.config, 'utf8'));
   const list = asList(doc);
   const containerId = a.containerId ?? defaultContainerId(a.netns);
-  const att: Attachment = { containerId, netns: a.netns, ifname: a.ifname, path: a.cniPath, args: a.mesos ? undefined : a.cniArgs };
+  const portMappings = a.portMappings.map((m) => ({ hostPort: m.host_port, containerPort: m.container_port, protocol: m.protocol ?? 'tcp' }));
+  const att: Attachment = {
+    containerId,
+    netns: a.netns,
+    ifname: a.ifname,
+    path: a.cniPath,
+    args: a.mesos ? undefined : a.cniArgs,
+    ...(portMappings.length ? { capabilityArgs: { portMappings } } : {}),
+  };
   const ckptFile = cacheFile(a, list.name, containerId);
   const ckpt = await readCheckpoint(ckptFile);
   const opts = { resolver: loadPlugin };
@@ -106,9 +116,10 @@ export async function execCommand(a: ExecArgs): Promise<AnyResult | undefined> {
 
   if (a.command === 'add') {
     const result = await addList(list, att, opts);
-    await saveCheckpoint(ckptFile, { result });
+    await saveCheckpoint(ckptFile, { result, capabilityArgs: att.capabilityArgs });
     return result;
   }
+  if (!att.capabilityArgs && ckpt?.capabilityArgs) att.capabilityArgs = ckpt.capabilityArgs;
   if (a.command === 'check') {
     await checkList(list, att, ckpt?.result, opts);
     return undefined;

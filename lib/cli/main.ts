@@ -8,7 +8,9 @@ const USAGE = `usage:
   mesos-cni install --cni-bin-dir DIR [--only a,b]
   mesos-cni exec add|del|check --config FILE [--netns PATH] [--container-id ID] [--ifname eth0]
                  [--cni-path P] [--args K=V;...] [--mesos] [--mesos-labels k=v,...]
-                 [--port-mapping HOST:CONTAINER[/proto] ...] [--cache-dir DIR]`;
+                 [--port-mapping HOST:CONTAINER[/proto] ...] [--cache-dir DIR]
+    --port-mapping goes into network_info.port_mappings with --mesos, else into the
+    portMappings capability (runtimeConfig) of plugins that declare it`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -39,8 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command !== 'add' && command !== 'del' && command !== 'check') throw new Error(`exec: expected add, del or check, got ${JSON.stringify(command)}\n${USAGE}`);
     if (!values.config) throw new Error('exec: --config is required');
     if (command !== 'del' && !values.netns) throw new Error(`exec ${command}: --netns is required`);
-    const mesosOnly = values['mesos-labels'] || values['port-mapping']!.length;
-    if (mesosOnly && !values.mesos) throw new Error('exec: --mesos-labels and --port-mapping need --mesos');
+    if (values['mesos-labels'] && !values.mesos) throw new Error('exec: --mesos-labels needs --mesos');
     try {
       const r = await execCommand({
         command,

@@ -1,4 +1,5 @@
 // CNI errors: the spec's codes and the one JSON document a failing plugin prints.
+import { SpecError } from '../native/errors.js';
 
 export const ErrorCode = {
   IncompatibleVersion: 1,
@@ -31,9 +32,13 @@ export class CniError extends Error {
   }
 }
 
-/** Any thrown value as a CniError; non-CNI errors become code `fallbackCode` with their message. */
+/**
+ * Any thrown value as a CniError. The library's SpecError (a field failed validation; plugins hand
+ * config values to library parsers) is code 7; other errors become `fallbackCode`.
+ */
 export function asCniError(e: unknown, fallbackCode: number = ErrorCode.Plugin): CniError {
   if (e instanceof CniError) return e;
+  if (e instanceof SpecError) return new CniError(ErrorCode.InvalidNetworkConfig, e.message, '', { cause: e });
   const msg = e instanceof Error ? e.message : String(e);
   return new CniError(fallbackCode, msg, '', { cause: e });
 }
