@@ -12,4 +12,4 @@ export { parseIp, parsePrefix, formatIp, networkOf, type IpAddr, type IpPrefix, 
 export type { Addr, AddrDelSpec, AddrFilter, AddrSpec } from './addr.js';
 export type { Route, RouteFilter, RouteGetSpec, RouteProto, RouteSpec, RouteType } from './route.js';
 export type { Rule, RuleAction, RuleFilter, RuleSpec } from './rule.js';
-export type { Neigh, NeighDelSpec, NeighFamily, NeighFilter, NeighSpec, NeighState } from './neigh.js';
+export type { FdbState, Neigh, NeighDelSpec, NeighFamily, NeighFilter, NeighSpec, NeighState } from './neigh.js';

@@ -23,7 +23,7 @@ export function scope(v: unknown, field: string): number {
 
 export function table(v: unknown, field: string): number {
   if (typeof v === 'string' && Object.hasOwn(TABLES, v)) return TABLES[v as TableName];
-  if (typeof v === 'number') return int(v, field, 1, 2 ** 32 - 1);
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 2 ** 32 - 1) return v;
   throw new SpecError(`${field}: expected main, local, default or a table id 1-4294967295, got ${JSON.stringify(v)}`);
 }
 

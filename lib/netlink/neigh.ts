@@ -8,8 +8,14 @@ import { defineOp } from './ops.js';
 import { bool, defined, int, mac, oneOf } from './validate.js';
 
 const STATES = { none: 0, incomplete: 0x01, reachable: 0x02, stale: 0x04, delay: 0x08, probe: 0x10, failed: 0x20, noarp: 0x40, permanent: 0x80 } as const;
-/** `static` is bridge fdb's word for noarp: an entry that never ages out. */
-export type NeighState = keyof typeof STATES | 'static';
+/**
+ * FDB entries take `bridge fdb`'s words, sent as it sends them: permanent = NOARP|PERMANENT (the
+ * only state every driver accepts: a local entry on a bridge, a fixed remote on a vxlan, the
+ * default FDB of other devices), static = NOARP (a bridge entry that never ages), dynamic = REACHABLE.
+ */
+const FDB_STATES = { permanent: 0xc0, static: 0x40, dynamic: 0x02 } as const;
+export type NeighState = keyof typeof STATES;
+export type FdbState = keyof typeof FDB_STATES;
 const NTF_SELF = 0x02;
 const NTF_MASTER = 0x04;
 const NTF_ROUTER = 0x80;
@@ -24,8 +30,8 @@ export interface NeighSpec {
   address?: string;
   /** The neighbour's MAC; for FDB entries the MAC being forwarded. */
   lladdr?: string;
-  /** Default: permanent for ip neigh, static (noarp) for FDB entries. */
-  state?: NeighState;
+  /** Default permanent. ip neigh: a NUD state; FDB: permanent, static or dynamic. */
+  state?: NeighState | FdbState;
   /** FDB: act on the device's own table (NTF_SELF; the default when master is not set). */
   self?: boolean;
   /** FDB: act on the bridge the device is a port of (NTF_MASTER). */
@@ -106,12 +112,15 @@ async function prepareNeigh(h: NetlinkHandle, s: NeighSpec, verb: string): Promi
   const router = s.router !== undefined && bool(s.router, 'neigh.router');
   // As `bridge fdb`: an entry for neither table goes to the device's own.
   const flags = (self || (fdb && !master) ? NTF_SELF : 0) | (master ? NTF_MASTER : 0) | (router ? NTF_ROUTER : 0);
-  const stateName = s.state === undefined ? (fdb ? 'static' : 'permanent') : oneOf(s.state, 'neigh.state', [...Object.keys(STATES), 'static'] as NeighState[]);
+  // FDB deletes carry the state too: the default FDB of plain devices only deletes PERMANENT entries.
+  let state: number | undefined;
+  if (fdb) state = FDB_STATES[oneOf(del ? 'permanent' : (s.state ?? 'permanent'), 'neigh.state', Object.keys(FDB_STATES) as FdbState[])];
+  else if (!del) state = STATES[oneOf(s.state ?? 'permanent', 'neigh.state', Object.keys(STATES) as NeighState[])];
   const index = del ? await delDevIndex(h, s.dev, 'neigh.dev') : await devIndex(h, s.dev, 'neigh.dev', () => describeNeigh(verb, s));
   return defined({
     family: fam,
     index,
-    state: del ? undefined : stateName === 'static' ? STATES.noarp : STATES[stateName],
+    state,
     flags,
     dst: (address ?? dst)?.bytes,
     lladdr,
