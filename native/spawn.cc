@@ -156,6 +156,8 @@ class SpawnJob : public Job {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    // CLONE_PIDFD (Linux >= 5.3): a pollable exit notification, so the deadline and the pipes
+    // are watched in one poll() and no SIGCHLD handling is needed.
     int pidfd = -1;
     // CLONE_VFORK: this worker thread sleeps until the child execs or exits; other threads run on.
     pid_t pid = clone(ChildMain, static_cast<char*>(stack) + kChildStack,

@@ -8,7 +8,7 @@ import { IptablesError } from './errors.js';
 import { checkTransaction, renderPayload, type CheckedTransaction, type Op, type Transaction } from './payload.js';
 import { hasChain, save } from './save.js';
 import { stats } from './stats.js';
-import type { Family, Table } from './tokens.js';
+import { tokenize, type Family, type Table } from './tokens.js';
 
 export interface RestoreResult {
   /** Shared chains this transaction created (their onCreate ops ran with it). */
@@ -67,9 +67,10 @@ export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions 
     const saved = await save(ns, t.family, t.table, opts);
     return t.shared.filter((s) => !hasChain(saved, s.name)).map((s) => s.name);
   };
-  const onlyShared = t.shared.length > 0 && t.own.length === 0 && t.lines.length === 0;
-  // With nothing else in it, an optimistic payload would be empty and prove nothing: look first.
-  let create = onlyShared ? await missing() : [];
+  // Optimism only proves a chain exists if some line would fail without it; otherwise look first.
+  const lines = t.lines.map((l) => tokenize(l));
+  const used = (name: string) => lines.some((k) => k[1] === name || k.some((x, i) => (x === '-j' || x === '-g') && k[i + 1] === name));
+  let create = t.shared.every((s) => used(s.name)) ? [] : await missing();
   let raced = false;
   for (let attempt = 1; ; attempt++) {
     const payload = renderPayload(t, create);

@@ -102,6 +102,10 @@ for (const backend of BACKENDS) {
     await iptables.restore(h!.ns, { table: 'filter', shared: [{ name: 'SHARED-F' }], ops: [{ op: 'append', rule: { chain: 'SHARED-F', comment: 'x', target: { kind: 'ACCEPT' } } }] }, { backend });
     t.false(await iptables.ensureChain(h!.ns, 4, 'filter', 'SHARED-F', { backend }));
     t.is((await iptables.save(h!.ns, 4, 'filter', { backend })).rules.filter((r) => r.chain === 'SHARED-F').length, 1);
+    // A shared chain no op refers to is still ensured (an optimistic try could not prove it exists).
+    const r = await iptables.restore(h!.ns, { table: 'filter', shared: [{ name: 'UNUSED' }], ops: [{ op: 'append', rule: { chain: 'INPUT', comment: 'y', target: { kind: 'ACCEPT' } } }] }, { backend });
+    t.deepEqual(r.created, ['UNUSED']);
+    t.true(iptables.hasChain(await iptables.save(h!.ns, 4, 'filter', { backend }), 'UNUSED'));
   });
 }
 
