@@ -1,4 +1,4 @@
-// The `mesos-cni` command line: install plugins, run them like a runtime (or like Mesos).
+// The `mesos-cni` command line: install plugins, run them like a runtime (or like Mesos), demo.
 import { parseArgs } from 'node:util';
 import { asCniError } from '../cni/errors.js';
 import { DEFAULT_CACHE_DIR, execCommand, parseLabels, parsePortMapping } from './exec.js';
@@ -10,7 +10,8 @@ const USAGE = `usage:
                  [--cni-path P] [--args K=V;...] [--mesos] [--mesos-labels k=v,...]
                  [--port-mapping HOST:CONTAINER[/proto] ...] [--cache-dir DIR]
     --port-mapping goes into network_info.port_mappings with --mesos, else into the
-    portMappings capability (runtimeConfig) of plugins that declare it`;
+    portMappings capability (runtimeConfig) of plugins that declare it
+  mesos-cni demo`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -64,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`mesos-cni exec ${command}: CNI error ${err.code}: ${err.message}`);
       return 1;
     }
+  }
+  if (cmd === 'demo') {
+    const { runDemo } = await import('./demo.js');
+    return runDemo();
   }
   console.error(USAGE);
   return cmd === undefined || cmd === 'help' || cmd === '--help' ? 0 : 2;
