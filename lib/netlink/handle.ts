@@ -4,6 +4,7 @@ import { errnoMessage, errnoName, native, NetlinkError, SpecError, type NativeHa
 import { Netns, open as openNetns } from '../netns/netns.js';
 import { opDef, type Op, type OpName, type OpSpecs } from './ops.js';
 import { LinkApi } from './link.js';
+import { ifname } from './validate.js';
 import './kinds.js';
 import { BridgePortApi } from './bridge_port.js';
 import { AddrApi } from './addr.js';
@@ -55,7 +56,39 @@ export class NetlinkHandle {
       if (Number.isInteger(ref) && ref > 0 && ref < 2 ** 31) return ref;
       throw new SpecError(`${field}: expected an interface name or a positive index, got ${ref}`);
     }
-    return (await this.link.get(ref)).index;
+    // Lookups asked for in the same tick (a batch's specs name several links) share one request.
+    let pending = this.#lookups.get(ref);
+    if (!pending) {
+      pending = new Promise<number>((resolve, reject) => this.#lookupQueue.push({ name: ref, resolve, reject }));
+      this.#lookups.set(ref, pending);
+      if (this.#lookupQueue.length === 1) process.nextTick(() => void this.#flushLookups());
+    }
+    return pending;
+  }
+
+  #lookups = new Map<string, Promise<number>>();
+  #lookupQueue: { name: string; resolve: (i: number) => void; reject: (e: unknown) => void }[] = [];
+
+  async #flushLookups(): Promise<void> {
+    const queue = this.#lookupQueue.splice(0);
+    for (const q of queue) this.#lookups.delete(q.name);
+    if (queue.length === 1) {
+      const q = queue[0]!;
+      this.link.get(q.name).then((l) => q.resolve(l.index), q.reject);
+      return;
+    }
+    try {
+      const ops = queue.map((q) => ({ op: 'link.get', spec: { name: ifname(q.name, 'link.name') } }));
+      const replies = await native.netlinkRequest(this.#handle(), ops);
+      replies.forEach((r, i) => {
+        const q = queue[i]!;
+        const link = r.items[0] as { index: number } | undefined;
+        if (r.errno === 0 && link) q.resolve(link.index);
+        else q.reject(this.#error(`get link ${q.name}`, 'link.get', r.errno || 19, r.extack));
+      });
+    } catch (e) {
+      for (const q of queue) q.reject(e);
+    }
   }
 
   /** Run one verb; returns what the kernel answered (decoded objects) for gets and dumps. */
@@ -83,8 +116,7 @@ export class NetlinkHandle {
     if (failed < 0) return replies.map((r) => r.items);
     const bad = ops[failed]!;
     const reply = replies[failed]!;
-    const text = `${opDef(bad.op).describe(bad.spec as never)}: ${errnoMessage(reply.errno)}${reply.extack ? `: ${reply.extack}` : ''}`;
-    const err = new NetlinkError(text, { code: errnoName(reply.errno), errno: reply.errno, op: bad.op, detail: reply.extack ?? '' });
+    const err = this.#error(opDef(bad.op).describe(bad.spec as never), bad.op, reply.errno, reply.extack);
     if (opts.rollback) await this.#rollback(ops.slice(0, failed), err);
     throw err;
   }
@@ -101,6 +133,12 @@ export class NetlinkHandle {
       // Never replace the original error; attach what the undo could not do.
       (err as { rollbackError?: unknown }).rollbackError = e;
     }
+  }
+
+  /** "context: strerror[: kernel extended-ACK text]" with errno name, number and op. */
+  #error(context: string, op: string, errno: number, extack: string | undefined): NetlinkError {
+    const text = `${context}: ${errnoMessage(errno)}${extack ? `: ${extack}` : ''}`;
+    return new NetlinkError(text, { code: errnoName(errno), errno, op, detail: extack ?? '' });
   }
 
   #handle(): NativeHandle {

@@ -16,12 +16,12 @@ export function sysctlPath(key: string): string {
 }
 
 /** `sysctl -n KEY` in `ns` (default: the current namespace). */
-export function get(ns: Netns | undefined, key: string): Promise<string> {
+export async function get(ns: Netns | undefined, key: string): Promise<string> {
   return native.sysctlRead(ns ? ns.fd : -1, sysctlPath(key));
 }
 
 /** `sysctl -w KEY=VALUE` in `ns` (default: the current namespace). */
-export function set(ns: Netns | undefined, key: string, value: string | number): Promise<void> {
+export async function set(ns: Netns | undefined, key: string, value: string | number): Promise<void> {
   const v = String(value);
   if (!/^[A-Za-z0-9 .:_\/-]{0,256}$/.test(v)) throw new SpecError(`sysctl ${key}: value: expected plain text, got ${JSON.stringify(v)}`);
   return native.sysctlWrite(ns ? ns.fd : -1, sysctlPath(key), v);

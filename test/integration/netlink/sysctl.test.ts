@@ -43,11 +43,11 @@ rootTest('bad keys and values are refused before any write, naming the field', a
   const keys = ['kernel.hostname', 'net', 'net/../kernel/hostname', 'net/ipv4/../../kernel/hostname', 'net.ipv4.ip_forward;reboot', '/proc/sys/net/ipv4/ip_forward', 'net..ipv4'];
   for (const key of keys) {
     // Whether it throws at once or rejects, a caller awaiting it sees the same SpecError.
-    const e = await t.throwsAsync(async () => sysctl.get(a.ns, key));
+    const e = await t.throwsAsync(sysctl.get(a.ns, key));
     t.true(e instanceof SpecError, key);
     t.is(e!.message, `sysctl: key: expected net.<a>.<b> (or net/<a>/<b> when a part holds dots), got ${JSON.stringify(key)}`);
   }
-  const v = await t.throwsAsync(async () => sysctl.set(a.ns, KEY, '1\n2'));
+  const v = await t.throwsAsync(sysctl.set(a.ns, KEY, "1\n2"));
   t.true(v instanceof SpecError);
   t.regex(v!.message, /^sysctl net\.ipv4\.ip_unprivileged_port_start: value: expected plain text/);
   t.is(await sysctl.get(a.ns, KEY), '1024');
