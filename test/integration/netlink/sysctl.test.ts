@@ -42,7 +42,7 @@ rootTest('bad keys and values are refused before any write, naming the field', a
   const [a] = (await namespaces(t, 1)) as [TestNs];
   const keys = ['kernel.hostname', 'net', 'net/../kernel/hostname', 'net/ipv4/../../kernel/hostname', 'net.ipv4.ip_forward;reboot', '/proc/sys/net/ipv4/ip_forward', 'net..ipv4'];
   for (const key of keys) {
-    // Whether it throws at once or rejects, a caller awaiting it sees the same SpecError.
+    // Validation failures reject like kernel failures do.
     const e = await t.throwsAsync(sysctl.get(a.ns, key));
     t.true(e instanceof SpecError, key);
     t.is(e!.message, `sysctl: key: expected net.<a>.<b> (or net/<a>/<b> when a part holds dots), got ${JSON.stringify(key)}`);
