@@ -27,6 +27,11 @@ export interface Plugin {
   usesNetns?: boolean;
   /** Versions this plugin accepts in a config; default all. */
   supportedVersions?: readonly string[];
+  /**
+   * Runs before the skel's own environment and stdin checks (not for VERSION), so a drop-in
+   * replacement can answer bad input with its upstream's exact codes and texts.
+   */
+  preflight?(rawEnv: Record<string, string | undefined>, stdin: Buffer): void;
   add(ctx: PluginContext): Promise<AnyResult>;
   del(ctx: PluginContext): Promise<void>;
   check?(ctx: PluginContext): Promise<void>;

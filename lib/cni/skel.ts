@@ -39,6 +39,7 @@ export async function handle(plugin: Plugin, rawEnv: Record<string, string | und
       const supported = plugin.supportedVersions ?? SUPPORTED_VERSIONS;
       return ok({ cniVersion: cniVersion ?? LATEST, supportedVersions: [...supported] });
     }
+    plugin.preflight?.(rawEnv, stdin);
     const env = parseEnv(rawEnv);
     const conf = decodeConfig(stdin);
     checkVersion(conf, plugin.supportedVersions);

@@ -1,6 +1,6 @@
 // The plugin main loop as data: env + stdin in, one JSON document out.
 import test from 'ava';
-import { handle, type Plugin } from '../../../lib/cni/index.js';
+import { CniError, handle, type Plugin } from '../../../lib/cni/index.js';
 
 const calls: string[] = [];
 const plugin: Plugin = {
@@ -63,4 +63,17 @@ test('errors are one JSON document {cniVersion, code, msg} with exit status 1', 
   t.is(doc.cniVersion, '1.0.0');
   t.is(doc.code, 4);
   t.is(r.stdout.trim().split('\n').length, 1);
+});
+
+test('a plugin preflight answers bad input before the generic checks', async (t) => {
+  const strict: Plugin = {
+    ...plugin,
+    preflight(env) {
+      if (!env.CNI_CONTAINERID) throw new CniError(101, "Unable to find environment variable 'CNI_CONTAINERID'");
+    },
+  };
+  const r = await handle(strict, { CNI_COMMAND: 'ADD' }, Buffer.from('{}'));
+  t.like(JSON.parse(r.stdout), { code: 101, msg: "Unable to find environment variable 'CNI_CONTAINERID'" });
+  const v = await handle(strict, { CNI_COMMAND: 'VERSION' }, Buffer.alloc(0));
+  t.is(v.exitCode, 0, 'VERSION needs no preflight');
 });
