@@ -115,24 +115,37 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
   }
 }
 
-/** DEL: link (if the namespace is still there), rules, then the address lease — each idempotent. */
+/**
+ * DEL: link (if the namespace is still there) and rules, then the address lease — each
+ * idempotent. The link and rule deletions both wait out kernel RCU grace periods (~20 ms each
+ * here), so they run concurrently; the lease goes last so the address is not reused early.
+ */
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf);
-  if (ctx.netns) {
-    const container = await NetlinkHandle.open(ctx.netns);
-    try {
-      await container.link.del(ctx.env.ifname); // takes the host end with it
-    } finally {
-      container.close();
+  const target = { network: cfg.name, containerId: ctx.env.containerId };
+  const hostNs = Netns.current();
+  try {
+    let families: (4 | 6)[] = [4, 6];
+    const steps: Promise<unknown>[] = [];
+    if (ctx.netns) {
+      const container = await NetlinkHandle.open(ctx.netns);
+      try {
+        const link = await container.link.find(ctx.env.ifname);
+        if (link) {
+          // The addresses it holds tell which families have rules to remove.
+          families = [...new Set((await container.addr.list({ dev: link.index })).map((a) => a.family))];
+          steps.push(container.link.del({ index: link.index })); // takes the host end with it
+        }
+        if (cfg.ipMasq) steps.push(teardownMasq(hostNs, target, families));
+        await Promise.all(steps);
+      } finally {
+        container.close();
+      }
+    } else if (cfg.ipMasq) {
+      await teardownMasq(hostNs, target, families);
     }
-  }
-  if (cfg.ipMasq) {
-    const hostNs = Netns.current();
-    try {
-      await teardownMasq(hostNs, { network: cfg.name, containerId: ctx.env.containerId });
-    } finally {
-      hostNs.close();
-    }
+  } finally {
+    hostNs.close();
   }
   await ctx.delegate.run('DEL', { type: cfg.ipamType }, { stdin: ctx.stdin.toString('utf8') });
 }

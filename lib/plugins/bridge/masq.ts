@@ -48,9 +48,9 @@ export async function setupMasq(host: Netns, t: MasqTarget, addresses: string[])
 }
 
 /** Remove the jump and the chain, one transaction per family that has any; nothing when gone. */
-export async function teardownMasq(host: Netns, t: MasqTarget): Promise<void> {
+export async function teardownMasq(host: Netns, t: MasqTarget, families: readonly (4 | 6)[] = [4, 6]): Promise<void> {
   const chain = chainName(t);
-  for (const family of [4, 6] as const) {
+  for (const family of families) {
     const saved = await save(host, family, 'nat');
     const jumps = rulesTagged(saved, tag(t), ['POSTROUTING']);
     const owned = hasChain(saved, chain);
