@@ -196,3 +196,12 @@ rootTest('failures at each ADD step leave nothing behind', async (t) => {
     t.like(JSON.parse(unsup.stdout), { code: 2, msg: 'vlan: not supported by this bridge plugin' });
   }
 });
+
+rootTest('a CNI_NETNS that names the plugin own namespace is refused before any change', async (t) => {
+  const [host] = await namespaces(t, 1, 'ms');
+  const dir = await dataDir(t);
+  const r = await run(ours, host!, conf(dir, uniq('br')), { command: 'ADD', containerId: 's1', netns: host!.path });
+  t.like(JSON.parse(r.stdout), { code: 4, msg: `CNI_NETNS: ${host!.path} is the plugin's own network namespace` });
+  t.is((await ipJson<unknown[]>(host!, ['link', 'show', 'type', 'bridge'])).length, 0);
+  t.deepEqual(await leases(dir), []);
+});

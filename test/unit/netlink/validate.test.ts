@@ -1,0 +1,39 @@
+// Field validators: what they accept, and errors that name the field and the expectation.
+import test from 'ava';
+import { bool, defined, ifname, int, mac, oneOf } from '../../../lib/netlink/validate.js';
+import { sysctlPath } from '../../../lib/netns/sysctl.js';
+import { netnsPath } from '../../../lib/netns/netns.js';
+
+test('interface names follow the kernel rules', (t) => {
+  for (const ok of ['eth0', 'a', 'veth1234567890a', 'x.y', 'br-0_1']) t.is(ifname(ok, 'f'), ok);
+  for (const bad of ['', '.', '..', 'a/b', 'a:b', 'a b', 'sixteen-chars-xx', 'a\0', 7]) {
+    t.regex(t.throws(() => ifname(bad, 'link.name'))!.message, /^link\.name: expected an interface name of 1-15 characters/);
+  }
+});
+
+test('MACs, integers, booleans and enumerations', (t) => {
+  t.deepEqual([...mac('02:00:0A:ff:00:01', 'm')], [2, 0, 10, 255, 0, 1]);
+  t.regex(t.throws(() => mac('02:00:0a:ff:00', 'link.mac'))!.message, /^link\.mac: expected a MAC address/);
+  t.is(int(1500, 'mtu', 68, 65535), 1500);
+  t.regex(t.throws(() => int(1.5, 'link.mtu', 68, 65535))!.message, /^link\.mtu: expected an integer from 68 to 65535, got 1.5$/);
+  t.regex(t.throws(() => int(70000, 'link.mtu', 68, 65535))!.message, /got 70000/);
+  t.is(bool(false, 'b'), false);
+  t.regex(t.throws(() => bool('yes', 'link.up'))!.message, /^link\.up: expected true or false, got "yes"$/);
+  t.is(oneOf('vepa', 'mode', ['bridge', 'vepa'] as const), 'vepa');
+  t.regex(t.throws(() => oneOf('x', 'link.mode', ['bridge', 'vepa']))!.message, /^link\.mode: expected one of bridge, vepa, got "x"$/);
+  t.deepEqual(defined({ a: 1, b: undefined }), { a: 1 });
+});
+
+test('sysctl keys: net.* only, dotted or slashed, no traversal', (t) => {
+  t.is(sysctlPath('net.ipv4.ip_forward'), 'net/ipv4/ip_forward');
+  t.is(sysctlPath('net/ipv4/conf/eth0.100/forwarding'), 'net/ipv4/conf/eth0.100/forwarding');
+  for (const bad of ['kernel.hostname', 'net/../../etc', 'net.ipv4/x', 'net', 'net..x', 'net/ipv4/../x']) {
+    t.throws(() => sysctlPath(bad), undefined, bad);
+  }
+});
+
+test('netns names map under /var/run/netns; absolute paths pass; others refused', (t) => {
+  t.is(netnsPath('c1'), '/var/run/netns/c1');
+  t.is(netnsPath('/proc/1/ns/net'), '/proc/1/ns/net');
+  for (const bad of ['a/b', '..', '.', '', 'x y', 'a"b']) t.throws(() => netnsPath(bad), undefined, bad);
+});
