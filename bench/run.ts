@@ -1,16 +1,19 @@
 // `npm run bench`: container attach throughput (library vs `ip -batch`) and plugin start-up time,
-// measured in one run on this machine, printed side by side. Knobs: BENCH_N (containers per run,
-// default 200), BENCH_ROUNDS (runs per method, alternating, default 2), BENCH_STARTUP_RUNS (30).
+// bridge + host-local plugins against the reference Go plugins, measured in one run on this machine,
+// printed side by side. Knobs: BENCH_N (containers per attach run, default 200), BENCH_ROUNDS (attach
+// runs per method, alternating, default 2), BENCH_STARTUP_RUNS (30), BENCH_PLUGIN_N (20).
 import { cpus, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cleanup, live, runIp, runLibrary, type AttachRun } from './attach.js';
+import { benchPlugins, pluginTable } from './plugins.js';
 import { measureStartup, startupTable } from './startup.js';
 import { mean, median, ms, p95, sum, table } from './stats.js';
 
 const N = Number(process.env.BENCH_N ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 30);
+const PLUGIN_N = Number(process.env.BENCH_PLUGIN_N ?? 20);
 const prefix = `mcb${process.pid.toString(36)}`;
 
 let stopping = false;
@@ -66,6 +69,11 @@ async function main(): Promise<void> {
     const { rows, ratio } = attachTable(runs);
     console.log('\n' + table(rows));
     console.log(`\nratio (library / ip, median per container) = ${ratio.toFixed(2)}: goal <= 1.0 ${ratio <= 1 ? 'met' : 'NOT met'}\n`);
+  }
+  if (process.getuid?.() === 0 && PLUGIN_N > 0) {
+    console.log(`plugins: bridge + host-local ADD then DEL of ${PLUGIN_N} containers, exec'd per call as a runtime does, interleaved`);
+    const b = await benchPlugins(`${prefix}p`, PLUGIN_N);
+    console.log('\n' + pluginTable(b) + '\n');
   }
   console.log(`start-up: ${STARTUP_RUNS} runs each, interleaved, CNI_COMMAND=VERSION`);
   const { rows, notes } = await measureStartup(STARTUP_RUNS);
