@@ -42,7 +42,7 @@ project() {
 npm_in() { # dir path npm-args...
   local dir=$1 path=$2
   shift 2
-  (cd "$dir" && env -i HOME="$HOME" PATH="$path" CI=true npm install --no-audit --no-fund --prefer-offline --foreground-scripts "$@")
+  (cd "$dir" && env -i HOME="${HOME:-/root}" PATH="$path" CI=true npm install --no-audit --no-fund --prefer-offline --foreground-scripts "$@")
 }
 
 # `npm pack` runs the prepack script: tsc, then prebuildify (a fresh stripped N-API prebuild).
