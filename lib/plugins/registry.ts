@@ -5,6 +5,7 @@ import type { Plugin } from '../cni/plugin.js';
 const loaders: Record<string, () => Promise<Plugin>> = {
   'host-local': async () => (await import('./host-local/index.js')).plugin,
   bridge: async () => (await import('./bridge/index.js')).plugin,
+  'mesos-cni-port-mapper': async () => (await import('./port-mapper/index.js')).plugin,
 };
 
 export const PLUGIN_TYPES = Object.keys(loaders);

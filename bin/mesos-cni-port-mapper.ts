@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+// mesos-cni-plugin: mesos-cni-port-mapper
+import { main } from '../lib/plugins/main.js';
+await main('mesos-cni-port-mapper');

@@ -1,0 +1,140 @@
+// mesos-cni-port-mapper: a drop-in for Mesos' port-mapper CNI plugin. ADD runs the delegate, then
+// puts the container's DNAT rules in place in one iptables transaction per address family (undoing
+// the delegate if that fails); DEL removes the rules first (so a freed address never receives a
+// mapped port), then runs the delegate's DEL; CHECK verifies the rules and asks the delegate.
+import type { Plugin, PluginContext } from '../../cni/plugin.js';
+import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
+import { stoutJson } from '../../cni/mesos.js';
+import { convertResult, type AnyResult, type LegacyResult, type Result } from '../../cni/result.js';
+import { Rollback } from '../../cni/rollback.js';
+import { parsePrefix, type IpPrefix } from '../../netlink/ip.js';
+import { Netns } from '../../netns/netns.js';
+import { parseConfig, type PortMapperConfig } from './config.js';
+import { badArgs, Code } from './errors.js';
+import { install, missing, remove } from './nat.js';
+import { preflight } from './preflight.js';
+import { containerRules } from './rules.js';
+
+/** The delegate's absolute path (preflight found it; it may have vanished since). */
+async function delegatePath(ctx: PluginContext, cfg: PortMapperConfig): Promise<string> {
+  try {
+    return await ctx.delegate.find(cfg.delegateType);
+  } catch {
+    throw badArgs(`Could not find the delegate plugin '${cfg.delegateType}' in '${ctx.env.path.join(':')}'`);
+  }
+}
+
+const because = (e: unknown) => asCniError(e).message;
+
+/**
+ * The container's first IPv4 and first IPv6 address from the delegate's result, whatever its
+ * version (upstream read only a 0.1/0.2 `ip4`).
+ */
+export function containerAddresses(r: AnyResult, path: string): IpPrefix[] {
+  const found: [4 | 6, unknown][] = [];
+  const l = r as LegacyResult;
+  if (l.ip4 !== undefined || l.ip6 !== undefined) {
+    if (l.ip4 !== undefined) found.push([4, l.ip4?.ip]);
+    if (l.ip6 !== undefined) found.push([6, l.ip6?.ip]);
+  } else {
+    for (const ip of (r as Result).ips ?? []) {
+      const family = typeof ip?.address === 'string' && ip.address.includes(':') ? 6 : 4;
+      if (!found.some(([f]) => f === family)) found.push([family, ip?.address]);
+    }
+  }
+  if (found.length === 0) throw new CniError(Code.DelegateFailure, `Delegate CNI plugin '${path}' did not return an IPv4 or IPv6 address`);
+  return found.map(([family, text]) => {
+    try {
+      const p = parsePrefix(text, `ip${family}.ip`);
+      if (p.family !== family) throw new Error(`${JSON.stringify(text)} is not an IPv${family} address`);
+      return p;
+    } catch (e) {
+      throw new CniError(Code.DelegateFailure, `Could not parse IPv${family} address return by delegate CNI plugin '${path}': ${(e as Error).message}`);
+    }
+  });
+}
+
+async function add(ctx: PluginContext): Promise<AnyResult> {
+  const cfg = parseConfig(ctx.conf);
+  const path = await delegatePath(ctx, cfg);
+  // Upstream sends the delegate its config stout-serialised (sorted keys, compact).
+  const stdin = stoutJson(cfg.delegate);
+  let result: AnyResult;
+  try {
+    result = await ctx.delegate.add(cfg.delegate, { stdin });
+  } catch (e) {
+    throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
+  }
+  if (cfg.mappings.length === 0) return result; // no iptables command at all
+  const host = Netns.current();
+  try {
+    return await Rollback.guard(ctx.log, async (rb) => {
+      // The runtime may never DEL a failed ADD: the delegate's attachment must not leak.
+      rb.push('delegate DEL', () => ctx.delegate.del(cfg.delegate, { stdin }));
+      const addresses = containerAddresses(result, path);
+      // A failed transaction changed nothing, but an earlier family's may have landed.
+      if (addresses.length > 1) rb.push('remove the rules', () => remove(host, cfg.chain, ctx.env.containerId));
+      for (const address of addresses) {
+        const rules = containerRules(cfg, ctx.env.containerId, address);
+        if (rules.chain.length === 0) continue; // every mapping names a host IP of the other family
+        try {
+          await install(host, cfg.chain, ctx.env.containerId, rules);
+        } catch (e) {
+          throw new CniError(Code.PortMapFailure, `Failed to add DNAT rule with tag: ${because(e)}`);
+        }
+      }
+      return result;
+    });
+  } finally {
+    host.close();
+  }
+}
+
+async function del(ctx: PluginContext): Promise<void> {
+  const cfg = parseConfig(ctx.conf);
+  const path = await delegatePath(ctx, cfg);
+  const host = Netns.current();
+  try {
+    await remove(host, cfg.chain, ctx.env.containerId);
+  } catch (e) {
+    throw new CniError(Code.PortMapFailure, `Unable to remove iptables DNAT rules: Unable to delete DNAT rules: ${because(e)}`);
+  } finally {
+    host.close();
+  }
+  try {
+    await ctx.delegate.del(cfg.delegate, { stdin: stoutJson(cfg.delegate) });
+  } catch (e) {
+    throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for DEL command: ${because(e)}`);
+  }
+}
+
+/** CHECK (not in upstream): the rules from prevResult's addresses and the chain's jumps, then the delegate's CHECK. */
+async function check(ctx: PluginContext): Promise<void> {
+  const cfg = parseConfig(ctx.conf);
+  const path = await delegatePath(ctx, cfg);
+  const prev = ctx.conf.prevResult;
+  if (prev === undefined) throw new CniError(ErrorCode.InvalidNetworkConfig, 'prevResult: required for CHECK');
+  if (cfg.mappings.length > 0) {
+    const host = Netns.current();
+    try {
+      for (const address of containerAddresses(prev, path)) {
+        const rules = containerRules(cfg, ctx.env.containerId, address);
+        if (rules.chain.length === 0) continue;
+        const gone = await missing(host, cfg.chain, rules);
+        if (gone.length) throw new CniError(Code.PortMapFailure, `CHECK: ${gone.length} rule(s) missing from the IPv${address.family} nat table, first: ${gone[0]}`);
+      }
+    } finally {
+      host.close();
+    }
+  }
+  // CHECK needs a config version that has it: the delegate's own, else ours.
+  const version = (cfg.delegate.cniVersion as string | undefined) ?? cfg.cniVersion;
+  const conf = { ...cfg.delegate, ...(version ? { cniVersion: version } : {}), prevResult: convertResult(prev, version) };
+  try {
+    await ctx.delegate.check(conf, { stdin: stoutJson(conf) });
+  } catch (e) {
+    throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for CHECK command: ${because(e)}`);
+  }
+}
+
+export const plugin: Plugin = { type: 'mesos-cni-port-mapper', usesNetns: false, preflight, add, del, check };

@@ -1,0 +1,59 @@
+// The checks upstream makes before doing anything, in its order and with its texts: environment,
+// JSON, config, the delegate's executable, then the command. Runs before the skel's generic checks
+// (which then only add ours: container ID characters, interface name shape).
+import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isObject } from '../../cni/config.js';
+import { CniError } from '../../cni/errors.js';
+import { parseConfig } from './config.js';
+import { badArgs, Code } from './errors.js';
+import { TAG_PREFIX } from './rules.js';
+
+// The tag `container_id: <id>` must fit an iptables comment (255 characters).
+const MAX_ID = 255 - TAG_PREFIX.length;
+const TYPE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
+export const COMMANDS = ['ADD', 'DEL', 'CHECK'];
+
+/** `os::which`: the first executable regular file named `type` in a ':'-separated path. */
+export function whichSync(type: string, path: string): string | undefined {
+  if (!TYPE.test(type)) return undefined; // a name with '/' would escape the plugin directories
+  for (const dir of path.split(':').filter(Boolean)) {
+    const file = join(dir, type);
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // not here; try the next directory
+    }
+  }
+  return undefined;
+}
+
+export function preflight(env: Record<string, string | undefined>, stdin: Buffer): void {
+  const missing = (v: string) => env[v] === undefined || env[v] === '';
+  for (const v of ['CNI_COMMAND', 'CNI_CONTAINERID']) {
+    if (missing(v)) throw badArgs(`Unable to find environment variable '${v}'`);
+  }
+  if (env.CNI_COMMAND !== 'DEL' && missing('CNI_NETNS')) {
+    throw badArgs("Unable to find environment variable 'CNI_NETNS' for non-'DEL' command");
+  }
+  for (const v of ['CNI_IFNAME', 'CNI_PATH']) {
+    if (missing(v)) throw badArgs(`Unable to find environment variable '${v}'`);
+  }
+  if (env.CNI_CONTAINERID!.length > MAX_ID) {
+    throw badArgs(`Invalid environment variable 'CNI_CONTAINERID': longer than ${MAX_ID} characters (the rule tag must fit an iptables comment)`);
+  }
+
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdin.toString('utf8'));
+  } catch (e) {
+    throw badArgs((e as Error).message);
+  }
+  if (!isObject(doc)) throw badArgs('Unexpected JSON type parsed');
+  const cfg = parseConfig(doc);
+  if (!whichSync(cfg.delegateType, env.CNI_PATH!)) {
+    throw badArgs(`Could not find the delegate plugin '${cfg.delegateType}' in '${env.CNI_PATH}'`);
+  }
+  if (!COMMANDS.includes(env.CNI_COMMAND!)) throw new CniError(Code.UnsupportedCommand, `Unsupported command: ${env.CNI_COMMAND}`);
+}
