@@ -66,10 +66,13 @@ p="$work/with-prebuild"
 project "$p"
 if npm_in "$p" "$nocc" "$tarball" >"$work/b.log" 2>&1 &&
   [ ! -e "$p/node_modules/mesos-cni/build" ] &&
-  out=$(cd "$p" && env -i PATH="$nocc" node --input-type=module -e "$probe" 2>&1); then
-  ok "install path (b): prebuild used without a compiler, nothing built ($out)"
+  out=$(cd "$p" && env -i PATH="$nocc" node --input-type=module -e "$probe" 2>&1) &&
+  ver=$(cd "$p" && echo '{"cniVersion":"1.0.0"}' | env -i PATH="$nocc" CNI_COMMAND=VERSION node node_modules/mesos-cni/dist/bin/bridge.cjs 2>&1) &&
+  [[ "$ver" == *supportedVersions* ]]; then
+  ok "install path (b): prebuild used without a compiler, nothing built ($out; bundled bridge answers VERSION)"
 else
   tail -n 30 "$work/b.log"
+  echo "# ${out:-} ${ver:-}"
   [ -e "$p/node_modules/mesos-cni/build" ] && echo "# a build/ directory was created"
   notok "install path (b): tarball with prebuild on a PATH without a compiler"
 fi
