@@ -56,6 +56,10 @@ async function main(): Promise<void> {
     console.log('attach benchmark skipped: needs root (it creates network namespaces)\n');
   } else {
     console.log(`attach: N=${N} containers per run, ${ROUNDS} run(s) per method, alternating; fresh host netns + bridge per run`);
+    console.log('  per container: netns add; veth with the peer born in the container, host end master br0 + up;');
+    console.log('  in the container: lo up, 10.200.x.y/16 on eth0, eth0 up, default via 10.200.0.1 (br0 holds it)');
+    console.log('  library: netns.add/open, 1 link.add on the host handle, 1 four-op request on a container handle');
+    console.log('  ip: bash loop of `ip netns add`, `ip -n HOST -batch` (link add), `ip -n CTR -batch` (4 lines)');
     const runs: AttachRun[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? [runIp, runLibrary] : [runLibrary, runIp];
