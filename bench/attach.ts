@@ -10,7 +10,7 @@
 // lands in ip's private mount namespace and vanishes).
 // library path per container: netns.add + netns.open; one link.add on the host handle (ifindexes
 // pinned so no lookup is needed); one 4-op nl.request on a handle opened in c<i>.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ export interface AttachRun {
 
 /** Namespaces this process created and has not deleted yet (for SIGINT/failure cleanup). */
 export const live = new Set<string>();
+/** The running ip-path shell, killed first on SIGINT so it cannot create more after cleanup. */
+export const children = new Set<ChildProcess>();
 
 function containerAddr(i: number): string {
   return `10.200.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`;
@@ -166,13 +168,19 @@ export async function runIp(prefix: string, n: number): Promise<AttachRun> {
     ].join('\n');
     for (const nm of names) live.add(nm);
     const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Its own process group, so a SIGINT cleanup can kill the loop and the ip it is running.
+      const p = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      children.add(p);
       let o = '';
       let e = '';
       p.stdout.on('data', (d: Buffer) => (o += d.toString()));
       p.stderr.on('data', (d: Buffer) => (e += d.toString()));
       p.on('error', reject);
-      p.on('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`ip path failed (exit ${code}): ${e.trim()}`))));
+      p.on('close', (code) => {
+        children.delete(p);
+        if (code === 0) resolve(o);
+        else reject(new Error(`ip path failed (exit ${code}): ${e.trim()}`));
+      });
     });
     const samples: number[] = [];
     let totalMs = NaN;

@@ -5,7 +5,7 @@
 import { cpus, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cleanup, live, runIp, runLibrary, type AttachRun } from './attach.js';
+import { children, cleanup, live, runIp, runLibrary, type AttachRun } from './attach.js';
 import { benchPlugins, pluginTable } from './plugins.js';
 import { measureStartup, startupTable } from './startup.js';
 import { mean, median, ms, p95, sum, table } from './stats.js';
@@ -21,6 +21,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     if (stopping) return;
     stopping = true;
+    for (const c of children) if (c.pid) process.kill(-c.pid, 'SIGKILL');
     console.error(`\n${sig}: removing ${live.size} namespace(s) ...`);
     void cleanup([...live]).finally(() => process.exit(130));
   });
