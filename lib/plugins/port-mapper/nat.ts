@@ -2,7 +2,7 @@
 // family, nothing when they are already there), remove (exact tag, one transaction per family that
 // has any), check. The shared chain is created with -N only when absent, its jumps with it.
 import type { Netns } from '../../netns/index.js';
-import { check, deleteByTag, renderRule, restore, rulesTagged, save, type Op, type Rule, type SavedRule } from '../../iptables/index.js';
+import { check, deleteByTag, hasChain, renderRule, restore, rulesTagged, save, type Op, type Rule, type SavedRule, type Transaction } from '../../iptables/index.js';
 import { jumps, tag, type FamilyRules } from './rules.js';
 
 const key = (chain: string, args: readonly string[]) => JSON.stringify([chain, ...args]);
@@ -23,7 +23,8 @@ function sameRules(have: readonly SavedRule[], want: readonly Rule[], family: 4 
 export async function install(host: Netns, chain: string, containerId: string, rules: FamilyRules): Promise<boolean> {
   const { family } = rules;
   const want = [...rules.chain, ...rules.postrouting];
-  const have = rulesTagged(await save(host, family, 'nat'), tag(containerId), [chain, 'POSTROUTING']);
+  const saved = await save(host, family, 'nat');
+  const have = rulesTagged(saved, tag(containerId), [chain, 'POSTROUTING']);
   if (sameRules(have, want, family)) return false;
   const ops: Op[] = [
     ...have.map((rule): Op => ({ op: 'deleteSaved', rule })),
@@ -31,7 +32,16 @@ export async function install(host: Netns, chain: string, containerId: string, r
     ...rules.postrouting.map((rule): Op => ({ op: 'insert', rule, position: 1 })),
   ];
   const onCreate = jumps(chain, family).map((rule): Op => ({ op: 'append', rule }));
-  await restore(host, { family, table: 'nat', shared: [{ name: chain, onCreate }], ops });
+  const tx: Transaction = { family, table: 'nat', shared: [{ name: chain, onCreate }], ops };
+  try {
+    await restore(host, tx);
+  } catch (e) {
+    // restore() reads "the chain exists after my optimistic try failed" as a real error. When our
+    // own read showed it absent, another ADD created it in between (20 first ADDs at once do
+    // this): the transaction is retried once against the chain that now exists.
+    if (hasChain(saved, chain) || !hasChain(await save(host, family, 'nat'), chain)) throw e;
+    await restore(host, tx);
+  }
   return true;
 }
 

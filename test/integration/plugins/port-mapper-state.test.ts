@@ -1,0 +1,235 @@
+// mesos-cni-port-mapper against a stand-in delegate, each test in its own fake host: the process
+// protocol and every error, what lands in the nat table (and what never does), repeated ADD, DEL
+// twice / without netns / with the chain gone, rollback, a conflict mid-transaction, 20
+// concurrent ADDs on a fresh chain, injection attempts, exact tags, IPv6, CHECK, result versions.
+import { namespaces, nsExec, rootTest } from '../../helpers/fixture.js';
+import { CHAIN, mockConf, mockDelegate, natRules, runPm } from './port-mapper-mock.js';
+
+const DNAT = (id: string, host: number, ip: string, port: number, dev = 'mesos-cni0') =>
+  `-A ${CHAIN} ! -i ${dev} -p tcp -m tcp --dport ${host} -m comment --comment "container_id: ${id}" -j DNAT --to-destination ${ip}:${port}`;
+const JUMPS = [`-A PREROUTING -m addrtype --dst-type LOCAL -j ${CHAIN}`, `-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${CHAIN}`];
+
+rootTest('ADD: delegate first with name+args injected (sorted, no cniVersion), one DNAT per mapping, chain with its jumps; 0.2 result kept', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const add = await runPm(host!, mockConf({}, [[8080, 80], [5353, 53, 'UDP']]), { command: 'ADD', id: 'c-5', netns: ctr!.path, path: mock.dir });
+  t.is(add.exitCode, 0, add.stdout + add.stderr);
+  t.is(add.stdout, '{"ip4":{"ip":"10.0.0.5/24"},"dns":{}}\n', 'no cniVersion in our config: the 0.2 form Mesos reads, dns {} kept');
+  t.is(
+    await mock.stdin('ADD', 'c-5'),
+    '{"args":{"org.apache.mesos":{"network_info":{"name":"__MESOS_TEST__portMapper","port_mappings":[{"container_port":80,"host_port":8080},{"container_port":53,"host_port":5353,"protocol":"UDP"}]}}},"name":"__MESOS_TEST__portMapper","some":"setting","type":"mock"}',
+  );
+  t.deepEqual(await mock.calls(), [`ADD c-5 ${ctr!.path} noargs`]);
+  t.deepEqual(await natRules(host!, CHAIN), [
+    `-N ${CHAIN}`,
+    DNAT('c-5', 8080, '10.0.0.5', 80),
+    `-A ${CHAIN} ! -i mesos-cni0 -p udp -m udp --dport 5353 -m comment --comment "container_id: c-5" -j DNAT --to-destination 10.0.0.5:53`,
+  ]);
+  const all = await natRules(host!);
+  t.deepEqual(all.filter((l) => l.startsWith('-A PREROUTING') || l.startsWith('-A OUTPUT')), JUMPS);
+});
+
+rootTest('repeated ADD adds nothing; ADD with a new address swaps the rules in one go; DEL twice; DEL without CNI_NETNS', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const conf = mockConf();
+  const call = (command: 'ADD' | 'DEL', netns: string | null = ctr!.path) => runPm(host!, conf, { command, id: 'c-7', netns: netns ?? undefined, path: mock.dir });
+  t.is((await call('ADD')).exitCode, 0);
+  const once = await nsExec(host!, ['iptables-save', '-t', 'nat']);
+  t.is((await call('ADD')).exitCode, 0);
+  const strip = (s: string) => s.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+  t.is(strip(await nsExec(host!, ['iptables-save', '-t', 'nat'])), strip(once), 'second ADD: same table, no duplicate');
+  await mock.setIp('c-7', '10.0.0.70/24');
+  t.is((await call('ADD')).exitCode, 0);
+  t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`, DNAT('c-7', 8080, '10.0.0.70', 80)]);
+  for (const netns of [ctr!.path, null]) {
+    const del = await call('DEL', netns);
+    t.is(del.exitCode, 0, del.stdout);
+    t.is(del.stdout, '');
+    t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`]);
+  }
+  const calls = await mock.calls();
+  t.deepEqual(calls.slice(-2), [`DEL c-7 ${ctr!.path} noargs`, 'DEL c-7 none noargs'], 'DEL without CNI_NETNS forwards none');
+  t.notRegex(await mock.natAtDel('c-7'), /container_id/, 'rules were gone before the delegate DEL ran');
+});
+
+rootTest('DEL succeeds when the chain and its jumps are gone; the chain and jumps survive DEL otherwise', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const conf = mockConf();
+  t.is((await runPm(host!, conf, { command: 'ADD', id: 'c-1', netns: ctr!.path, path: mock.dir })).exitCode, 0);
+  t.is((await runPm(host!, conf, { command: 'ADD', id: 'c-2', netns: ctr!.path, path: mock.dir })).exitCode, 0);
+  t.is((await runPm(host!, conf, { command: 'DEL', id: 'c-1', path: mock.dir })).exitCode, 0);
+  t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`, DNAT('c-2', 8080, '10.0.0.2', 80)]);
+  // The upstream test fixture's cleanup, which also proves the jump shapes:
+  for (const cmd of [`-D ${JUMPS[1]!.slice(3)}`, `-D ${JUMPS[0]!.slice(3)}`, `-F ${CHAIN}`, `-X ${CHAIN}`]) {
+    await nsExec(host!, ['iptables', '-w', '-t', 'nat', ...cmd.split(' ')]);
+  }
+  const del = await runPm(host!, conf, { command: 'DEL', id: 'c-2', path: mock.dir });
+  t.is(del.exitCode, 0, del.stdout);
+  t.deepEqual(await natRules(host!, CHAIN), []);
+  t.is((await mock.calls()).at(-1), 'DEL c-2 none noargs');
+});
+
+rootTest('exact tags: DEL of P leaves the nested container P.C (and P1) alone', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  for (const id of ['P-1', 'P-1.C-2', 'P-11']) {
+    t.is((await runPm(host!, mockConf({}, [[8000 + id.length, 80]]), { command: 'ADD', id, netns: ctr!.path, path: mock.dir })).exitCode, 0);
+  }
+  t.is((await runPm(host!, mockConf(), { command: 'DEL', id: 'P-1', path: mock.dir })).exitCode, 0);
+  const left = await natRules(host!, CHAIN);
+  t.is(left.length, 3);
+  t.true(left.some((l) => l.includes('"container_id: P-1.C-2"')));
+  t.true(left.some((l) => l.includes('"container_id: P-11"')));
+});
+
+rootTest('errors: one JSON document on stdout, exit status 1, upstream codes and texts', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const ok = { id: 'c-1', netns: ctr!.path, path: mock.dir };
+  const expect = async (conf: unknown, r: Parameters<typeof runPm>[2], code: number, msg: string) => {
+    const res = await runPm(host!, conf, r);
+    t.is(res.exitCode, 1, msg);
+    t.is(res.stdout.split('\n').filter(Boolean).length, 1);
+    t.like(res.json, { code, msg }, res.stdout);
+  };
+  await expect(mockConf(), { command: 'ADD', ...ok, env: { CNI_COMMAND: undefined } }, 101, "Unable to find environment variable 'CNI_COMMAND'");
+  await expect(mockConf(), { command: 'ADD', ...ok, id: undefined }, 101, "Unable to find environment variable 'CNI_CONTAINERID'");
+  await expect(mockConf(), { command: 'ADD', ...ok, netns: undefined }, 101, "Unable to find environment variable 'CNI_NETNS' for non-'DEL' command");
+  await expect(mockConf(), { command: 'ADD', ...ok, env: { CNI_IFNAME: undefined } }, 101, "Unable to find environment variable 'CNI_IFNAME'");
+  await expect(mockConf(), { command: 'ADD', ...ok, path: undefined }, 101, "Unable to find environment variable 'CNI_PATH'");
+  await expect('{"name": "x",', { command: 'ADD', ...ok }, 101, (() => { try { JSON.parse('{"name": "x",'); } catch (e) { return (e as Error).message; } return ''; })());
+  await expect(mockConf({ chain: undefined }), { command: 'ADD', ...ok }, 101, "Failed to get the required field 'chain': Not found");
+  await expect(mockConf(), { command: 'ADD', ...ok, path: '/nonexistent' }, 101, "Could not find the delegate plugin 'mock' in '/nonexistent'");
+  await expect(mockConf(), { command: 'GC', ...ok } as never, 104, 'Unsupported command: GC');
+  await expect(mockConf(), { command: 'ADD', ...ok, id: 'fail-1' }, 102, `Could not execute the delegate plugin '${mock.dir}/mock' for ADD command: Bad IP address`);
+  await expect(mockConf(), { command: 'DEL', ...ok, id: 'fail-2' }, 102, `Could not execute the delegate plugin '${mock.dir}/mock' for DEL command: Bad IP address`);
+  await expect(mockConf(), { command: 'ADD', ...ok, id: 'noip-1' }, 102, `Delegate CNI plugin '${mock.dir}/mock' did not return an IPv4 or IPv6 address`);
+  await mock.setIp('bad-1', '10.0.0.300/24');
+  await expect(mockConf(), { command: 'ADD', ...ok, id: 'bad-1' }, 102, `Could not parse IPv4 address return by delegate CNI plugin '${mock.dir}/mock': ip4.ip: expected an address with an optional /prefix (e.g. 10.0.0.1/24), got "10.0.0.300/24"`);
+  const v = await runPm(host!, '', { command: 'VERSION' });
+  t.is(v.exitCode, 0, 'VERSION needs no config and no environment');
+  t.deepEqual((v.json as { supportedVersions: string[] }).supportedVersions.slice(0, 2), ['0.1.0', '0.2.0']);
+  // The ADDs that failed after the delegate succeeded undid it; none left a rule.
+  const calls = await mock.calls();
+  t.true(calls.includes(`DEL noip-1 ${ctr!.path} noargs`) && calls.includes(`DEL bad-1 ${ctr!.path} noargs`), calls.join('\n'));
+  t.false(calls.some((c) => c.startsWith('DEL fail-1')), 'a failed delegate ADD is not undone by us');
+  t.deepEqual(await natRules(host!, CHAIN), [], 'no chain: no rule was ever written');
+});
+
+rootTest('a conflict mid-transaction leaves nothing: no RETURN, no SNAT, no DNAT, and the delegate is undone', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  // Someone jumps into our chain from POSTROUTING, where DNAT is invalid: the RETURN and
+  // POSTROUTING lines of the transaction would succeed, its DNAT line cannot.
+  await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-N', CHAIN]);
+  await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING', '-j', CHAIN]);
+  const before = await natRules(host!);
+  const r = await runPm(host!, mockConf({ excludeDevices: ['a0', 'b0'], snat: true }), { command: 'ADD', id: 'c-3', netns: ctr!.path, path: mock.dir });
+  t.is(r.exitCode, 1);
+  t.is(r.json!.code, 103);
+  t.regex(r.json!.msg as string, /^Failed to add DNAT rule with tag: iptables-restore \(nat\): .*(RULE_APPEND failed|line \d+ failed)/);
+  t.deepEqual(await natRules(host!), before, 'the table is exactly as before');
+  t.deepEqual(await mock.calls(), [`ADD c-3 ${ctr!.path} noargs`, `DEL c-3 ${ctr!.path} noargs`]);
+});
+
+rootTest('20 concurrent ADDs on a chain that does not exist yet all land; one -N, one pair of jumps; 20 concurrent DELs empty it', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const ids = Array.from({ length: 20 }, (_, i) => `c-${i + 10}`);
+  const adds = await Promise.all(ids.map((id, i) => runPm(host!, mockConf({}, [[9000 + i, 80]]), { command: 'ADD', id, netns: ctr!.path, path: mock.dir })));
+  for (const a of adds) t.is(a.exitCode, 0, a.stdout + a.stderr);
+  const rules = await natRules(host!, CHAIN);
+  t.is(rules.length, 21);
+  for (const [i, id] of ids.entries()) t.true(rules.includes(DNAT(id, 9000 + i, `10.0.0.${i + 10}`, 80)), id);
+  t.deepEqual((await natRules(host!)).filter((l) => l.endsWith(`-j ${CHAIN}`)), JUMPS);
+  const dels = await Promise.all(ids.map((id) => runPm(host!, mockConf(), { command: 'DEL', id, path: mock.dir })));
+  for (const d of dels) t.is(d.exitCode, 0, d.stdout);
+  t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`]);
+});
+
+rootTest('injection attempts through the container ID, chain or device names are refused; nothing reaches iptables or the delegate', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const before = await natRules(host!);
+  const tries: [Record<string, unknown>, string][] = [
+    [mockConf(), 'x" -j ACCEPT -m comment --comment "y'],
+    [mockConf(), 'c\n-A INPUT -j ACCEPT'],
+    [mockConf(), "c';reboot"],
+    [mockConf({ chain: 'X\n-A INPUT -j ACCEPT' }), 'c-1'],
+    [mockConf({ chain: 'PREROUTING' }), 'c-1'],
+    [mockConf({ excludeDevices: ['eth0 -j ACCEPT'] }), 'c-1'],
+    [mockConf({ excludeDevices: ['eth0"'] }), 'c-1'],
+  ];
+  for (const [conf, id] of tries) {
+    const r = await runPm(host!, conf, { command: 'ADD', id, netns: ctr!.path, path: mock.dir });
+    t.is(r.exitCode, 1, JSON.stringify(id));
+    t.true([4, 101].includes(r.json!.code as number), r.stdout);
+  }
+  t.deepEqual(await mock.calls(), []);
+  t.deepEqual(await natRules(host!), before);
+});
+
+rootTest('IPv6: the delegate\'s v6 address gets ip6tables rules (jumps exclude ::1); DEL clears both families', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const conf = mockConf({ cniVersion: '1.0.0' });
+  const add = await runPm(host!, conf, { command: 'ADD', id: 'v6-9', netns: ctr!.path, path: mock.dir });
+  t.is(add.exitCode, 0, add.stdout);
+  t.deepEqual(add.json, { cniVersion: '1.0.0', ips: [{ address: '10.0.0.9/24' }, { address: 'fd00::9/64' }] });
+  t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`, DNAT('v6-9', 8080, '10.0.0.9', 80)]);
+  t.deepEqual(await natRules(host!, CHAIN, 6), [`-N ${CHAIN}`, DNAT('v6-9', 8080, '[fd00::9]', 80)]);
+  t.true((await natRules(host!, undefined, 6)).includes(`-A OUTPUT ! -d ::1/128 -m addrtype --dst-type LOCAL -j ${CHAIN}`));
+  t.is((await runPm(host!, conf, { command: 'DEL', id: 'v6-9', path: mock.dir })).exitCode, 0);
+  t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`]);
+  t.deepEqual(await natRules(host!, CHAIN, 6), [`-N ${CHAIN}`]);
+});
+
+rootTest('no port mappings: no rule, no chain, no jump; the delegate still runs', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const { args: _a, ...noArgs } = mockConf();
+  const add = await runPm(host!, noArgs, { command: 'ADD', id: 'c-4', netns: ctr!.path, path: mock.dir });
+  t.is(add.exitCode, 0, add.stdout);
+  t.deepEqual(await natRules(host!, CHAIN), []);
+  t.false((await natRules(host!)).some((l) => l.includes(CHAIN)));
+  t.regex(await mock.stdin('ADD', 'c-4'), /"args":\{"org.apache.mesos":\{"network_info":\{\}\}\}/, 'the synthesized args reach the delegate');
+});
+
+rootTest('results follow our config version; CHECK verifies rules and asks the delegate', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  for (const [version, want] of [
+    ['0.2.0', { cniVersion: '0.2.0', ip4: { ip: '10.0.0.6/24' }, dns: {} }],
+    ['0.3.1', { cniVersion: '0.3.1', ips: [{ version: '4', address: '10.0.0.6/24' }], routes: [] }],
+    ['1.1.0', { cniVersion: '1.1.0', ips: [{ address: '10.0.0.6/24' }], routes: [] }],
+  ] as const) {
+    const r = await runPm(host!, mockConf({ cniVersion: version }), { command: 'ADD', id: 'c-6', netns: ctr!.path, path: mock.dir });
+    t.deepEqual(r.json, want, version);
+  }
+  const conf = mockConf({ cniVersion: '1.0.0', prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.0.0.6/24' }] } });
+  const ok = await runPm(host!, conf, { command: 'CHECK', id: 'c-6', netns: ctr!.path, path: mock.dir });
+  t.is(ok.exitCode, 0, ok.stdout);
+  t.regex(await mock.stdin('CHECK', 'c-6'), /"cniVersion":"1\.0\.0".*"prevResult":\{"cniVersion":"1\.0\.0","ips":\[\{"address":"10\.0\.0\.6\/24"\}\]/);
+  await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-D', CHAIN, '!', '-i', 'mesos-cni0', '-p', 'tcp', '-m', 'tcp', '--dport', '8080', '-m', 'comment', '--comment', 'container_id: c-6', '-j', 'DNAT', '--to-destination', '10.0.0.6:80']);
+  const gone = await runPm(host!, conf, { command: 'CHECK', id: 'c-6', netns: ctr!.path, path: mock.dir });
+  t.is(gone.exitCode, 1);
+  t.like(gone.json, { code: 103 });
+  t.regex(gone.json!.msg as string, /^CHECK: 1 rule\(s\) missing from the IPv4 nat table, first: -A MESOS-TEST-PORT-MAPPER-CHAIN ! -i mesos-cni0 -p tcp/);
+});
+
+rootTest('upgrade: rules the C++ plugin wrote (its exact commands) are seen as present by ADD and removed by DEL', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const ipt = (...a: string[]) => nsExec(host!, ['iptables', '-w', '-t', 'nat', ...a]);
+  await ipt('-N', CHAIN);
+  await ipt('-A', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', CHAIN);
+  await ipt('-A', 'OUTPUT', '!', '-d', '127.0.0.0/8', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', CHAIN);
+  await ipt('-A', CHAIN, '!', '-i', 'mesos-cni0', '-p', 'tcp', '-m', 'tcp', '--dport', '8080', '-j', 'DNAT', '--to-destination', '10.0.0.8:80', '-m', 'comment', '--comment', 'container_id: old-8');
+  const before = await natRules(host!);
+  t.is((await runPm(host!, mockConf(), { command: 'ADD', id: 'old-8', netns: ctr!.path, path: mock.dir })).exitCode, 0);
+  t.deepEqual(await natRules(host!), before, 'the same rule: nothing written');
+  t.is((await runPm(host!, mockConf(), { command: 'DEL', id: 'old-8', path: mock.dir })).exitCode, 0);
+  t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`]);
+});
