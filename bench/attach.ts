@@ -40,8 +40,13 @@ function containerAddr(i: number): string {
   return `10.200.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`;
 }
 
-/** Delete namespaces (children first), ignoring ones already gone. */
+/** Batch-file directories of the ip path, removed by cleanup too. */
+const tmpDirs = new Set<string>();
+
+/** Delete namespaces (children first), ignoring ones already gone, and any batch-file directory. */
 export async function cleanup(names: Iterable<string>): Promise<void> {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+  tmpDirs.clear();
   const all = [...names];
   for (const n of all.filter((x) => !x.endsWith('h'))) {
     await netns.del(n).catch(() => undefined);
@@ -143,6 +148,7 @@ export async function runLibrary(prefix: string, n: number): Promise<AttachRun> 
 export async function runIp(prefix: string, n: number): Promise<AttachRun> {
   const host = await makeHost(prefix);
   const dir = mkdtempSync(join(tmpdir(), 'mesos-cni-bench-'));
+  tmpDirs.add(dir);
   const names = Array.from({ length: n }, (_, i) => `${prefix}c${i}`);
   try {
     for (let i = 0; i < n; i++) {
