@@ -9,6 +9,7 @@ import { convertResult, type AnyResult, type LegacyResult, type Result } from '.
 import { Rollback } from '../../cni/rollback.js';
 import { parsePrefix, type IpPrefix } from '../../netlink/ip.js';
 import { Netns } from '../../netns/netns.js';
+import { save } from '../../iptables/index.js';
 import { parseConfig, type PortMapperConfig } from './config.js';
 import { badArgs, Code } from './errors.js';
 import { install, missing, remove } from './nat.js';
@@ -59,15 +60,24 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
   const path = await delegatePath(ctx, cfg);
   // Upstream sends the delegate its config stout-serialised (sorted keys, compact).
   const stdin = stoutJson(cfg.delegate);
-  let result: AnyResult;
-  try {
-    result = await ctx.delegate.add(cfg.delegate, { stdin });
-  } catch (e) {
-    throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
+  if (cfg.mappings.length === 0) {
+    try {
+      return await ctx.delegate.add(cfg.delegate, { stdin }); // no iptables command at all
+    } catch (e) {
+      throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
+    }
   }
-  if (cfg.mappings.length === 0) return result; // no iptables command at all
   const host = Netns.current();
   try {
+    // Read the IPv4 nat table while the delegate works (one exec off the critical path): only
+    // this container's own tag is looked up in it, and nothing else writes rules with that tag.
+    const early = save(host, 4, 'nat').catch(() => undefined);
+    let result: AnyResult;
+    try {
+      result = await ctx.delegate.add(cfg.delegate, { stdin });
+    } catch (e) {
+      throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
+    }
     return await Rollback.guard(ctx.log, async (rb) => {
       // The runtime may never DEL a failed ADD: the delegate's attachment must not leak.
       rb.push('delegate DEL', () => ctx.delegate.del(cfg.delegate, { stdin }));
@@ -78,7 +88,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
         const rules = containerRules(cfg, ctx.env.containerId, address);
         if (rules.chain.length === 0) continue; // every mapping names a host IP of the other family
         try {
-          await install(host, cfg.chain, ctx.env.containerId, rules);
+          await install(host, cfg.chain, ctx.env.containerId, rules, address.family === 4 ? await early : undefined);
         } catch (e) {
           throw new CniError(Code.PortMapFailure, `Failed to add DNAT rule with tag: ${because(e)}`);
         }

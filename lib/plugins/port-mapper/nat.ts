@@ -2,7 +2,7 @@
 // family, nothing when they are already there), remove (exact tag, one transaction per family that
 // has any), check. The shared chain is created with -N only when absent, its jumps with it.
 import type { Netns } from '../../netns/index.js';
-import { check, deleteByTag, hasChain, renderRule, restore, rulesTagged, save, type Op, type Rule, type SavedRule, type Transaction } from '../../iptables/index.js';
+import { check, deleteByTag, hasChain, renderRule, restore, rulesTagged, save, type Op, type Rule, type SavedRule, type SavedTable, type Transaction } from '../../iptables/index.js';
 import { jumps, tag, type FamilyRules } from './rules.js';
 
 const key = (chain: string, args: readonly string[]) => JSON.stringify([chain, ...args]);
@@ -15,15 +15,16 @@ function sameRules(have: readonly SavedRule[], want: readonly Rule[], family: 4 
 }
 
 /**
- * Make the container's rules in this family exactly `rules`. Already there (a repeated ADD): no
+ * Make the container's rules in this family exactly `rules` (`read`: the table read earlier, if
+ * the caller already has it; only this container's tag is looked up in it). Already there (a repeated ADD): no
  * write at all. Otherwise one transaction removes any stale rules of the same tag (a repeated ADD
  * that got another address) and adds the new ones, so no state mixes old and new.
  * Returns whether anything was written.
  */
-export async function install(host: Netns, chain: string, containerId: string, rules: FamilyRules): Promise<boolean> {
+export async function install(host: Netns, chain: string, containerId: string, rules: FamilyRules, read?: SavedTable): Promise<boolean> {
   const { family } = rules;
   const want = [...rules.chain, ...rules.postrouting];
-  const saved = await save(host, family, 'nat');
+  const saved = read ?? (await save(host, family, 'nat'));
   const have = rulesTagged(saved, tag(containerId), [chain, 'POSTROUTING']);
   if (sameRules(have, want, family)) return false;
   const ops: Op[] = [
