@@ -1,12 +1,14 @@
 // `npm run bench`: container attach throughput (library vs `ip -batch`) and plugin start-up time,
 // bridge + host-local plugins against the reference Go plugins, measured in one run on this machine,
 // printed side by side. Knobs: BENCH_N (containers per attach run, default 200), BENCH_ROUNDS (attach
-// runs per method, alternating, default 2), BENCH_STARTUP_RUNS (30), BENCH_PLUGIN_N (20).
+// runs per method, alternating, default 2), BENCH_STARTUP_RUNS (30), BENCH_PLUGIN_N (20),
+// BENCH_PM_N (100, port-mapper containers).
 import { cpus, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { children, cleanup, live, runIp, runLibrary, type AttachRun } from './attach.js';
 import { benchPlugins, pluginTable } from './plugins.js';
+import { benchPortMapper, portMapperTable } from './port-mapper.js';
 import { measureStartup, startupTable } from './startup.js';
 import { mean, median, ms, p95, sum, table } from './stats.js';
 
@@ -14,6 +16,7 @@ const N = Number(process.env.BENCH_N ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 30);
 const PLUGIN_N = Number(process.env.BENCH_PLUGIN_N ?? 20);
+const PM_N = Number(process.env.BENCH_PM_N ?? 100); // port-mapper containers (issue 4: N >= 100)
 const prefix = `mcb${process.pid.toString(36)}`;
 
 let stopping = false;
@@ -79,6 +82,12 @@ async function main(): Promise<void> {
     console.log(`plugins: bridge + host-local ADD then DEL of ${PLUGIN_N} containers, exec'd per call as a runtime does, interleaved`);
     const b = await benchPlugins(`${prefix}p`, PLUGIN_N);
     console.log('\n' + pluginTable(b) + '\n');
+  }
+  if (process.getuid?.() === 0 && PM_N > 0) {
+    console.log(`port mapper: ${PM_N} containers, 2 port mappings each, ADD then DEL, exec'd as Mesos / as libcni runs a conflist, interleaved`);
+    const pm = await benchPortMapper(`${prefix}m`, PM_N);
+    console.log('\n' + portMapperTable(pm));
+    console.log(`\nratio (ours / Go chain, ADD+DEL median per container) = ${pm.totalRatio.toFixed(2)}: goal <= 0.6 ${pm.totalRatio <= 0.6 ? 'met' : 'NOT met'}\n`);
   }
   console.log(`start-up: ${STARTUP_RUNS} runs each, interleaved, CNI_COMMAND=VERSION`);
   const { rows, notes } = await measureStartup(STARTUP_RUNS);
