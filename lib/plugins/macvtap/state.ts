@@ -1,0 +1,63 @@
+// The record of host routes an attachment installed (hostrouteif): written at ADD before the
+// routes exist, read at DEL, so DEL removes them even when the container netns is gone (Mesos
+// after a reboot) and whatever IPAM type handed out the addresses. One small JSON file per
+// attachment: <dataDir>/<network>/<containerID>@<ifname> (a container ID holds no '@').
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CniError, ErrorCode } from '../../cni/errors.js';
+
+export interface HostRouteRecord {
+  /** The host interface the routes go through. */
+  hostrouteif: string;
+  /** Route destinations, "<ip>/32" or "<ip>/128". */
+  dsts: string[];
+}
+
+export class HostRouteStore {
+  readonly dir: string;
+
+  constructor(dataDir: string, network: string) {
+    this.dir = join(dataDir, network);
+  }
+
+  file(containerId: string, ifname: string): string {
+    return join(this.dir, `${containerId}@${ifname}`);
+  }
+
+  /** Write atomically (a crash leaves the old record or the new one, never half of one). */
+  async write(containerId: string, ifname: string, rec: HostRouteRecord): Promise<void> {
+    const file = this.file(containerId, ifname);
+    const tmp = join(this.dir, `.${containerId}@${ifname}.${process.pid}`);
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o755 });
+      await writeFile(tmp, JSON.stringify(rec) + '\n', { mode: 0o644 });
+      await rename(tmp, file);
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw new CniError(ErrorCode.IoFailure, `record host routes in ${file}`, (e as Error).message);
+    }
+  }
+
+  /** The record, or undefined when there is none (never written, or already removed). */
+  async read(containerId: string, ifname: string): Promise<HostRouteRecord | undefined> {
+    const file = this.file(containerId, ifname);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new CniError(ErrorCode.IoFailure, `read host routes from ${file}`, (e as Error).message);
+    }
+    try {
+      const rec = JSON.parse(text) as HostRouteRecord;
+      if (typeof rec.hostrouteif !== 'string' || !Array.isArray(rec.dsts) || rec.dsts.some((d) => typeof d !== 'string')) throw new Error('unexpected shape');
+      return rec;
+    } catch (e) {
+      throw new CniError(ErrorCode.DecodeFailure, `read host routes from ${file}`, (e as Error).message);
+    }
+  }
+
+  async remove(containerId: string, ifname: string): Promise<void> {
+    await rm(this.file(containerId, ifname), { force: true });
+  }
+}
