@@ -9,10 +9,10 @@ import { convertResult, type AnyResult, type LegacyResult, type Result } from '.
 import { Rollback } from '../../cni/rollback.js';
 import { parsePrefix, type IpPrefix } from '../../netlink/ip.js';
 import { Netns } from '../../netns/netns.js';
-import { save } from '../../iptables/index.js';
 import { parseConfig, type PortMapperConfig } from './config.js';
 import { badArgs, Code } from './errors.js';
-import { install, missing, remove } from './nat.js';
+import { readChains } from './list.js';
+import { install, missing, ourChains, remove } from './nat.js';
 import { preflight } from './preflight.js';
 import { containerRules } from './rules.js';
 
@@ -69,9 +69,9 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
   }
   const host = Netns.current();
   try {
-    // Read the IPv4 nat table while the delegate works (one exec off the critical path): only
-    // this container's own tag is looked up in it, and nothing else writes rules with that tag.
-    const early = save(host, 4, 'nat').catch(() => undefined);
+    // Read our IPv4 chains while the delegate works (off the critical path): only this
+    // container's own tag is looked up in them, and nothing else writes rules with that tag.
+    const early = readChains(host, 4, ourChains(cfg.chain)).catch(() => undefined);
     let result: AnyResult;
     try {
       result = await ctx.delegate.add(cfg.delegate, { stdin });

@@ -1,9 +1,14 @@
 // One container's rules in the host's nat table: install (one iptables-restore transaction per
 // family, nothing when they are already there), remove (exact tag, one transaction per family that
-// has any), check. The shared chain is created with -N only when absent, its jumps with it.
+// has any), check. The shared chain is created with -N only when absent, its jumps with it. Only
+// the chain and POSTROUTING are ever read, so the cost does not grow with the rest of the table.
 import type { Netns } from '../../netns/index.js';
-import { check, deleteByTag, hasChain, renderRule, restore, rulesTagged, save, type Op, type Rule, type SavedRule, type SavedTable, type Transaction } from '../../iptables/index.js';
+import { hasChain, quote, renderRule, restore, rulesTagged, type Op, type Rule, type SavedRule, type SavedTable, type Transaction } from '../../iptables/index.js';
+import { readChains } from './list.js';
 import { jumps, tag, type FamilyRules } from './rules.js';
+
+/** The chains a container's rules can be in. */
+export const ourChains = (chain: string): string[] => [chain, 'POSTROUTING'];
 
 const key = (chain: string, args: readonly string[]) => JSON.stringify([chain, ...args]);
 
@@ -15,17 +20,17 @@ function sameRules(have: readonly SavedRule[], want: readonly Rule[], family: 4 
 }
 
 /**
- * Make the container's rules in this family exactly `rules` (`read`: the table read earlier, if
- * the caller already has it; only this container's tag is looked up in it). Already there (a repeated ADD): no
- * write at all. Otherwise one transaction removes any stale rules of the same tag (a repeated ADD
+ * Make the container's rules in this family exactly `rules` (`read`: ourChains read earlier, if the
+ * caller already has them; only this container's tag is looked up). Already there (a repeated ADD):
+ * no write at all. Otherwise one transaction removes any stale rules of the same tag (a repeated ADD
  * that got another address) and adds the new ones, so no state mixes old and new.
  * Returns whether anything was written.
  */
 export async function install(host: Netns, chain: string, containerId: string, rules: FamilyRules, read?: SavedTable): Promise<boolean> {
   const { family } = rules;
   const want = [...rules.chain, ...rules.postrouting];
-  const saved = read ?? (await save(host, family, 'nat'));
-  const have = rulesTagged(saved, tag(containerId), [chain, 'POSTROUTING']);
+  const saved = read ?? (await readChains(host, family, ourChains(chain)));
+  const have = rulesTagged(saved, tag(containerId), ourChains(chain));
   if (sameRules(have, want, family)) return false;
   const ops: Op[] = [
     ...have.map((rule): Op => ({ op: 'deleteSaved', rule })),
@@ -40,25 +45,38 @@ export async function install(host: Netns, chain: string, containerId: string, r
     // restore() reads "the chain exists after my optimistic try failed" as a real error. When our
     // own read showed it absent, another ADD created it in between (20 first ADDs at once do
     // this): the transaction is retried once against the chain that now exists.
-    if (hasChain(saved, chain) || !hasChain(await save(host, family, 'nat'), chain)) throw e;
+    if (hasChain(saved, chain) || !hasChain(await readChains(host, family, [chain]), chain)) throw e;
     await restore(host, tx);
   }
   return true;
 }
 
-/** Delete every rule tagged for the container in the chain and POSTROUTING, both families at once. */
+/**
+ * Delete every rule tagged for the container in the chain and POSTROUTING: both families read at
+ * once, one transaction per family that has any (none: no write). A concurrent deleter of the same
+ * rules makes the transaction fail whole; it is re-read and retried once.
+ */
 export async function remove(host: Netns, chain: string, containerId: string): Promise<number> {
-  const opts = { chains: [chain, 'POSTROUTING'] };
-  const done = await Promise.all(([4, 6] as const).map((family) => deleteByTag(host, family, 'nat', tag(containerId), opts)));
-  return done.reduce((n, d) => n + d.length, 0);
+  const one = async (family: 4 | 6): Promise<number> => {
+    for (let attempt = 1; ; attempt++) {
+      const victims = rulesTagged(await readChains(host, family, ourChains(chain)), tag(containerId), ourChains(chain));
+      if (victims.length === 0) return 0;
+      try {
+        await restore(host, { family, table: 'nat', ops: victims.map((rule): Op => ({ op: 'deleteSaved', rule })) });
+        return victims.length;
+      } catch (e) {
+        if (attempt > 1) throw e;
+      }
+    }
+  };
+  const done = await Promise.all([one(4), one(6)]);
+  return done[0] + done[1];
 }
 
 /** The expected rules (and the chain's jumps) that are not in the table, rendered like iptables -S. */
 export async function missing(host: Netns, chain: string, rules: FamilyRules): Promise<string[]> {
-  const want = [...jumps(chain, rules.family), ...rules.chain, ...rules.postrouting];
-  const r = await check(host, rules.family, 'nat', want);
-  return r.missing.map((rule) => {
-    const { chain: c, args } = renderRule(rule, rules.family, 'nat');
-    return ['-A', c, ...args].join(' ');
-  });
+  const want = [...jumps(chain, rules.family), ...rules.chain, ...rules.postrouting].map((r) => renderRule(r, rules.family, 'nat'));
+  const saved = await readChains(host, rules.family, [chain, 'PREROUTING', 'OUTPUT', 'POSTROUTING']);
+  const have = new Set(saved.rules.map((r) => key(r.chain, r.args)));
+  return want.filter((r) => !have.has(key(r.chain, r.args))).map((r) => ['-A', r.chain, ...r.args.map((a) => quote(a))].join(' '));
 }

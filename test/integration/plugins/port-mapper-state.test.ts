@@ -1,7 +1,10 @@
 // mesos-cni-port-mapper against a stand-in delegate, each test in its own fake host: the process
 // protocol and every error, what lands in the nat table (and what never does), repeated ADD, DEL
 // twice / without netns / with the chain gone, rollback, a conflict mid-transaction, 20
-// concurrent ADDs on a fresh chain, injection attempts, exact tags, IPv6, CHECK, result versions.
+// concurrent ADDs on a fresh chain, injection attempts, exact tags, IPv6, CHECK, result versions,
+// no whole-table reads.
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { namespaces, nsExec, rootTest } from '../../helpers/fixture.js';
 import { CHAIN, mockConf, mockDelegate, natRules, runPm } from './port-mapper-mock.js';
 
@@ -216,7 +219,7 @@ rootTest('results follow our config version; CHECK verifies rules and asks the d
   const gone = await runPm(host!, conf, { command: 'CHECK', id: 'c-6', netns: ctr!.path, path: mock.dir });
   t.is(gone.exitCode, 1);
   t.like(gone.json, { code: 103 });
-  t.regex(gone.json!.msg as string, /^CHECK: 1 rule\(s\) missing from the IPv4 nat table, first: -A MESOS-TEST-PORT-MAPPER-CHAIN ! -i mesos-cni0 -p tcp/);
+  t.regex(gone.json!.msg as string, /^CHECK: 1 rule\(s\) missing from the IPv4 nat table, first: -A MESOS-TEST-PORT-MAPPER-CHAIN ! -i mesos-cni0 -p tcp -m tcp --dport 8080 -m comment --comment "container_id: c-6" -j DNAT --to-destination 10.0.0.6:80$/);
 });
 
 rootTest('upgrade: rules the C++ plugin wrote (its exact commands) are seen as present by ADD and removed by DEL', async (t) => {
@@ -232,4 +235,31 @@ rootTest('upgrade: rules the C++ plugin wrote (its exact commands) are seen as p
   t.deepEqual(await natRules(host!), before, 'the same rule: nothing written');
   t.is((await runPm(host!, mockConf(), { command: 'DEL', id: 'old-8', path: mock.dir })).exitCode, 0);
   t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`]);
+});
+
+rootTest('once the chain exists, ADD, repeated ADD, CHECK and DEL read only their chains, never the whole table (iptables-save broken)', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-N', CHAIN]);
+  for (const jump of JUMPS) await nsExec(host!, ['iptables', '-w', '-t', 'nat', ...jump.split(' ')]);
+  // Whole-table reads cost time in proportion to every rule on the host; make them fail.
+  const shim = join(mock.dir, 'shim');
+  await mkdir(shim);
+  for (const f of ['iptables-save', 'ip6tables-save']) {
+    await writeFile(join(shim, f), '#!/bin/sh\necho "whole-table read" >&2\nexit 1\n');
+    await chmod(join(shim, f), 0o755);
+  }
+  const env = { PATH: `${shim}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+  const conf = mockConf({ cniVersion: '1.0.0', snat: true });
+  for (let i = 0; i < 2; i++) {
+    const add = await runPm(host!, conf, { command: 'ADD', id: 'c-8', netns: ctr!.path, path: mock.dir, env });
+    t.is(add.exitCode, 0, add.stdout);
+  }
+  t.is((await natRules(host!, CHAIN)).length, 2);
+  const prevResult = { cniVersion: '1.0.0', ips: [{ address: '10.0.0.8/24' }] };
+  const check = await runPm(host!, { ...conf, prevResult }, { command: 'CHECK', id: 'c-8', netns: ctr!.path, path: mock.dir, env });
+  t.is(check.exitCode, 0, check.stdout);
+  const del = await runPm(host!, conf, { command: 'DEL', id: 'c-8', path: mock.dir, env });
+  t.is(del.exitCode, 0, del.stdout);
+  t.false((await natRules(host!)).some((l) => l.includes('c-8')));
 });
