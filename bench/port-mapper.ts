@@ -32,17 +32,46 @@ interface Side {
   del: number[];
 }
 
-const mappings = (i: number): PortMapping[] => [
+export const mappings = (i: number): PortMapping[] => [
   { host_port: 10000 + 2 * i, container_port: 80, protocol: 'tcp' },
   { host_port: 10001 + 2 * i, container_port: 443, protocol: 'tcp' },
 ];
 
-async function exec(host: netns.Netns, bin: string, env: Record<string, string>, stdin: string, what: string): Promise<{ ms: number; stdout: string }> {
+export async function exec(host: netns.Netns, bin: string, env: Record<string, string>, stdin: string, what: string): Promise<{ ms: number; stdout: string }> {
   const t = performance.now();
   const r = await netns.execInNetns(host, bin, [], { stdin, env: { PATH, ...env }, check: false });
   const took = since(t);
   if (r.status !== 0) throw new Error(`${what}: exit ${r.status}: ${r.stdout}${r.stderr}`);
   return { ms: took, stdout: r.stdout };
+}
+
+/**
+ * The Mesos network config (no cniVersion, as DC/OS writes them), functionally like portmap's
+ * defaults: no excluded device, hairpin SNAT on.
+ */
+export function ourConfig(dataDir: string): Record<string, unknown> {
+  return {
+    name: 'benchpm',
+    type: 'mesos-cni-port-mapper',
+    chain: 'MESOS-BENCH-PORT-MAPPER',
+    snat: true,
+    delegate: { type: 'bridge', bridge: 'mcnpb0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.211.0.0/16', dataDir } },
+  };
+}
+
+export function goBridgeConfig(dataDir: string): Record<string, unknown> {
+  return { cniVersion: '1.0.0', name: 'benchpm', type: 'bridge', bridge: 'mcnpb0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.212.0.0/16', dataDir } };
+}
+
+export function goPortmapConfig(i: number, prevResult: unknown): Record<string, unknown> {
+  return {
+    cniVersion: '1.0.0',
+    name: 'benchpm',
+    type: 'portmap',
+    capabilities: { portMappings: true },
+    runtimeConfig: { portMappings: mappings(i).map((m) => ({ hostPort: m.host_port, containerPort: m.container_port, protocol: m.protocol })) },
+    prevResult,
+  };
 }
 
 export async function benchPortMapper(prefix: string, n: number): Promise<PortMapperBench> {
@@ -53,24 +82,8 @@ export async function benchPortMapper(prefix: string, n: number): Promise<PortMa
   const go: Side & { bridgeAdd: number[]; portmapAdd: number[]; bridgeDel: number[]; portmapDel: number[] } = {
     ctrs: [], add: [], del: [], bridgeAdd: [], portmapAdd: [], bridgeDel: [], portmapDel: [],
   };
-  // The Mesos network config (no cniVersion, as DC/OS writes them), functionally like portmap's
-  // defaults: no excluded device, hairpin SNAT on.
-  const ourConf = {
-    name: 'benchpm',
-    type: 'mesos-cni-port-mapper',
-    chain: 'MESOS-BENCH-PORT-MAPPER',
-    snat: true,
-    delegate: { type: 'bridge', bridge: 'mcnpb0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.211.0.0/16', dataDir: join(dir, 'ipam-ours') } },
-  };
-  const goBridge = { cniVersion: '1.0.0', name: 'benchpm', type: 'bridge', bridge: 'mcnpb0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.212.0.0/16', dataDir: join(dir, 'ipam-go') } };
-  const goPortmap = (i: number, prevResult: unknown) => ({
-    cniVersion: '1.0.0',
-    name: 'benchpm',
-    type: 'portmap',
-    capabilities: { portMappings: true },
-    runtimeConfig: { portMappings: mappings(i).map((m) => ({ hostPort: m.host_port, containerPort: m.container_port, protocol: m.protocol })) },
-    prevResult,
-  });
+  const ourConf = ourConfig(join(dir, 'ipam-ours'));
+  const goBridge = goBridgeConfig(join(dir, 'ipam-go'));
   const prev: unknown[] = [];
   try {
     await install(bin, ['mesos-cni-port-mapper', 'bridge', 'host-local']);
@@ -98,10 +111,10 @@ export async function benchPortMapper(prefix: string, n: number): Promise<PortMa
       if (command === 'ADD') {
         const br = await exec(go.host!, b, e, JSON.stringify(goBridge), `go bridge ADD ${i}`);
         prev[i] = JSON.parse(br.stdout);
-        const p = await exec(go.host!, pm, e, JSON.stringify(goPortmap(i, prev[i])), `go portmap ADD ${i}`);
+        const p = await exec(go.host!, pm, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap ADD ${i}`);
         go.bridgeAdd.push(br.ms), go.portmapAdd.push(p.ms), go.add.push(br.ms + p.ms);
       } else {
-        const p = await exec(go.host!, pm, e, JSON.stringify(goPortmap(i, prev[i])), `go portmap DEL ${i}`);
+        const p = await exec(go.host!, pm, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap DEL ${i}`);
         const br = await exec(go.host!, b, e, JSON.stringify({ ...goBridge, prevResult: prev[i] }), `go bridge DEL ${i}`);
         go.bridgeDel.push(br.ms), go.portmapDel.push(p.ms), go.del.push(br.ms + p.ms);
       }

@@ -2,13 +2,14 @@
 // bridge + host-local plugins against the reference Go plugins, measured in one run on this machine,
 // printed side by side. Knobs: BENCH_N (containers per attach run, default 200), BENCH_ROUNDS (attach
 // runs per method, alternating, default 2), BENCH_STARTUP_RUNS (30), BENCH_PLUGIN_N (20),
-// BENCH_PM_N (100, port-mapper containers).
+// BENCH_PM_N (100, port-mapper containers), BENCH_PM_SCALE (500, containers on one bridge; 0 skips).
 import { cpus, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { children, cleanup, live, runIp, runLibrary, type AttachRun } from './attach.js';
 import { benchPlugins, pluginTable } from './plugins.js';
 import { benchPortMapper, portMapperTable } from './port-mapper.js';
+import { benchPortMapperScale, scaleTable } from './port-mapper-scale.js';
 import { measureStartup, startupTable } from './startup.js';
 import { mean, median, ms, p95, sum, table } from './stats.js';
 
@@ -17,6 +18,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 30);
 const PLUGIN_N = Number(process.env.BENCH_PLUGIN_N ?? 20);
 const PM_N = Number(process.env.BENCH_PM_N ?? 100); // port-mapper containers (issue 4: N >= 100)
+const PM_SCALE = Number(process.env.BENCH_PM_SCALE ?? 500); // ADD of the ~10th vs ~Nth container on one bridge
 const prefix = `mcb${process.pid.toString(36)}`;
 
 let stopping = false;
@@ -88,6 +90,12 @@ async function main(): Promise<void> {
     const pm = await benchPortMapper(`${prefix}m`, PM_N);
     console.log('\n' + portMapperTable(pm));
     console.log(`\nratio (ours / Go chain, ADD+DEL median per container) = ${pm.totalRatio.toFixed(2)}: goal <= 0.6 ${pm.totalRatio <= 0.6 ? 'met' : 'NOT met'}\n`);
+  }
+  if (process.getuid?.() === 0 && PM_SCALE > 0) {
+    console.log(`port mapper at scale: ${PM_SCALE} containers on one bridge per side, ADD latency around the 10th and the ${PM_SCALE}th`);
+    const sc = await benchPortMapperScale(`${prefix}s`, PM_SCALE);
+    console.log('\n' + scaleTable(sc));
+    console.log(`\ngrowth ours x${sc.oursGrowth.toFixed(2)} vs Go x${sc.goGrowth.toFixed(2)}: goal ours <= Go ${sc.oursGrowth <= sc.goGrowth ? 'met' : 'NOT met'}; the part we control x${sc.oursControlledGrowth.toFixed(2)}: goal <= 1.25 ${sc.oursControlledGrowth <= 1.25 ? 'met' : 'NOT met'}\n`);
   }
   console.log(`start-up: ${STARTUP_RUNS} runs each, interleaved, CNI_COMMAND=VERSION`);
   const { rows, notes } = await measureStartup(STARTUP_RUNS);

@@ -1,0 +1,122 @@
+// ADD latency of the ~10th against the ~Nth container (default 500) on the same bridge, ours and the
+// Go chain, each side filling its own fake host. The kernel's own cost grows with the bridge's port
+// count (techniques.md §4.3), so it is probed separately at both points — one bare veth created
+// into the same bridge with the library, right before the measured ADD — and reported apart from
+// the part the plugins control (ADD minus that probe).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as netns from '../lib/netns/index.js';
+import { NetlinkHandle } from '../lib/netlink/index.js';
+import { install } from '../lib/cli/install.js';
+import { mesosStdin, networkInfo } from '../lib/cni/mesos.js';
+import { exec, goBridgeConfig, goPortmapConfig, mappings, ourConfig } from './port-mapper.js';
+import { median, ms, since, table } from './stats.js';
+
+const REFERENCE_DIR = '/usr/lib/cni';
+const WINDOW = 10; // containers measured around each point
+
+export interface ScaleBench {
+  rows: string[][];
+  oursGrowth: number;
+  goGrowth: number;
+  /** Growth of ADD minus the kernel probe, ours. */
+  oursControlledGrowth: number;
+}
+
+interface Side {
+  name: string;
+  host?: netns.Netns;
+  nl?: NetlinkHandle;
+  bridge?: number;
+  ctrs: string[];
+  early: number[];
+  late: number[];
+  probeEarly: number[];
+  probeLate: number[];
+}
+
+export async function benchPortMapperScale(prefix: string, n: number): Promise<ScaleBench> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-pms-'));
+  const bin = join(dir, 'bin');
+  const made: string[] = [];
+  const side = (name: string): Side => ({ name, ctrs: [], early: [], late: [], probeEarly: [], probeLate: [] });
+  const ours = side('ours');
+  const go = side('Go');
+  const ourConf = ourConfig(join(dir, 'ipam-ours'));
+  const goBridge = JSON.stringify(goBridgeConfig(join(dir, 'ipam-go')));
+  const early = (i: number) => i >= 5 && i < 5 + WINDOW; // the 6th .. 15th
+  const late = (i: number) => i >= n - WINDOW;
+  let probes = 0;
+  try {
+    await install(bin, ['mesos-cni-port-mapper', 'bridge', 'host-local']);
+    for (const [k, s] of [ours, go].entries()) {
+      const host = await netns.add(`${prefix}h${k}`);
+      made.push(host);
+      s.host = await netns.open(host);
+      s.nl = await NetlinkHandle.open(s.host);
+      for (let i = 0; i < n; i++) {
+        const p = await netns.add(`${prefix}c${k}x${i}`);
+        made.push(p);
+        s.ctrs.push(p);
+      }
+    }
+    // The kernel's share at this bridge size: one veth pair, host end enslaved and up.
+    const probe = async (s: Side): Promise<number> => {
+      s.bridge ??= (await s.nl!.link.get('mcnpb0')).index;
+      const t = performance.now();
+      await s.nl!.link.add({ kind: 'veth', name: `pmprobe${probes}`, master: s.bridge, up: true, peer: { name: `pmpeer${probes}` } });
+      probes++;
+      return since(t);
+    };
+    const env = (s: Side, i: number) => ({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: `benchpm${i}`, CNI_NETNS: s.ctrs[i]!, CNI_IFNAME: 'eth0' });
+    const addOurs = async (i: number) => {
+      const stdin = mesosStdin(ourConf, networkInfo('benchpm', {}, mappings(i)));
+      return (await exec(ours.host!, join(bin, 'mesos-cni-port-mapper'), { ...env(ours, i), CNI_PATH: bin }, stdin, `ours ADD ${i}`)).ms;
+    };
+    const addGo = async (i: number) => {
+      const e = { ...env(go, i), CNI_PATH: REFERENCE_DIR };
+      const br = await exec(go.host!, `${REFERENCE_DIR}/bridge`, e, goBridge, `go bridge ADD ${i}`);
+      const pm = await exec(go.host!, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, JSON.parse(br.stdout))), `go portmap ADD ${i}`);
+      return br.ms + pm.ms;
+    };
+    for (let i = 0; i < n; i++) {
+      const pairs: [Side, (i: number) => Promise<number>][] = [[ours, addOurs], [go, addGo]];
+      for (const [s, add] of i % 2 === 0 ? pairs : pairs.reverse()) {
+        const where = early(i) ? 'early' : late(i) ? 'late' : undefined;
+        if (where && s.bridge !== undefined) (where === 'early' ? s.probeEarly : s.probeLate).push(await probe(s));
+        const took = await add(i);
+        if (where) (where === 'early' ? s.early : s.late).push(took);
+        if (i === 0) await probe(s); // the bridge exists now: learn its index (and pay the first probe)
+      }
+    }
+    const growth = (a: number[], b: number[]) => median(b) / median(a);
+    const minus = (xs: number[], probe: number[]) => xs.map((x) => x - median(probe));
+    const row = (label: string, a: number[], b: number[]) => [label, ms(median(a)), ms(median(b)), `x${growth(a, b).toFixed(2)}`];
+    const controlled = (s: Side) => [minus(s.early, s.probeEarly), minus(s.late, s.probeLate)] as const;
+    const [oursCe, oursCl] = controlled(ours);
+    const [goCe, goCl] = controlled(go);
+    const rows = [
+      [`ADD on one bridge (medians, ${WINDOW} containers each)`, `~10th ms`, `~${n}th ms`, 'growth'],
+      row('ours: port-mapper → bridge → host-local', ours.early, ours.late),
+      row('Go: bridge + portmap', go.early, go.late),
+      row('  kernel: veth into that bridge (our host)', ours.probeEarly, ours.probeLate),
+      row('  kernel: veth into that bridge (Go host)', go.probeEarly, go.probeLate),
+      row('ours minus kernel (the part we control)', oursCe, oursCl),
+      row('Go minus kernel', goCe, goCl),
+    ];
+    return { rows, oursGrowth: growth(ours.early, ours.late), goGrowth: growth(go.early, go.late), oursControlledGrowth: growth(oursCe, oursCl) };
+  } finally {
+    for (const s of [ours, go]) {
+      s.nl?.close();
+      s.host?.close();
+    }
+    // Deleting the namespaces takes the bridges, veths and rules with them; nothing was DELeted.
+    for (const p of made.reverse()) await netns.del(p).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function scaleTable(b: ScaleBench): string {
+  return table(b.rows);
+}
