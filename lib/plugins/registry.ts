@@ -8,6 +8,7 @@ const loaders: Record<string, () => Promise<Plugin>> = {
   mesos: async () => (await import('./mesos/index.js')).plugin,
   macvtap: async () => (await import('./macvtap/index.js')).plugin,
   'mesos-cni-port-mapper': async () => (await import('./port-mapper/index.js')).plugin,
+  'dcos-l4lb': async () => (await import('./dcos-l4lb/index.js')).plugin,
 };
 
 export const PLUGIN_TYPES = Object.keys(loaders);
