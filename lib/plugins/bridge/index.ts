@@ -132,8 +132,10 @@ async function del(ctx: PluginContext): Promise<void> {
       try {
         const link = await container.link.find(ctx.env.ifname);
         if (link) {
-          // The addresses it holds tell which families have rules to remove.
-          families = [...new Set((await container.addr.list({ dev: link.index })).map((a) => a.family))];
+          // The addresses it holds tell which families have rules to remove; none left (flushed
+          // by someone) tells nothing, so both are checked.
+          const held = [...new Set((await container.addr.list({ dev: link.index })).map((a) => a.family))];
+          if (held.length) families = held;
           steps.push(container.link.del({ index: link.index })); // takes the host end with it
         }
         if (cfg.ipMasq) steps.push(teardownMasq(hostNs, target, families));

@@ -205,3 +205,14 @@ rootTest('a CNI_NETNS that names the plugin own namespace is refused before any 
   t.is((await ipJson<unknown[]>(host!, ['link', 'show', 'type', 'bridge'])).length, 0);
   t.deepEqual(await leases(dir), []);
 });
+
+rootTest('DEL removes the masquerade rules even after the container addresses were flushed', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'mz');
+  const dir = await dataDir(t);
+  const c = conf(dir, uniq('br'));
+  t.is((await run(ours, host!, c, { command: 'ADD', containerId: 'z1', netns: ctr!.path })).exitCode, 0);
+  await nsExec(ctr!, ['ip', 'addr', 'flush', 'dev', 'eth0']);
+  t.is((await run(ours, host!, c, { command: 'DEL', containerId: 'z1', netns: ctr!.path })).exitCode, 0);
+  t.notRegex(await nsExec(host!, ['iptables-save', '-t', 'nat']), /CNI-|mesos-cni bridge/);
+  await emptyAfterDel(t, host!, ctr!, dir);
+});
