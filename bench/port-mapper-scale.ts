@@ -2,7 +2,9 @@
 // Go chain, each side filling its own fake host. The kernel's own cost grows with the bridge's port
 // count (techniques.md §4.3), so it is probed separately at both points — one bare veth created
 // into the same bridge with the library, right before the measured ADD — and reported apart from
-// the part the plugins control (ADD minus that probe).
+// the part the plugins control (ADD minus that probe). The delegate alone (bridge + host-local) is
+// timed at the same points too, so the port mapping's own share shows: for Go the portmap exec,
+// for ours the chain minus our bridge exec'd alone for an extra container.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,8 @@ export interface ScaleBench {
   goGrowth: number;
   /** Growth of ADD minus the kernel probe, ours. */
   oursControlledGrowth: number;
+  /** Growth of our port mapper's own share (chain minus the delegate alone). */
+  portMapGrowth: number;
 }
 
 interface Side {
@@ -34,13 +38,17 @@ interface Side {
   late: number[];
   probeEarly: number[];
   probeLate: number[];
+  delegateEarly: number[];
+  delegateLate: number[];
+  /** Namespaces for the extra delegate-only containers (ours). */
+  extra: string[];
 }
 
 export async function benchPortMapperScale(prefix: string, n: number): Promise<ScaleBench> {
   const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-pms-'));
   const bin = join(dir, 'bin');
   const made: string[] = [];
-  const side = (name: string): Side => ({ name, ctrs: [], early: [], late: [], probeEarly: [], probeLate: [] });
+  const side = (name: string): Side => ({ name, ctrs: [], early: [], late: [], probeEarly: [], probeLate: [], delegateEarly: [], delegateLate: [], extra: [] });
   const ours = side('ours');
   const go = side('Go');
   const ourConf = ourConfig(join(dir, 'ipam-ours'));
@@ -60,6 +68,11 @@ export async function benchPortMapperScale(prefix: string, n: number): Promise<S
         made.push(p);
         s.ctrs.push(p);
       }
+      for (let i = 0; k === 0 && i < 2 * WINDOW; i++) {
+        const p = await netns.add(`${prefix}d${i}`);
+        made.push(p);
+        s.extra.push(p);
+      }
     }
     // The kernel's share at this bridge size: one veth pair, host end enslaved and up.
     const probe = async (s: Side): Promise<number> => {
@@ -70,42 +83,56 @@ export async function benchPortMapperScale(prefix: string, n: number): Promise<S
       return since(t);
     };
     const env = (s: Side, i: number) => ({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: `benchpm${i}`, CNI_NETNS: s.ctrs[i]!, CNI_IFNAME: 'eth0' });
-    const addOurs = async (i: number) => {
+    const bridgeConf = JSON.stringify({ ...(ourConf.delegate as object), name: 'benchpm' });
+    // Our bridge exec'd alone for an extra container on the same bridge: the delegate's share.
+    const delegateOurs = async (slot: number) =>
+      (await exec(ours.host!, join(bin, 'bridge'), { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `benchdel${slot}`, CNI_NETNS: ours.extra[slot]!, CNI_IFNAME: 'eth0', CNI_PATH: bin }, bridgeConf, `ours bridge ADD ${slot}`)).ms;
+    let slot = 0;
+    const addOurs = async (i: number, where?: 'early' | 'late') => {
+      if (where) (where === 'early' ? ours.delegateEarly : ours.delegateLate).push(await delegateOurs(slot++));
       const stdin = mesosStdin(ourConf, networkInfo('benchpm', {}, mappings(i)));
       return (await exec(ours.host!, join(bin, 'mesos-cni-port-mapper'), { ...env(ours, i), CNI_PATH: bin }, stdin, `ours ADD ${i}`)).ms;
     };
-    const addGo = async (i: number) => {
+    const addGo = async (i: number, where?: 'early' | 'late') => {
       const e = { ...env(go, i), CNI_PATH: REFERENCE_DIR };
       const br = await exec(go.host!, `${REFERENCE_DIR}/bridge`, e, goBridge, `go bridge ADD ${i}`);
       const pm = await exec(go.host!, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, JSON.parse(br.stdout))), `go portmap ADD ${i}`);
+      if (where) (where === 'early' ? go.delegateEarly : go.delegateLate).push(br.ms);
       return br.ms + pm.ms;
     };
     for (let i = 0; i < n; i++) {
-      const pairs: [Side, (i: number) => Promise<number>][] = [[ours, addOurs], [go, addGo]];
+      const pairs: [Side, (i: number, where?: 'early' | 'late') => Promise<number>][] = [[ours, addOurs], [go, addGo]];
       for (const [s, add] of i % 2 === 0 ? pairs : pairs.reverse()) {
         const where = early(i) ? 'early' : late(i) ? 'late' : undefined;
         if (where && s.bridge !== undefined) (where === 'early' ? s.probeEarly : s.probeLate).push(await probe(s));
-        const took = await add(i);
+        const took = await add(i, where);
         if (where) (where === 'early' ? s.early : s.late).push(took);
         if (i === 0) await probe(s); // the bridge exists now: learn its index (and pay the first probe)
       }
     }
     const growth = (a: number[], b: number[]) => median(b) / median(a);
-    const minus = (xs: number[], probe: number[]) => xs.map((x) => x - median(probe));
+    const minus = (xs: number[], ys: number[]) => xs.map((x) => x - median(ys));
     const row = (label: string, a: number[], b: number[]) => [label, ms(median(a)), ms(median(b)), `x${growth(a, b).toFixed(2)}`];
-    const controlled = (s: Side) => [minus(s.early, s.probeEarly), minus(s.late, s.probeLate)] as const;
-    const [oursCe, oursCl] = controlled(ours);
-    const [goCe, goCl] = controlled(go);
     const rows = [
       [`ADD on one bridge (medians, ${WINDOW} containers each)`, `~10th ms`, `~${n}th ms`, 'growth'],
       row('ours: port-mapper → bridge → host-local', ours.early, ours.late),
       row('Go: bridge + portmap', go.early, go.late),
       row('  kernel: veth into that bridge (our host)', ours.probeEarly, ours.probeLate),
       row('  kernel: veth into that bridge (Go host)', go.probeEarly, go.probeLate),
-      row('ours minus kernel (the part we control)', oursCe, oursCl),
-      row('Go minus kernel', goCe, goCl),
+      row('ours minus kernel', minus(ours.early, ours.probeEarly), minus(ours.late, ours.probeLate)),
+      row('Go minus kernel', minus(go.early, go.probeEarly), minus(go.late, go.probeLate)),
+      row('  delegate alone: our bridge + host-local (exec)', ours.delegateEarly, ours.delegateLate),
+      row('  delegate alone: Go bridge + host-local', go.delegateEarly, go.delegateLate),
+      row('  port mapping share: ours (chain - delegate alone)', minus(ours.early, ours.delegateEarly), minus(ours.late, ours.delegateLate)),
+      row('  port mapping share: Go portmap', minus(go.early, go.delegateEarly), minus(go.late, go.delegateLate)),
     ];
-    return { rows, oursGrowth: growth(ours.early, ours.late), goGrowth: growth(go.early, go.late), oursControlledGrowth: growth(oursCe, oursCl) };
+    return {
+      rows,
+      oursGrowth: growth(ours.early, ours.late),
+      goGrowth: growth(go.early, go.late),
+      oursControlledGrowth: growth(minus(ours.early, ours.probeEarly), minus(ours.late, ours.probeLate)),
+      portMapGrowth: growth(minus(ours.early, ours.delegateEarly), minus(ours.late, ours.delegateLate)),
+    };
   } finally {
     for (const s of [ours, go]) {
       s.nl?.close();

@@ -68,10 +68,10 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
     }
   }
   const host = Netns.current();
+  // Read our IPv4 chains while the delegate works (off the critical path): only this container's
+  // own tag is looked up in them, and nothing else writes rules with that tag.
+  const early = readChains(host, 4, ourChains(cfg.chain)).catch(() => undefined);
   try {
-    // Read our IPv4 chains while the delegate works (off the critical path): only this
-    // container's own tag is looked up in them, and nothing else writes rules with that tag.
-    const early = readChains(host, 4, ourChains(cfg.chain)).catch(() => undefined);
     let result: AnyResult;
     try {
       result = await ctx.delegate.add(cfg.delegate, { stdin });
@@ -96,6 +96,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       return result;
     });
   } finally {
+    await early; // never close the namespace under a read still running in it
     host.close();
   }
 }
