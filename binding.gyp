@@ -8,6 +8,13 @@
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags!": ["-fno-exceptions"]
+    },
+    {
+      "target_name": "mesos-cni-launcher",
+      "type": "executable",
+      "sources": ["native/launcher/launcher.c"],
+      "cflags": ["-std=c11", "-O2", "-Wall", "-Wextra"],
+      "ldflags": ["-static", "-s"]
     }
   ]
 }

@@ -1,11 +1,13 @@
-// The `mesos-cni` command line: install plugins, run them like a runtime (or like Mesos), demo.
+// The `mesos-cni` command line: install plugins, run them like a runtime (or like Mesos), the daemon, demo.
 import { parseArgs } from 'node:util';
 import { asCniError } from '../cni/errors.js';
 import { DEFAULT_CACHE_DIR, execCommand, parseLabels, parsePortMapping } from './exec.js';
 import { install } from './install.js';
 
 const USAGE = `usage:
-  mesos-cni install --cni-bin-dir DIR [--only a,b]
+  mesos-cni install --cni-bin-dir DIR [--only a,b] [--launcher [--socket PATH]]
+    --launcher: the native launcher under each name (daemon first, else the Node entry)
+  mesos-cni daemon [--socket PATH] [--log-level info] [--log-file FILE]
   mesos-cni exec add|del|check --config FILE [--netns PATH] [--container-id ID] [--ifname eth0]
                  [--cni-path P] [--args K=V;...] [--mesos] [--mesos-labels k=v,...]
                  [--port-mapping HOST:CONTAINER[/proto] ...] [--cache-dir DIR]
@@ -16,9 +18,23 @@ const USAGE = `usage:
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === 'install') {
-    const { values } = parseArgs({ args: rest, options: { 'cni-bin-dir': { type: 'string' }, only: { type: 'string' } } });
+    const { values } = parseArgs({
+      args: rest,
+      options: { 'cni-bin-dir': { type: 'string' }, only: { type: 'string' }, launcher: { type: 'boolean', default: false }, socket: { type: 'string' } },
+    });
     if (!values['cni-bin-dir']) throw new Error('install: --cni-bin-dir is required');
-    for (const f of await install(values['cni-bin-dir'], values.only?.split(',').filter(Boolean))) console.log(f);
+    if (values.socket && !values.launcher) throw new Error('install: --socket needs --launcher');
+    const launcher = values.launcher ? { socket: values.socket } : undefined;
+    for (const f of await install(values['cni-bin-dir'], values.only?.split(',').filter(Boolean), launcher)) console.log(f);
+    return 0;
+  }
+  if (cmd === 'daemon') {
+    const { values } = parseArgs({ args: rest, options: { socket: { type: 'string' }, 'log-level': { type: 'string' }, 'log-file': { type: 'string' } } });
+    const { runDaemon } = await import('../daemon/server.js');
+    const { createDaemonLogger } = await import('../daemon/log.js');
+    const { DEFAULT_SOCKET } = await import('../daemon/socket.js');
+    const log = createDaemonLogger({ level: values['log-level'] ?? process.env.MESOS_CNI_LOG ?? 'info', file: values['log-file'] });
+    await runDaemon({ socket: values.socket ?? DEFAULT_SOCKET, log });
     return 0;
   }
   if (cmd === 'exec') {

@@ -56,7 +56,18 @@ async function ownPluginType(file: string): Promise<string | undefined> {
   try {
     const buf = Buffer.alloc(512);
     const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    const head = buf.subarray(0, bytesRead).toString('latin1');
+    let head = buf.subarray(0, bytesRead).toString('latin1');
+    if (head.startsWith('\x7fELF')) {
+      // Our native launcher (`install --launcher`) carries the marker in a trailer after the ELF
+      // image: its length (u32 LE) and "MCNILNC1" are the last 12 bytes (native/launcher/launcher.c).
+      const { size } = await fh.stat();
+      const tail = Buffer.alloc(12);
+      if (size < 12 || (await fh.read(tail, 0, 12, size - 12)).bytesRead !== 12 || tail.toString('latin1', 4) !== 'MCNILNC1') return undefined;
+      const len = Math.min(tail.readUInt32LE(0), 4096, size - 12);
+      const text = Buffer.alloc(len);
+      await fh.read(text, 0, len, size - 12 - len);
+      head = text.toString('latin1');
+    }
     const m = new RegExp(`${PLUGIN_MARKER}\\s*([A-Za-z0-9_.+-]+)`).exec(head);
     return m?.[1];
   } finally {
