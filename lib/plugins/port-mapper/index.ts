@@ -12,7 +12,7 @@ import { Netns } from '../../netns/netns.js';
 import { parseConfig, type PortMapperConfig } from './config.js';
 import { badArgs, Code } from './errors.js';
 import { readChains } from './list.js';
-import { install, missing, ourChains, remove } from './nat.js';
+import { addChains, install, missing, remove } from './nat.js';
 import { preflight } from './preflight.js';
 import { containerRules } from './rules.js';
 
@@ -70,7 +70,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
   const host = Netns.current();
   // Read our IPv4 chains while the delegate works (off the critical path): only this container's
   // own tag is looked up in them, and nothing else writes rules with that tag.
-  const early = readChains(host, 4, ourChains(cfg.chain)).catch(() => undefined);
+  const early = readChains(host, 4, addChains(cfg.chain, cfg.snat)).catch(() => undefined);
   try {
     let result: AnyResult;
     try {

@@ -7,8 +7,11 @@ import { hasChain, quote, renderRule, restore, rulesTagged, type Op, type Rule, 
 import { readChains } from './list.js';
 import { jumps, tag, type FamilyRules } from './rules.js';
 
-/** The chains a container's rules can be in. */
+/** The chains a container's rules can be in (what DEL reads). */
 export const ourChains = (chain: string): string[] => [chain, 'POSTROUTING'];
+
+/** What ADD reads: POSTROUTING (which grows by one bridge jump per container) only with snat. */
+export const addChains = (chain: string, snat: boolean): string[] => (snat ? ourChains(chain) : [chain]);
 
 const key = (chain: string, args: readonly string[]) => JSON.stringify([chain, ...args]);
 
@@ -20,7 +23,7 @@ function sameRules(have: readonly SavedRule[], want: readonly Rule[], family: 4 
 }
 
 /**
- * Make the container's rules in this family exactly `rules` (`read`: ourChains read earlier, if the
+ * Make the container's rules in this family exactly `rules` (`read`: addChains read earlier, if the
  * caller already has them; only this container's tag is looked up). Already there (a repeated ADD):
  * no write at all. Otherwise one transaction removes any stale rules of the same tag (a repeated ADD
  * that got another address) and adds the new ones, so no state mixes old and new.
@@ -29,8 +32,9 @@ function sameRules(have: readonly SavedRule[], want: readonly Rule[], family: 4 
 export async function install(host: Netns, chain: string, containerId: string, rules: FamilyRules, read?: SavedTable): Promise<boolean> {
   const { family } = rules;
   const want = [...rules.chain, ...rules.postrouting];
-  const saved = read ?? (await readChains(host, family, ourChains(chain)));
-  const have = rulesTagged(saved, tag(containerId), ourChains(chain));
+  const chains = addChains(chain, rules.postrouting.length > 0);
+  const saved = read ?? (await readChains(host, family, chains));
+  const have = rulesTagged(saved, tag(containerId), chains);
   if (sameRules(have, want, family)) return false;
   const ops: Op[] = [
     ...have.map((rule): Op => ({ op: 'deleteSaved', rule })),
