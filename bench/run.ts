@@ -2,7 +2,8 @@
 // bridge + host-local plugins against the reference Go plugins, measured in one run on this machine,
 // printed side by side. Knobs: BENCH_N (containers per attach run, default 200), BENCH_ROUNDS (attach
 // runs per method, alternating, default 2), BENCH_STARTUP_RUNS (30), BENCH_PLUGIN_N (20),
-// BENCH_PM_N (100, port-mapper containers), BENCH_PM_SCALE (500, containers on one bridge; 0 skips).
+// BENCH_PM_N (100, port-mapper containers), BENCH_PM_SCALE (500, containers on one bridge; 0 skips),
+// BENCH_DAEMON_N (50, launcher + daemon vs standalone vs Go; 0 skips), BENCH_DAEMON_RSS_N (1000).
 import { cpus, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +11,7 @@ import { children, cleanup, live, runIp, runLibrary, type AttachRun } from './at
 import { benchPlugins, pluginTable } from './plugins.js';
 import { benchPortMapper, portMapperTable } from './port-mapper.js';
 import { benchPortMapperScale, scaleTable } from './port-mapper-scale.js';
+import { benchDaemon, daemonTable } from './daemon.js';
 import { measureStartup, startupTable } from './startup.js';
 import { mean, median, ms, p95, sum, table } from './stats.js';
 
@@ -19,6 +21,8 @@ const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 30);
 const PLUGIN_N = Number(process.env.BENCH_PLUGIN_N ?? 20);
 const PM_N = Number(process.env.BENCH_PM_N ?? 100); // port-mapper containers (issue 4: N >= 100)
 const PM_SCALE = Number(process.env.BENCH_PM_SCALE ?? 500); // ADD of the ~10th vs ~Nth container on one bridge
+const DAEMON_N = Number(process.env.BENCH_DAEMON_N ?? 50); // Go vs standalone vs launcher+daemon (0 skips)
+const DAEMON_RSS_N = Number(process.env.BENCH_DAEMON_RSS_N ?? 1000); // containers attached when the daemon's RSS is read
 const prefix = `mcb${process.pid.toString(36)}`;
 
 let stopping = false;
@@ -96,6 +100,12 @@ async function main(): Promise<void> {
     const sc = await benchPortMapperScale(`${prefix}s`, PM_SCALE);
     console.log('\n' + scaleTable(sc));
     console.log(`\ngrowth ours x${sc.oursGrowth.toFixed(2)} vs Go x${sc.goGrowth.toFixed(2)}: goal ours <= Go ${sc.oursGrowth <= sc.goGrowth ? 'met' : 'NOT met'}; the part we control x${sc.oursControlledGrowth.toFixed(2)}: goal <= 1.25 ${sc.oursControlledGrowth <= 1.25 ? 'met' : 'NOT met'} (port mapper's own share x${sc.portMapGrowth.toFixed(2)})\n`);
+  }
+  if (process.getuid?.() === 0 && DAEMON_N > 0) {
+    console.log(`daemon: port-mapper chain, ${DAEMON_N} containers, ADD+DEL each, sequential then ${8} concurrent runtimes; RSS with ${DAEMON_RSS_N} attached`);
+    const d = await benchDaemon(`${prefix}d`, DAEMON_N, DAEMON_RSS_N);
+    console.log('\n' + daemonTable(d));
+    console.log(`\n(c)/(a) = ${d.seqRatio.toFixed(2)}: goal <= 0.15 ${d.seqRatio <= 0.15 ? 'met' : 'NOT met'}; containers/s x${d.cpsRatio.toFixed(1)}: goal >= 5 ${d.cpsRatio >= 5 ? 'met' : 'NOT met'}; RSS ${d.rssMb.toFixed(0)} MB: goal <= 100 ${d.rssMb <= 100 ? 'met' : 'NOT met'}\n`);
   }
   console.log(`start-up: ${STARTUP_RUNS} runs each, interleaved, CNI_COMMAND=VERSION`);
   const { rows, notes } = await measureStartup(STARTUP_RUNS);

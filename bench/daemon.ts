@@ -1,0 +1,143 @@
+// The port-mapper chain (mesos-cni-port-mapper → bridge → host-local, 2 mappings), ADD then DEL per
+// container, three ways: (a) the Go reference chain bridge + portmap run the libcni way, (b) our
+// standalone executables (Node launchers) exec'd as Mesos execs them, (c) our native launchers
+// served by `mesos-cni daemon`. Sequential (alternating sides container by container) and with 8
+// concurrent runtimes per side; then the daemon's RSS with BENCH_DAEMON_RSS_N containers attached.
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import * as netns from '../lib/netns/index.js';
+import { install } from '../lib/cli/install.js';
+import { mesosStdin, networkInfo } from '../lib/cni/mesos.js';
+import { exec, goBridgeConfig, goPortmapConfig, mappings, ourConfig } from './port-mapper.js';
+import { median, ms, p95, since, table } from './stats.js';
+
+const REFERENCE_DIR = '/usr/lib/cni';
+const CLI = fileURLToPath(new URL('../bin/mesos-cni.js', import.meta.url));
+const CONCURRENCY = 8;
+
+type Way = 'go' | 'node' | 'daemon';
+const LABEL: Record<Way, string> = {
+  go: '(a) Go: bridge+host-local, portmap (libcni way)',
+  node: '(b) ours standalone (Node launchers)',
+  daemon: '(c) ours: native launcher + daemon',
+};
+
+export interface DaemonBench {
+  rows: string[][];
+  /** (c) / (a), median ADD+DEL per container, sequential. */
+  seqRatio: number;
+  /** (c) / (a), containers per second with 8 concurrent runtimes. */
+  cpsRatio: number;
+  rssMb: number;
+  rssN: number;
+}
+
+export async function benchDaemon(prefix: string, n: number, rssN: number): Promise<DaemonBench> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-d-'));
+  const made: string[] = [];
+  const hosts: Partial<Record<Way, netns.Netns>> = {};
+  const ctrs: Record<Way, string[]> = { go: [], node: [], daemon: [] };
+  let daemon: ReturnType<typeof spawn> | undefined;
+  try {
+    const nodeBin = join(dir, 'node-bin');
+    const nativeBin = join(dir, 'native-bin');
+    const socket = join(dir, 'run', 'daemon.sock');
+    await mkdir(join(dir, 'run'), { mode: 0o700 });
+    await install(nodeBin, ['mesos-cni-port-mapper', 'bridge', 'host-local']);
+    await install(nativeBin, ['mesos-cni-port-mapper', 'bridge', 'host-local'], { socket });
+    const total = Math.max(n, rssN);
+    for (const way of ['go', 'node', 'daemon'] as Way[]) {
+      const h = await netns.add(`${prefix}h${way[0]}`);
+      made.push(h);
+      hosts[way] = await netns.open(h);
+      for (let i = 0; i < (way === 'daemon' ? total : n); i++) {
+        const p = await netns.add(`${prefix}${way[0]}${i}`);
+        made.push(p);
+        ctrs[way].push(p);
+      }
+    }
+    daemon = spawn('ip', ['netns', 'exec', `${prefix}hd`, process.execPath, CLI, 'daemon', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore' });
+    for (let i = 0; i < 200; i++) {
+      if (await readFile(socket).catch((e: NodeJS.ErrnoException) => e.code !== 'ENOENT')) break;
+      await sleep(25);
+    }
+    const ourConf = (way: Way) => ourConfig(join(dir, `ipam-${way}`));
+    const goBridge = goBridgeConfig(join(dir, 'ipam-go'));
+    const env = (way: Way, command: string, i: number) => ({ CNI_COMMAND: command, CNI_CONTAINERID: `benchd${i}`, CNI_NETNS: ctrs[way][i]!, CNI_IFNAME: 'eth0' });
+    const prev: unknown[] = [];
+    const step = async (way: Way, command: 'ADD' | 'DEL', i: number) => {
+      if (way === 'go') {
+        const e = { ...env(way, command, i), CNI_PATH: REFERENCE_DIR };
+        if (command === 'ADD') {
+          prev[i] = JSON.parse((await exec(hosts.go!, `${REFERENCE_DIR}/bridge`, e, JSON.stringify(goBridge), `go bridge ADD ${i}`)).stdout);
+          await exec(hosts.go!, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap ADD ${i}`);
+        } else {
+          await exec(hosts.go!, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap DEL ${i}`);
+          await exec(hosts.go!, `${REFERENCE_DIR}/bridge`, e, JSON.stringify({ ...goBridge, prevResult: prev[i] }), `go bridge DEL ${i}`);
+        }
+        return;
+      }
+      const bin = way === 'node' ? nodeBin : nativeBin;
+      const stdin = mesosStdin(ourConf(way), networkInfo('benchpm', {}, mappings(i)));
+      await exec(hosts[way]!, join(bin, 'mesos-cni-port-mapper'), { ...env(way, command, i), CNI_PATH: bin }, stdin, `${way} ${command} ${i}`);
+    };
+    const addDel = async (way: Way, i: number) => {
+      const t = performance.now();
+      await step(way, 'ADD', i);
+      await step(way, 'DEL', i);
+      return since(t);
+    };
+    // Sequential: one container at a time, ways interleaved so drift hits all three alike.
+    const seq: Record<Way, number[]> = { go: [], node: [], daemon: [] };
+    const ways: Way[] = ['go', 'node', 'daemon'];
+    for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) {
+      const way = ways[(i + k) % 3]!;
+      seq[way].push(await addDel(way, i));
+    }
+    // Concurrent: 8 runtimes per way pulling containers from one list.
+    const cps: Record<Way, number> = { go: 0, node: 0, daemon: 0 };
+    for (const way of ways) {
+      let next = 0;
+      const t = performance.now();
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = next++; i < n; i = next++) await addDel(way, i);
+      }));
+      cps[way] = (n / since(t)) * 1000;
+    }
+    // RSS with rssN containers attached through the daemon (8 at a time), then detached.
+    let next = 0;
+    const attachAll = (command: 'ADD' | 'DEL') =>
+      Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = next++; i < rssN; i = next++) await step('daemon', command, i);
+      }));
+    await attachAll('ADD');
+    const status = await readFile(`/proc/${daemon.pid}/status`, 'utf8');
+    const rssMb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+    next = 0;
+    await attachAll('DEL');
+    const r = (x: number, y: number) => (x / y).toFixed(2);
+    const rows = [
+      [`port-mapper chain, ADD+DEL per container (N=${n})`, 'seq median ms', 'seq p95 ms', `${CONCURRENCY} concurrent: containers/s`, 'vs (a): seq median', 'vs (a): containers/s'],
+      ...ways.map((w) => [LABEL[w], ms(median(seq[w])), ms(p95(seq[w])), cps[w].toFixed(1), r(median(seq[w]), median(seq.go)), `x${r(cps[w], cps.go)}`]),
+    ];
+    return { rows, seqRatio: median(seq.daemon) / median(seq.go), cpsRatio: cps.daemon / cps.go, rssMb, rssN };
+  } finally {
+    daemon?.kill('SIGTERM');
+    for (const h of Object.values(hosts)) h?.close();
+    for (const p of made.reverse()) await netns.del(p).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function daemonTable(b: DaemonBench): string {
+  return `${table(b.rows)}\ndaemon RSS with ${b.rssN} containers attached: ${b.rssMb.toFixed(1)} MB`;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const b = await benchDaemon(`mcbd${process.pid.toString(36)}`, Number(process.env.BENCH_DAEMON_N ?? 50), Number(process.env.BENCH_DAEMON_RSS_N ?? 1000));
+  console.log(daemonTable(b));
+}
