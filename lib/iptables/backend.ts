@@ -41,8 +41,9 @@ export function resolveOptions(o: IptablesOptions = {}): ResolvedOptions {
   return { backend, waitSeconds, timeoutMs };
 }
 
-/** e.g. ('restore', 6, 'legacy') → ip6tables-legacy-restore. */
-export function binary(tool: 'restore' | 'save', family: Family, backend: Backend): string {
+/** e.g. ('restore', 6, 'legacy') → ip6tables-legacy-restore; ('iptables', 4, 'nft') → iptables-nft. */
+export function binary(tool: 'restore' | 'save' | 'iptables', family: Family, backend: Backend): string {
   const base = family === 6 ? 'ip6tables' : 'iptables';
-  return backend === 'default' ? `${base}-${tool}` : `${base}-${backend}-${tool}`;
+  const withBackend = backend === 'default' ? base : `${base}-${backend}`;
+  return tool === 'iptables' ? withBackend : `${withBackend}-${tool}`;
 }

@@ -11,6 +11,8 @@ export type { Neg, Rule, Target } from './rule.js';
 export { renderRule } from './rule.js';
 export type { SavedChain, SavedRule, SavedTable } from './save.js';
 export { save, parseSave, hasChain } from './save.js';
+export type { ListOptions } from './list.js';
+export { saveChains } from './list.js';
 export type { CheckResult, DeleteByTagOptions } from './tags.js';
 export { deleteByTag, check, rulesTagged } from './tags.js';
 export type { AddrType, CtState, Family, PortSpec, Protocol, Table } from './tokens.js';

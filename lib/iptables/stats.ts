@@ -3,6 +3,8 @@
 export const stats = {
   /** iptables-save runs */
   saves: 0,
+  /** iptables -S CHAIN runs (saveChains) */
+  lists: 0,
   /** iptables-restore runs */
   restores: 0,
   /** transactions re-planned after losing a shared-chain creation race */

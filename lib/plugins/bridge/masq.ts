@@ -3,7 +3,7 @@
 // address. Added in one iptables-restore transaction, removed in one, all rules tagged.
 import { createHash } from 'node:crypto';
 import type { Netns } from '../../netns/netns.js';
-import { hasChain, restore, rulesTagged, save, type Rule, check } from '../../iptables/index.js';
+import { check, hasChain, restore, rulesTagged, saveChains, type Rule } from '../../iptables/index.js';
 import { networkOf, parsePrefix } from '../../netlink/ip.js';
 
 export interface MasqTarget {
@@ -51,7 +51,8 @@ export async function setupMasq(host: Netns, t: MasqTarget, addresses: string[])
 export async function teardownMasq(host: Netns, t: MasqTarget, families: readonly (4 | 6)[] = [4, 6]): Promise<void> {
   const chain = chainName(t);
   for (const family of families) {
-    const saved = await save(host, family, 'nat');
+    // Only the two chains involved: a whole-table save grows with every container's rules.
+    const saved = await saveChains(host, family, 'nat', [chain, 'POSTROUTING'], { containing: tag(t) });
     const jumps = rulesTagged(saved, tag(t), ['POSTROUTING']);
     const owned = hasChain(saved, chain);
     if (jumps.length === 0 && !owned) continue;

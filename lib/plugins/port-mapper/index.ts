@@ -9,12 +9,12 @@ import { convertResult, type AnyResult, type LegacyResult, type Result } from '.
 import { Rollback } from '../../cni/rollback.js';
 import { parsePrefix, type IpPrefix } from '../../netlink/ip.js';
 import { Netns } from '../../netns/netns.js';
+import { saveChains } from '../../iptables/index.js';
 import { parseConfig, type PortMapperConfig } from './config.js';
 import { badArgs, Code } from './errors.js';
-import { readChains } from './list.js';
 import { addChains, install, missing, remove } from './nat.js';
 import { preflight } from './preflight.js';
-import { containerRules } from './rules.js';
+import { containerRules, tag } from './rules.js';
 
 /** The delegate's absolute path (preflight found it; it may have vanished since). */
 async function delegatePath(ctx: PluginContext, cfg: PortMapperConfig): Promise<string> {
@@ -70,7 +70,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
   const host = Netns.current();
   // Read our IPv4 chains while the delegate works (off the critical path): only this container's
   // own tag is looked up in them, and nothing else writes rules with that tag.
-  const early = readChains(host, 4, addChains(cfg.chain, cfg.snat)).catch(() => undefined);
+  const early = saveChains(host, 4, 'nat', addChains(cfg.chain, cfg.snat), { containing: tag(ctx.env.containerId) }).catch(() => undefined);
   try {
     let result: AnyResult;
     try {

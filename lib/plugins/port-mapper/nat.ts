@@ -3,8 +3,7 @@
 // has any), check. The shared chain is created with -N only when absent, its jumps with it. Only
 // the chain and POSTROUTING are ever read, so the cost does not grow with the rest of the table.
 import type { Netns } from '../../netns/index.js';
-import { hasChain, quote, renderRule, restore, rulesTagged, type Op, type Rule, type SavedRule, type SavedTable, type Transaction } from '../../iptables/index.js';
-import { readChains } from './list.js';
+import { hasChain, quote, saveChains, renderRule, restore, rulesTagged, type Op, type Rule, type SavedRule, type SavedTable, type Transaction } from '../../iptables/index.js';
 import { jumps, tag, type FamilyRules } from './rules.js';
 
 /** The chains a container's rules can be in (what DEL reads). */
@@ -33,7 +32,7 @@ export async function install(host: Netns, chain: string, containerId: string, r
   const { family } = rules;
   const want = [...rules.chain, ...rules.postrouting];
   const chains = addChains(chain, rules.postrouting.length > 0);
-  const saved = read ?? (await readChains(host, family, chains));
+  const saved = read ?? (await saveChains(host, family, 'nat', chains, { containing: tag(containerId) }));
   const have = rulesTagged(saved, tag(containerId), chains);
   if (sameRules(have, want, family)) return false;
   const ops: Op[] = [
@@ -49,7 +48,7 @@ export async function install(host: Netns, chain: string, containerId: string, r
     // restore() reads "the chain exists after my optimistic try failed" as a real error. When our
     // own read showed it absent, another ADD created it in between (20 first ADDs at once do
     // this): the transaction is retried once against the chain that now exists.
-    if (hasChain(saved, chain) || !hasChain(await readChains(host, family, [chain]), chain)) throw e;
+    if (hasChain(saved, chain) || !hasChain(await saveChains(host, family, 'nat', [chain]), chain)) throw e;
     await restore(host, tx);
   }
   return true;
@@ -63,7 +62,7 @@ export async function install(host: Netns, chain: string, containerId: string, r
 export async function remove(host: Netns, chain: string, containerId: string): Promise<number> {
   const one = async (family: 4 | 6): Promise<number> => {
     for (let attempt = 1; ; attempt++) {
-      const victims = rulesTagged(await readChains(host, family, ourChains(chain)), tag(containerId), ourChains(chain));
+      const victims = rulesTagged(await saveChains(host, family, 'nat', ourChains(chain), { containing: tag(containerId) }), tag(containerId), ourChains(chain));
       if (victims.length === 0) return 0;
       try {
         await restore(host, { family, table: 'nat', ops: victims.map((rule): Op => ({ op: 'deleteSaved', rule })) });
@@ -80,7 +79,7 @@ export async function remove(host: Netns, chain: string, containerId: string): P
 /** The expected rules (and the chain's jumps) that are not in the table, rendered like iptables -S. */
 export async function missing(host: Netns, chain: string, rules: FamilyRules): Promise<string[]> {
   const want = [...jumps(chain, rules.family), ...rules.chain, ...rules.postrouting].map((r) => renderRule(r, rules.family, 'nat'));
-  const saved = await readChains(host, rules.family, [chain, 'PREROUTING', 'OUTPUT', 'POSTROUTING']);
+  const saved = await saveChains(host, rules.family, 'nat', [chain, 'PREROUTING', 'OUTPUT', 'POSTROUTING']);
   const have = new Set(saved.rules.map((r) => key(r.chain, r.args)));
   return want.filter((r) => !have.has(key(r.chain, r.args))).map((r) => ['-A', r.chain, ...r.args.map((a) => quote(a))].join(' '));
 }
