@@ -33,8 +33,40 @@ export interface AttachRun {
 
 /** Namespaces this process created and has not deleted yet (for SIGINT/failure cleanup). */
 export const live = new Set<string>();
-/** The running ip-path shell, killed first on SIGINT so it cannot create more after cleanup. */
+/**
+ * Child processes the SIGINT/SIGTERM handler kills (by process group: spawn them detached) before
+ * its cleanup, so none can make a namespace after it or outlive it: the ip-path shell, the daemon.
+ */
 export const children = new Set<ChildProcess>();
+
+/** Set by the SIGINT/SIGTERM handler: from then on addNs refuses, so nothing escapes its cleanup. */
+export let stopping = false;
+
+/** On SIGINT/SIGTERM (CI runs the bench under `timeout`): kill `children`, remove `live`, exit 130. */
+export function cleanupOnSignals(): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      for (const c of children) {
+        try {
+          if (c.pid) process.kill(-c.pid, 'SIGKILL');
+        } catch {
+          // exited already
+        }
+      }
+      console.error(`\n${sig}: removing ${live.size} namespace(s) ...`);
+      void cleanup([...live]).finally(() => process.exit(130));
+    });
+  }
+}
+
+/** `netns.add(name)`, registered in `live` first. Not async: the attach loop times it. */
+export function addNs(name: string): Promise<string> {
+  if (stopping) return Promise.reject(new Error(`netns ${name}: not made, stopping`));
+  live.add(name);
+  return netns.add(name);
+}
 
 function containerAddr(i: number): string {
   return `10.200.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`;
@@ -66,8 +98,7 @@ interface Host {
 
 async function makeHost(prefix: string): Promise<Host> {
   const name = `${prefix}h`;
-  live.add(name);
-  await netns.add(name);
+  await addNs(name);
   const nl = await NetlinkHandle.open(name);
   await nl.link.add({ kind: 'bridge', name: 'br0', up: true });
   const bridge = (await nl.link.get('br0')).index;
@@ -101,8 +132,7 @@ export async function runLibrary(prefix: string, n: number): Promise<AttachRun> 
     for (let i = 0; i < n; i++) {
       const name = `${prefix}c${i}`;
       const t = performance.now();
-      live.add(name);
-      const path = await netns.add(name);
+      const path = await addNs(name);
       names.push(name);
       const ns = await netns.open(path);
       try {
@@ -172,6 +202,7 @@ export async function runIp(prefix: string, n: number): Promise<AttachRun> {
       'done',
       `echo "total $T0 $EPOCHREALTIME"`,
     ].join('\n');
+    if (stopping) throw new Error('ip path: not started, stopping'); // it would outlive the cleanup
     for (const nm of names) live.add(nm);
     const out = await new Promise<string>((resolve, reject) => {
       // Its own process group, so a SIGINT cleanup can kill the loop and the ip it is running.

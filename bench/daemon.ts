@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import * as netns from '../lib/netns/index.js';
 import { install } from '../lib/cli/install.js';
 import { mesosStdin, networkInfo } from '../lib/cni/mesos.js';
 import { exec, goBridgeConfig, goPortmapConfig, mappings, ourConfig } from './port-mapper.js';
+import { children, cleanupOnSignals } from './attach.js';
+import { fakeHost, removeHosts, type FakeHost } from './fakehost.js';
 import { median, ms, p95, since, table } from './stats.js';
 
 const REFERENCE_DIR = '/usr/lib/cni';
@@ -38,9 +39,7 @@ export interface DaemonBench {
 
 export async function benchDaemon(prefix: string, n: number, rssN: number): Promise<DaemonBench> {
   const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-d-'));
-  const made: string[] = [];
-  const hosts: Partial<Record<Way, netns.Netns>> = {};
-  const ctrs: Record<Way, string[]> = { go: [], node: [], daemon: [] };
+  const hosts: Partial<Record<Way, FakeHost>> = {};
   let daemon: ReturnType<typeof spawn> | undefined;
   try {
     const nodeBin = join(dir, 'node-bin');
@@ -50,40 +49,36 @@ export async function benchDaemon(prefix: string, n: number, rssN: number): Prom
     await install(nodeBin, ['mesos-cni-port-mapper', 'bridge', 'host-local']);
     await install(nativeBin, ['mesos-cni-port-mapper', 'bridge', 'host-local'], { socket });
     const total = Math.max(n, rssN);
-    for (const way of ['go', 'node', 'daemon'] as Way[]) {
-      const h = await netns.add(`${prefix}h${way[0]}`);
-      made.push(h);
-      hosts[way] = await netns.open(h);
-      for (let i = 0; i < (way === 'daemon' ? total : n); i++) {
-        const p = await netns.add(`${prefix}${way[0]}${i}`);
-        made.push(p);
-        ctrs[way].push(p);
-      }
-    }
-    daemon = spawn('ip', ['netns', 'exec', `${prefix}hd`, process.execPath, CLI, 'daemon', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore' });
+    for (const way of ['go', 'node', 'daemon'] as Way[]) hosts[way] = await fakeHost(`${prefix}h${way[0]}`, `${prefix}${way[0]}`, way === 'daemon' ? total : n);
+    // `ip netns exec` execs node in place, so the pid is the daemon's. Detached (its own process
+    // group) because the SIGINT/SIGTERM handler (attach.ts) kills `children` by group.
+    const d = spawn('ip', ['netns', 'exec', `${prefix}hd`, process.execPath, CLI, 'daemon', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore', detached: true });
+    daemon = d;
+    children.add(d);
+    d.once('exit', () => children.delete(d));
     for (let i = 0; i < 200; i++) {
       if (await readFile(socket).catch((e: NodeJS.ErrnoException) => e.code !== 'ENOENT')) break;
       await sleep(25);
     }
     const ourConf = (way: Way) => ourConfig(join(dir, `ipam-${way}`));
     const goBridge = goBridgeConfig(join(dir, 'ipam-go'));
-    const env = (way: Way, command: string, i: number) => ({ CNI_COMMAND: command, CNI_CONTAINERID: `benchd${i}`, CNI_NETNS: ctrs[way][i]!, CNI_IFNAME: 'eth0' });
+    const env = (way: Way, command: string, i: number) => ({ CNI_COMMAND: command, CNI_CONTAINERID: `benchd${i}`, CNI_NETNS: hosts[way]!.ctrs[i]!, CNI_IFNAME: 'eth0' });
     const prev: unknown[] = [];
     const step = async (way: Way, command: 'ADD' | 'DEL', i: number) => {
       if (way === 'go') {
         const e = { ...env(way, command, i), CNI_PATH: REFERENCE_DIR };
         if (command === 'ADD') {
-          prev[i] = JSON.parse((await exec(hosts.go!, `${REFERENCE_DIR}/bridge`, e, JSON.stringify(goBridge), `go bridge ADD ${i}`)).stdout);
-          await exec(hosts.go!, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap ADD ${i}`);
+          prev[i] = JSON.parse((await exec(hosts.go!.ns, `${REFERENCE_DIR}/bridge`, e, JSON.stringify(goBridge), `go bridge ADD ${i}`)).stdout);
+          await exec(hosts.go!.ns, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap ADD ${i}`);
         } else {
-          await exec(hosts.go!, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap DEL ${i}`);
-          await exec(hosts.go!, `${REFERENCE_DIR}/bridge`, e, JSON.stringify({ ...goBridge, prevResult: prev[i] }), `go bridge DEL ${i}`);
+          await exec(hosts.go!.ns, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap DEL ${i}`);
+          await exec(hosts.go!.ns, `${REFERENCE_DIR}/bridge`, e, JSON.stringify({ ...goBridge, prevResult: prev[i] }), `go bridge DEL ${i}`);
         }
         return;
       }
       const bin = way === 'node' ? nodeBin : nativeBin;
       const stdin = mesosStdin(ourConf(way), networkInfo('benchpm', {}, mappings(i)));
-      await exec(hosts[way]!, join(bin, 'mesos-cni-port-mapper'), { ...env(way, command, i), CNI_PATH: bin }, stdin, `${way} ${command} ${i}`);
+      await exec(hosts[way]!.ns, join(bin, 'mesos-cni-port-mapper'), { ...env(way, command, i), CNI_PATH: bin }, stdin, `${way} ${command} ${i}`);
     };
     const addDel = async (way: Way, i: number) => {
       const t = performance.now();
@@ -127,8 +122,7 @@ export async function benchDaemon(prefix: string, n: number, rssN: number): Prom
     return { rows, seqRatio: median(seq.daemon) / median(seq.go), cpsRatio: cps.daemon / cps.go, rssMb, rssN };
   } finally {
     daemon?.kill('SIGTERM');
-    for (const h of Object.values(hosts)) h?.close();
-    for (const p of made.reverse()) await netns.del(p).catch(() => {});
+    await removeHosts(Object.values(hosts));
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -138,6 +132,7 @@ export function daemonTable(b: DaemonBench): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  cleanupOnSignals();
   const b = await benchDaemon(`mcbd${process.pid.toString(36)}`, Number(process.env.BENCH_DAEMON_N ?? 50), Number(process.env.BENCH_DAEMON_RSS_N ?? 1000));
   console.log(daemonTable(b));
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as netns from '../lib/netns/index.js';
 import { install } from '../lib/cli/install.js';
+import { fakeHost, removeHosts, type FakeHost } from './fakehost.js';
 import { median, ms, p95, since, table } from './stats.js';
 
 const REFERENCE_DIR = '/usr/lib/cni';
@@ -15,8 +16,7 @@ interface Impl {
   bin: string;
   path: string;
   conf: string;
-  host?: netns.Netns;
-  ctrs: string[];
+  host?: FakeHost;
   add: number[];
   del: number[];
 }
@@ -40,9 +40,9 @@ function conf(dataDir: string): string {
 }
 
 async function call(impl: Impl, command: 'ADD' | 'DEL', i: number): Promise<number> {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: command, CNI_CONTAINERID: `bench${i}`, CNI_NETNS: impl.ctrs[i]!, CNI_IFNAME: 'eth0', CNI_PATH: impl.path };
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: command, CNI_CONTAINERID: `bench${i}`, CNI_NETNS: impl.host!.ctrs[i]!, CNI_IFNAME: 'eth0', CNI_PATH: impl.path };
   const t = performance.now();
-  const r = await netns.execInNetns(impl.host, impl.bin, [], { stdin: impl.conf, env, check: false });
+  const r = await netns.execInNetns(impl.host!.ns, impl.bin, [], { stdin: impl.conf, env, check: false });
   const took = since(t);
   if (r.status !== 0) throw new Error(`${impl.name} ${command} bench${i}: ${r.stdout}${r.stderr}`);
   return took;
@@ -51,22 +51,12 @@ async function call(impl: Impl, command: 'ADD' | 'DEL', i: number): Promise<numb
 /** Attach then detach `n` containers with each implementation, alternating which goes first. */
 export async function benchPlugins(prefix: string, n: number): Promise<PluginBench> {
   const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-plugins-'));
-  const made: string[] = [];
-  const ours: Impl = { name: 'ours (exec per call)', bin: join(dir, 'bin', 'bridge'), path: join(dir, 'bin'), conf: conf(join(dir, 'ipam-ours')), ctrs: [], add: [], del: [] };
-  const ref: Impl = { name: 'reference Go plugins', bin: `${REFERENCE_DIR}/bridge`, path: REFERENCE_DIR, conf: conf(join(dir, 'ipam-ref')), ctrs: [], add: [], del: [] };
+  const ours: Impl = { name: 'ours (exec per call)', bin: join(dir, 'bin', 'bridge'), path: join(dir, 'bin'), conf: conf(join(dir, 'ipam-ours')), add: [], del: [] };
+  const ref: Impl = { name: 'reference Go plugins', bin: `${REFERENCE_DIR}/bridge`, path: REFERENCE_DIR, conf: conf(join(dir, 'ipam-ref')), add: [], del: [] };
   const impls = [ours, ref];
   try {
     await install(join(dir, 'bin'), ['bridge', 'host-local']);
-    for (const [k, impl] of impls.entries()) {
-      const host = await netns.add(`${prefix}h${k}`);
-      made.push(host);
-      impl.host = await netns.open(host);
-      for (let i = 0; i < n; i++) {
-        const p = await netns.add(`${prefix}c${k}x${i}`);
-        made.push(p);
-        impl.ctrs.push(p);
-      }
-    }
+    for (const [k, impl] of impls.entries()) impl.host = await fakeHost(`${prefix}h${k}`, `${prefix}c${k}x`, n);
     for (const command of ['ADD', 'DEL'] as const) {
       for (let i = 0; i < n; i++) {
         for (const impl of i % 2 === 0 ? impls : [...impls].reverse()) {
@@ -83,8 +73,7 @@ export async function benchPlugins(prefix: string, n: number): Promise<PluginBen
     ];
     return { rows, addRatio, delRatio };
   } finally {
-    for (const impl of impls) impl.host?.close();
-    for (const p of made.reverse()) await netns.del(p).catch(() => {});
+    await removeHosts(impls.map((x) => x.host));
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -8,11 +8,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as netns from '../lib/netns/index.js';
 import { NetlinkHandle } from '../lib/netlink/index.js';
 import { install } from '../lib/cli/install.js';
 import { mesosStdin, networkInfo } from '../lib/cni/mesos.js';
 import { exec, goBridgeConfig, goPortmapConfig, mappings, ourConfig } from './port-mapper.js';
+import { addContainers, fakeHost, removeHosts, type FakeHost } from './fakehost.js';
 import { median, ms, since, table } from './stats.js';
 
 const REFERENCE_DIR = '/usr/lib/cni';
@@ -30,25 +30,24 @@ export interface ScaleBench {
 
 interface Side {
   name: string;
-  host?: netns.Netns;
+  /** Its first n containers are the measured ones. */
+  host?: FakeHost;
   nl?: NetlinkHandle;
   bridge?: number;
-  ctrs: string[];
   early: number[];
   late: number[];
   probeEarly: number[];
   probeLate: number[];
   delegateEarly: number[];
   delegateLate: number[];
-  /** Namespaces for the extra delegate-only containers (ours). */
+  /** Namespaces for the extra delegate-only containers (ours; also in host.ctrs, after the n). */
   extra: string[];
 }
 
 export async function benchPortMapperScale(prefix: string, n: number): Promise<ScaleBench> {
   const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-pms-'));
   const bin = join(dir, 'bin');
-  const made: string[] = [];
-  const side = (name: string): Side => ({ name, ctrs: [], early: [], late: [], probeEarly: [], probeLate: [], delegateEarly: [], delegateLate: [], extra: [] });
+  const side = (name: string): Side => ({ name, early: [], late: [], probeEarly: [], probeLate: [], delegateEarly: [], delegateLate: [], extra: [] });
   const ours = side('ours');
   const go = side('Go');
   const ourConf = ourConfig(join(dir, 'ipam-ours'));
@@ -59,20 +58,9 @@ export async function benchPortMapperScale(prefix: string, n: number): Promise<S
   try {
     await install(bin, ['mesos-cni-port-mapper', 'bridge', 'host-local']);
     for (const [k, s] of [ours, go].entries()) {
-      const host = await netns.add(`${prefix}h${k}`);
-      made.push(host);
-      s.host = await netns.open(host);
-      s.nl = await NetlinkHandle.open(s.host);
-      for (let i = 0; i < n; i++) {
-        const p = await netns.add(`${prefix}c${k}x${i}`);
-        made.push(p);
-        s.ctrs.push(p);
-      }
-      for (let i = 0; k === 0 && i < 2 * WINDOW; i++) {
-        const p = await netns.add(`${prefix}d${i}`);
-        made.push(p);
-        s.extra.push(p);
-      }
+      s.host = await fakeHost(`${prefix}h${k}`, `${prefix}c${k}x`, n);
+      s.nl = await NetlinkHandle.open(s.host.ns);
+      if (k === 0) s.extra = await addContainers(s.host, `${prefix}d`, 2 * WINDOW);
     }
     // The kernel's share at this bridge size: one veth pair, host end enslaved and up.
     const probe = async (s: Side): Promise<number> => {
@@ -82,21 +70,21 @@ export async function benchPortMapperScale(prefix: string, n: number): Promise<S
       probes++;
       return since(t);
     };
-    const env = (s: Side, i: number) => ({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: `benchpm${i}`, CNI_NETNS: s.ctrs[i]!, CNI_IFNAME: 'eth0' });
+    const env = (s: Side, i: number) => ({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: `benchpm${i}`, CNI_NETNS: s.host!.ctrs[i]!, CNI_IFNAME: 'eth0' });
     const bridgeConf = JSON.stringify({ ...(ourConf.delegate as object), name: 'benchpm' });
     // Our bridge exec'd alone for an extra container on the same bridge: the delegate's share.
     const delegateOurs = async (slot: number) =>
-      (await exec(ours.host!, join(bin, 'bridge'), { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `benchdel${slot}`, CNI_NETNS: ours.extra[slot]!, CNI_IFNAME: 'eth0', CNI_PATH: bin }, bridgeConf, `ours bridge ADD ${slot}`)).ms;
+      (await exec(ours.host!.ns, join(bin, 'bridge'), { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `benchdel${slot}`, CNI_NETNS: ours.extra[slot]!, CNI_IFNAME: 'eth0', CNI_PATH: bin }, bridgeConf, `ours bridge ADD ${slot}`)).ms;
     let slot = 0;
     const addOurs = async (i: number, where?: 'early' | 'late') => {
       if (where) (where === 'early' ? ours.delegateEarly : ours.delegateLate).push(await delegateOurs(slot++));
       const stdin = mesosStdin(ourConf, networkInfo('benchpm', {}, mappings(i)));
-      return (await exec(ours.host!, join(bin, 'mesos-cni-port-mapper'), { ...env(ours, i), CNI_PATH: bin }, stdin, `ours ADD ${i}`)).ms;
+      return (await exec(ours.host!.ns, join(bin, 'mesos-cni-port-mapper'), { ...env(ours, i), CNI_PATH: bin }, stdin, `ours ADD ${i}`)).ms;
     };
     const addGo = async (i: number, where?: 'early' | 'late') => {
       const e = { ...env(go, i), CNI_PATH: REFERENCE_DIR };
-      const br = await exec(go.host!, `${REFERENCE_DIR}/bridge`, e, goBridge, `go bridge ADD ${i}`);
-      const pm = await exec(go.host!, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, JSON.parse(br.stdout))), `go portmap ADD ${i}`);
+      const br = await exec(go.host!.ns, `${REFERENCE_DIR}/bridge`, e, goBridge, `go bridge ADD ${i}`);
+      const pm = await exec(go.host!.ns, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, JSON.parse(br.stdout))), `go portmap ADD ${i}`);
       if (where) (where === 'early' ? go.delegateEarly : go.delegateLate).push(br.ms);
       return br.ms + pm.ms;
     };
@@ -134,12 +122,9 @@ export async function benchPortMapperScale(prefix: string, n: number): Promise<S
       portMapGrowth: growth(minus(ours.early, ours.delegateEarly), minus(ours.late, ours.delegateLate)),
     };
   } finally {
-    for (const s of [ours, go]) {
-      s.nl?.close();
-      s.host?.close();
-    }
+    for (const s of [ours, go]) s.nl?.close();
     // Deleting the namespaces takes the bridges, veths and rules with them; nothing was DELeted.
-    for (const p of made.reverse()) await netns.del(p).catch(() => {});
+    await removeHosts([ours.host, go.host]);
     await rm(dir, { recursive: true, force: true });
   }
 }

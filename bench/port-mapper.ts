@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as netns from '../lib/netns/index.js';
 import { install } from '../lib/cli/install.js';
 import { mesosStdin, networkInfo, type PortMapping } from '../lib/cni/mesos.js';
+import { fakeHost, removeHosts, type FakeHost } from './fakehost.js';
 import { median, ms, p95, since, table } from './stats.js';
 
 const REFERENCE_DIR = '/usr/lib/cni';
@@ -26,8 +27,7 @@ export interface PortMapperBench {
 }
 
 interface Side {
-  host?: netns.Netns;
-  ctrs: string[];
+  host?: FakeHost;
   add: number[];
   del: number[];
 }
@@ -77,31 +77,21 @@ export function goPortmapConfig(i: number, prevResult: unknown): Record<string, 
 export async function benchPortMapper(prefix: string, n: number): Promise<PortMapperBench> {
   const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-pm-'));
   const bin = join(dir, 'bin');
-  const made: string[] = [];
-  const ours: Side = { ctrs: [], add: [], del: [] };
+  const ours: Side = { add: [], del: [] };
   const go: Side & { bridgeAdd: number[]; portmapAdd: number[]; bridgeDel: number[]; portmapDel: number[] } = {
-    ctrs: [], add: [], del: [], bridgeAdd: [], portmapAdd: [], bridgeDel: [], portmapDel: [],
+    add: [], del: [], bridgeAdd: [], portmapAdd: [], bridgeDel: [], portmapDel: [],
   };
   const ourConf = ourConfig(join(dir, 'ipam-ours'));
   const goBridge = goBridgeConfig(join(dir, 'ipam-go'));
   const prev: unknown[] = [];
   try {
     await install(bin, ['mesos-cni-port-mapper', 'bridge', 'host-local']);
-    for (const [k, side] of [ours, go].entries()) {
-      const host = await netns.add(`${prefix}h${k}`);
-      made.push(host);
-      side.host = await netns.open(host);
-      for (let i = 0; i < n; i++) {
-        const p = await netns.add(`${prefix}c${k}x${i}`);
-        made.push(p);
-        side.ctrs.push(p);
-      }
-    }
-    const env = (side: Side, command: string, i: number) => ({ CNI_COMMAND: command, CNI_CONTAINERID: `benchpm${i}`, CNI_NETNS: side.ctrs[i]!, CNI_IFNAME: 'eth0' });
+    for (const [k, side] of [ours, go].entries()) side.host = await fakeHost(`${prefix}h${k}`, `${prefix}c${k}x`, n);
+    const env = (side: Side, command: string, i: number) => ({ CNI_COMMAND: command, CNI_CONTAINERID: `benchpm${i}`, CNI_NETNS: side.host!.ctrs[i]!, CNI_IFNAME: 'eth0' });
     const runOurs = async (command: 'ADD' | 'DEL', i: number) => {
       // Mesos checkpoints this stdin at ADD and replays it at DEL.
       const stdin = mesosStdin(ourConf, networkInfo('benchpm', {}, mappings(i)));
-      const r = await exec(ours.host!, join(bin, 'mesos-cni-port-mapper'), { ...env(ours, command, i), CNI_PATH: bin }, stdin, `ours ${command} ${i}`);
+      const r = await exec(ours.host!.ns, join(bin, 'mesos-cni-port-mapper'), { ...env(ours, command, i), CNI_PATH: bin }, stdin, `ours ${command} ${i}`);
       (command === 'ADD' ? ours.add : ours.del).push(r.ms);
     };
     const runGo = async (command: 'ADD' | 'DEL', i: number) => {
@@ -109,13 +99,13 @@ export async function benchPortMapper(prefix: string, n: number): Promise<PortMa
       const b = `${REFERENCE_DIR}/bridge`;
       const pm = `${REFERENCE_DIR}/portmap`;
       if (command === 'ADD') {
-        const br = await exec(go.host!, b, e, JSON.stringify(goBridge), `go bridge ADD ${i}`);
+        const br = await exec(go.host!.ns, b, e, JSON.stringify(goBridge), `go bridge ADD ${i}`);
         prev[i] = JSON.parse(br.stdout);
-        const p = await exec(go.host!, pm, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap ADD ${i}`);
+        const p = await exec(go.host!.ns, pm, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap ADD ${i}`);
         go.bridgeAdd.push(br.ms), go.portmapAdd.push(p.ms), go.add.push(br.ms + p.ms);
       } else {
-        const p = await exec(go.host!, pm, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap DEL ${i}`);
-        const br = await exec(go.host!, b, e, JSON.stringify({ ...goBridge, prevResult: prev[i] }), `go bridge DEL ${i}`);
+        const p = await exec(go.host!.ns, pm, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap DEL ${i}`);
+        const br = await exec(go.host!.ns, b, e, JSON.stringify({ ...goBridge, prevResult: prev[i] }), `go bridge DEL ${i}`);
         go.bridgeDel.push(br.ms), go.portmapDel.push(p.ms), go.del.push(br.ms + p.ms);
       }
     };
@@ -128,8 +118,8 @@ export async function benchPortMapper(prefix: string, n: number): Promise<PortMa
     // Start-up floor of each executable (VERSION: no config, no kernel work).
     const floor = { ours: [] as number[], go: [] as number[] };
     for (let i = 0; i < 20; i++) {
-      floor.ours.push((await exec(ours.host!, join(bin, 'mesos-cni-port-mapper'), { CNI_COMMAND: 'VERSION' }, '', 'ours VERSION')).ms);
-      floor.go.push((await exec(go.host!, `${REFERENCE_DIR}/portmap`, { CNI_COMMAND: 'VERSION' }, '', 'go VERSION')).ms);
+      floor.ours.push((await exec(ours.host!.ns, join(bin, 'mesos-cni-port-mapper'), { CNI_COMMAND: 'VERSION' }, '', 'ours VERSION')).ms);
+      floor.go.push((await exec(go.host!.ns, `${REFERENCE_DIR}/portmap`, { CNI_COMMAND: 'VERSION' }, '', 'go VERSION')).ms);
     }
     const sum = (a: number[], b: number[]) => a.map((x, i) => x + b[i]!);
     const oursTotal = sum(ours.add, ours.del);
@@ -152,8 +142,7 @@ export async function benchPortMapper(prefix: string, n: number): Promise<PortMa
       floorGo: median(floor.go),
     };
   } finally {
-    for (const side of [ours, go]) side.host?.close();
-    for (const p of made.reverse()) await netns.del(p).catch(() => {});
+    await removeHosts([ours.host, go.host]);
     await rm(dir, { recursive: true, force: true });
   }
 }

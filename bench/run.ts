@@ -4,10 +4,11 @@
 // runs per method, alternating, default 2), BENCH_STARTUP_RUNS (30), BENCH_PLUGIN_N (20),
 // BENCH_PM_N (100, port-mapper containers), BENCH_PM_SCALE (500, containers on one bridge; 0 skips),
 // BENCH_DAEMON_N (50, launcher + daemon vs standalone vs Go; 0 skips), BENCH_DAEMON_RSS_N (1000).
+// Every count skips its part at 0.
 import { cpus, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { children, cleanup, live, runIp, runLibrary, type AttachRun } from './attach.js';
+import { cleanup, cleanupOnSignals, live, runIp, runLibrary, stopping, type AttachRun } from './attach.js';
 import { benchPlugins, pluginTable } from './plugins.js';
 import { benchPortMapper, portMapperTable } from './port-mapper.js';
 import { benchPortMapperScale, scaleTable } from './port-mapper-scale.js';
@@ -25,16 +26,7 @@ const DAEMON_N = Number(process.env.BENCH_DAEMON_N ?? 50); // Go vs standalone v
 const DAEMON_RSS_N = Number(process.env.BENCH_DAEMON_RSS_N ?? 1000); // containers attached when the daemon's RSS is read
 const prefix = `mcb${process.pid.toString(36)}`;
 
-let stopping = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (stopping) return;
-    stopping = true;
-    for (const c of children) if (c.pid) process.kill(-c.pid, 'SIGKILL');
-    console.error(`\n${sig}: removing ${live.size} namespace(s) ...`);
-    void cleanup([...live]).finally(() => process.exit(130));
-  });
-}
+cleanupOnSignals();
 
 function machine(): string {
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
@@ -64,7 +56,7 @@ async function main(): Promise<void> {
   console.log(`mesos-cni bench — ${new Date().toISOString()}\n${machine()}\n`);
   if (process.getuid?.() !== 0) {
     console.log('attach benchmark skipped: needs root (it creates network namespaces)\n');
-  } else {
+  } else if (N > 0 && ROUNDS > 0) {
     console.log(`attach: N=${N} containers per run, ${ROUNDS} run(s) per method, alternating; fresh host netns + bridge per run`);
     console.log('  per container: netns add; veth with the peer born in the container, host end master br0 + up;');
     console.log('  in the container: lo up, 10.200.x.y/16 on eth0, eth0 up, default via 10.200.0.1 (br0 holds it)');
@@ -107,6 +99,7 @@ async function main(): Promise<void> {
     console.log('\n' + daemonTable(d));
     console.log(`\n(c)/(a) = ${d.seqRatio.toFixed(2)}: goal <= 0.15 ${d.seqRatio <= 0.15 ? 'met' : 'NOT met'}; containers/s x${d.cpsRatio.toFixed(1)}: goal >= 5 ${d.cpsRatio >= 5 ? 'met' : 'NOT met'}; RSS ${d.rssMb.toFixed(0)} MB: goal <= 100 ${d.rssMb <= 100 ? 'met' : 'NOT met'}\n`);
   }
+  if (STARTUP_RUNS <= 0) return;
   console.log(`start-up: ${STARTUP_RUNS} runs each, interleaved, CNI_COMMAND=VERSION`);
   const { rows, notes } = await measureStartup(STARTUP_RUNS);
   for (const n of notes) console.log(`  note: ${n}`);
@@ -117,6 +110,7 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (e: unknown) => {
+  if (stopping) return; // a signal stopped the bench (the refusal from addNs): its handler cleans up and exits
   console.error(e);
   await cleanup([...live]);
   process.exit(1);
