@@ -21,6 +21,13 @@ export interface DelegateOptions {
   stdin?: string;
   /** Send no CNI_ARGS even if the caller had some (Mesos never sets it). */
   noArgs?: boolean;
+  /**
+   * DEL: the delegate may release the attachment's address only once this settles (see
+   * PluginContext.releaseAfter); a rejection fails the DEL with its error before any release.
+   * One of ours runs at once and waits inside; an executable, which gives no such hook, is only
+   * started after it has settled. Default: the caller's own releaseAfter, so it reaches the IPAM.
+   */
+  releaseAfter?: Promise<unknown>;
 }
 
 export interface Delegator {
@@ -123,6 +130,8 @@ export interface DelegatorOptions {
   resolver?: PluginResolver;
   /** The process environment to pass through (PATH etc.); CNI_* are replaced. */
   baseEnv?: Record<string, string | undefined>;
+  /** The caller's PluginContext.releaseAfter, the default for its DEL delegations. */
+  releaseAfter?: Promise<unknown>;
 }
 
 export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Delegator {
@@ -140,16 +149,18 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
     const callEnv = { ...env, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns, argsRaw: o.noArgs ? undefined : env.argsRaw };
     const vars = { ...base, ...envVars(callEnv, command) };
     const stdin = o.stdin ?? JSON.stringify(conf);
+    const releaseAfter = command === 'DEL' ? (o.releaseAfter ?? opts.releaseAfter) : undefined;
     if (inProcessAllowed) {
       const own = await ownPluginType(file);
       const plugin = own === type ? await opts.resolver!(type) : undefined;
       if (plugin) {
         // Same entry point the executable would run; only the process start is skipped.
         const { handle } = await import('./skel.js');
-        const r = await handle(plugin, vars, Buffer.from(stdin), { resolver: opts.resolver });
+        const r = await handle(plugin, vars, Buffer.from(stdin), { resolver: opts.resolver, releaseAfter });
         return interpret(file, { stdout: r.stdout, stderr: '', exitCode: r.exitCode });
       }
     }
+    await releaseAfter;
     return interpret(file, await execPlugin(file, vars, stdin));
   }
 

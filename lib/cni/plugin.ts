@@ -15,8 +15,15 @@ export interface PluginContext {
   conf: NetConf;
   /** stdin as received, for plugins that pass it on unchanged (IPAM gets the whole config). */
   stdin: Buffer;
-  /** Runs delegates by type (in-process when they are ours). */
+  /** Runs delegates by type (in-process when they are ours); DEL passes releaseAfter on. */
   delegate: Delegator;
+  /**
+   * DEL only, set when a meta plugin of ours calls this one in-process: settles once the caller
+   * has removed what still points at the attachment's address (the port mapper's DNAT rules).
+   * Whoever releases the address (host-local) waits for it and fails with its error; the rest of
+   * a DEL (links, the plugin's own rules) runs meanwhile, so the kernel's waits overlap.
+   */
+  releaseAfter?: Promise<unknown>;
   log: Logger;
 }
 

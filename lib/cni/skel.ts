@@ -19,6 +19,8 @@ export interface Outcome {
 
 export interface HandleOptions {
   resolver?: PluginResolver;
+  /** PluginContext.releaseAfter (DEL only). */
+  releaseAfter?: Promise<unknown>;
 }
 
 function versionOf(stdin: Buffer): string | undefined {
@@ -118,7 +120,8 @@ function context(
     netns,
     conf,
     stdin,
-    delegate: createDelegator(env, { resolver: opts.resolver, baseEnv: rawEnv }),
+    delegate: createDelegator(env, { resolver: opts.resolver, baseEnv: rawEnv, releaseAfter: opts.releaseAfter }),
+    ...(opts.releaseAfter ? { releaseAfter: opts.releaseAfter } : {}),
     log: createLogger(rawEnv, { plugin: plugin.type, containerId: env.containerId, command: env.command }),
   };
 }

@@ -47,6 +47,7 @@ async function add(ctx: PluginContext): Promise<Result> {
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf, ctx.env);
   const store = await LeaseStore.open(cfg.dataDir, cfg.name);
+  await ctx.releaseAfter; // e.g. the port mapper's DNAT rules to this address must be gone first
   await store.locked(async () => {
     for (const lease of await store.byId(ctx.env.containerId, ctx.env.ifname)) await store.release(lease.ip);
   });

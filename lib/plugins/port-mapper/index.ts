@@ -101,21 +101,29 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
   }
 }
 
+/**
+ * DEL: the rules go before the address is released, so a freed address never receives a mapped
+ * port. Upstream ran the delegate's DEL only after the rules were gone; an iptables-nft deletion
+ * spends ~25 ms in the kernel after its commit (the process's netlink socket close waits out an RCU
+ * grace period) and the delegate's veth deletion as long again, so an in-process delegate of ours
+ * starts at once and only its IPAM release waits for the rules (releaseAfter). An executable
+ * delegate still starts after them. A failed removal fails the DEL before any release.
+ */
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf);
   const path = await delegatePath(ctx, cfg);
   const host = Netns.current();
-  try {
-    await remove(host, cfg.chain, ctx.env.containerId);
-  } catch (e) {
-    throw new CniError(Code.PortMapFailure, `Unable to remove iptables DNAT rules: Unable to delete DNAT rules: ${because(e)}`);
-  } finally {
-    host.close();
-  }
-  try {
-    await ctx.delegate.del(cfg.delegate, { stdin: stoutJson(cfg.delegate) });
-  } catch (e) {
-    throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for DEL command: ${because(e)}`);
+  const rules = remove(host, cfg.chain, ctx.env.containerId)
+    .catch((e: unknown) => {
+      throw new CniError(Code.PortMapFailure, `Unable to remove iptables DNAT rules: Unable to delete DNAT rules: ${because(e)}`);
+    })
+    .finally(() => host.close());
+  const releaseAfter = ctx.releaseAfter ? Promise.all([ctx.releaseAfter, rules]) : rules;
+  const delegate = ctx.delegate.del(cfg.delegate, { stdin: stoutJson(cfg.delegate), releaseAfter });
+  const [removed, delegated] = await Promise.allSettled([rules, delegate]);
+  if (removed.status === 'rejected') throw removed.reason;
+  if (delegated.status === 'rejected') {
+    throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for DEL command: ${because(delegated.reason)}`);
   }
 }
 

@@ -2,10 +2,12 @@
 // protocol and every error, what lands in the nat table (and what never does), repeated ADD, DEL
 // twice / without netns / with the chain gone, rollback, a conflict mid-transaction, 20
 // concurrent ADDs on a fresh chain, injection attempts, exact tags, IPv6, CHECK, result versions,
-// no whole-table reads.
+// no whole-table reads, a DEL that releases the address only after the rules are gone.
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { namespaces, nsExec, rootTest } from '../../helpers/fixture.js';
+import { namespaces, nsExec, rootTest, uniq } from '../../helpers/fixture.js';
+import { ourBinDir } from '../../helpers/cni.js';
 import { CHAIN, mockConf, mockDelegate, natRules, runPm } from './port-mapper-mock.js';
 
 const DNAT = (id: string, host: number, ip: string, port: number, dev = 'mesos-cni0') =>
@@ -262,4 +264,51 @@ rootTest('once the chain exists, ADD, repeated ADD, CHECK and DEL read only thei
   const del = await runPm(host!, conf, { command: 'DEL', id: 'c-8', path: mock.dir, env });
   t.is(del.exitCode, 0, del.stdout);
   t.false((await natRules(host!)).some((l) => l.includes('c-8')));
+});
+
+rootTest('DEL: our in-process bridge deletes its veth while the rules go; the lease is released only after them, and kept when their removal fails', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pmr');
+  const mock = await mockDelegate(t); // only for its temp dir
+  const bridge = uniq('pmrb');
+  const dataDir = join(mock.dir, 'ipam');
+  const conf = mockConf({ name: 'pmrnet', excludeDevices: [bridge], delegate: { type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', subnet: '10.93.0.0/24', dataDir } } });
+  const path = await ourBinDir();
+  const add = await runPm(host!, conf, { command: 'ADD', id: 'r-1', netns: ctr!.path, path });
+  t.is(add.exitCode, 0, add.stdout);
+  const lease = join(dataDir, 'pmrnet', '10.93.0.2');
+  t.true(existsSync(lease));
+  // iptables-restore, slowed down (or failing) only for the port mapper's deletions.
+  const shim = join(mock.dir, 'shim');
+  await mkdir(shim);
+  const real = (await nsExec(host!, ['sh', '-c', 'command -v iptables-restore'])).trim();
+  const mode = join(mock.dir, 'mode');
+  await writeFile(
+    join(shim, 'iptables-restore'),
+    `#!/bin/sh\nin=$(cat)\ncase "$in" in *"-D ${CHAIN}"*)\n  if [ "$(cat ${mode})" = fail ]; then echo "injected failure" >&2; exit 1; fi\n  sleep 1;;\nesac\nprintf '%s\\n' "$in" | exec ${real} "$@"\n`,
+  );
+  await chmod(join(shim, 'iptables-restore'), 0o755);
+  const env = { PATH: `${shim}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+  const veths = async () => (await nsExec(host!, ['ip', '-o', 'link', 'show', 'master', bridge])).trim();
+
+  await writeFile(mode, 'fail');
+  const failed = await runPm(host!, conf, { command: 'DEL', id: 'r-1', netns: ctr!.path, path, env });
+  t.is(failed.exitCode, 1);
+  t.is(failed.json?.code, 103);
+  t.regex(String(failed.json?.msg), /^Unable to remove iptables DNAT rules: .*injected failure/);
+  t.true(existsSync(lease), 'the address stays leased while a rule still points at it');
+  t.is((await natRules(host!, CHAIN)).filter((l) => l.includes('r-1')).length, 1);
+
+  await writeFile(mode, 'slow');
+  const started = Date.now();
+  const del = runPm(host!, conf, { command: 'DEL', id: 'r-1', netns: ctr!.path, path, env });
+  let overlapped = false;
+  while (Date.now() - started < 900) {
+    // The veth went while the rule deletion was still sleeping, and the lease is still held.
+    if ((await veths()) === '' && existsSync(lease)) overlapped = true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.true(overlapped, 'veth deleted during the rule removal, lease kept until it ended');
+  t.is((await del).exitCode, 0);
+  t.false(existsSync(lease));
+  t.deepEqual((await natRules(host!, CHAIN)).filter((l) => l.includes('r-1')), []);
 });
