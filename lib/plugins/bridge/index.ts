@@ -126,19 +126,21 @@ async function del(ctx: PluginContext): Promise<void> {
   const hostNs = Netns.current();
   try {
     let families: (4 | 6)[] = [4, 6];
+    let addresses: string[] = [];
     const steps: Promise<unknown>[] = [];
     if (ctx.netns) {
       const container = await NetlinkHandle.open(ctx.netns);
       try {
         const link = await container.link.find(ctx.env.ifname);
         if (link) {
-          // The addresses it holds tell which families have rules to remove; none left (flushed
-          // by someone) tells nothing, so both are checked.
-          const held = [...new Set((await container.addr.list({ dev: link.index })).map((a) => a.family))];
+          // The addresses it holds (link-local aside) say exactly which masquerade rules to remove;
+          // none left (flushed by someone) says nothing, so both families are read.
+          addresses = (await container.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address);
+          const held = [...new Set(addresses.map(familyOf))];
           if (held.length) families = held;
           steps.push(container.link.del({ index: link.index })); // takes the host end with it
         }
-        if (cfg.ipMasq) steps.push(teardownMasq(hostNs, target, families));
+        if (cfg.ipMasq) steps.push(teardownMasq(hostNs, target, families, addresses));
         await Promise.all(steps);
       } finally {
         container.close();

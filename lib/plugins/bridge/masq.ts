@@ -47,10 +47,21 @@ export async function setupMasq(host: Netns, t: MasqTarget, addresses: string[])
   }
 }
 
-/** Remove the jump and the chain, one transaction per family that has any; nothing when gone. */
-export async function teardownMasq(host: Netns, t: MasqTarget, families: readonly (4 | 6)[] = [4, 6]): Promise<void> {
+/**
+ * Remove the jump and the chain, one transaction per family that has any; nothing when gone.
+ * With the container's `addresses` (its link still had them) the rules are known exactly and one
+ * transaction deletes them without reading anything; when that fails (not all there) or without
+ * addresses, the chain and POSTROUTING are read for what there is.
+ */
+export async function teardownMasq(host: Netns, t: MasqTarget, families: readonly (4 | 6)[] = [4, 6], addresses: string[] = []): Promise<void> {
   const chain = chainName(t);
   for (const family of families) {
+    const known = addresses.map((a) => masqRules(t, a)).filter((m) => m.family === family);
+    if (known.length > 0) {
+      const jumps = known.flatMap((m) => m.rules.filter((r) => r.chain === 'POSTROUTING'));
+      const exact = { family, table: 'nat' as const, own: [chain], ops: [...jumps.map((rule) => ({ op: 'delete' as const, rule })), { op: 'deleteChain' as const, chain }] };
+      if (await restore(host, exact).then(() => true, () => false)) continue;
+    }
     // Only the two chains involved: a whole-table save grows with every container's rules.
     const saved = await saveChains(host, family, 'nat', [chain, 'POSTROUTING'], { containing: tag(t) });
     const jumps = rulesTagged(saved, tag(t), ['POSTROUTING']);

@@ -9,12 +9,11 @@ import { convertResult, type AnyResult, type LegacyResult, type Result } from '.
 import { Rollback } from '../../cni/rollback.js';
 import { parsePrefix, type IpPrefix } from '../../netlink/ip.js';
 import { Netns } from '../../netns/netns.js';
-import { saveChains } from '../../iptables/index.js';
 import { parseConfig, type PortMapperConfig } from './config.js';
 import { badArgs, Code } from './errors.js';
-import { addChains, install, missing, remove } from './nat.js';
+import { install, missing, readTagged, remove } from './nat.js';
 import { preflight } from './preflight.js';
-import { containerRules, tag } from './rules.js';
+import { containerRules } from './rules.js';
 
 /** The delegate's absolute path (preflight found it; it may have vanished since). */
 async function delegatePath(ctx: PluginContext, cfg: PortMapperConfig): Promise<string> {
@@ -68,9 +67,9 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
     }
   }
   const host = Netns.current();
-  // Read our IPv4 chains while the delegate works (off the critical path): only this container's
+  // Read the container's IPv4 rules while the delegate works (off the critical path): only its
   // own tag is looked up in them, and nothing else writes rules with that tag.
-  const early = saveChains(host, 4, 'nat', addChains(cfg.chain, cfg.snat), { containing: tag(ctx.env.containerId) }).catch(() => undefined);
+  const early = readTagged(host, 4, cfg.chain, ctx.env.containerId).catch(() => undefined);
   try {
     let result: AnyResult;
     try {

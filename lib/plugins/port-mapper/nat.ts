@@ -3,14 +3,30 @@
 // has any), check. The shared chain is created with -N only when absent, its jumps with it. Only
 // the chain and POSTROUTING are ever read, so the cost does not grow with the rest of the table.
 import type { Netns } from '../../netns/index.js';
-import { hasChain, quote, saveChains, renderRule, restore, rulesTagged, type Op, type Rule, type SavedRule, type SavedTable, type Transaction } from '../../iptables/index.js';
+import { hasChain, quote, saveChains, renderRule, restore, rulesTagged, type Op, type Rule, type SavedRule, type Transaction } from '../../iptables/index.js';
 import { jumps, tag, type FamilyRules } from './rules.js';
 
-/** The chains a container's rules can be in (what DEL reads). */
-export const ourChains = (chain: string): string[] => [chain, 'POSTROUTING'];
+/** What one family's table holds for a container. */
+export interface Tagged {
+  chainExists: boolean;
+  /** Its rules in the chain and in POSTROUTING (snat), by exact tag. */
+  rules: SavedRule[];
+}
 
-/** What ADD reads: POSTROUTING (which grows by one bridge jump per container) only with snat. */
-export const addChains = (chain: string, snat: boolean): string[] => (snat ? ourChains(chain) : [chain]);
+/**
+ * Read the container's rules. POSTROUTING, which grows by a bridge jump and the snat rules of every
+ * container, is listed only when the chain holds some of them: ADD and DEL write a container's
+ * rules in both chains in one transaction, so one without the other does not happen. A first ADD
+ * or a second DEL thus costs one `iptables -S`, and a family without the chain (IPv6 on most
+ * networks) one that fails fast.
+ */
+export async function readTagged(host: Netns, family: 4 | 6, chain: string, containerId: string): Promise<Tagged> {
+  const t = tag(containerId);
+  const own = await saveChains(host, family, 'nat', [chain], { containing: t });
+  const rules = rulesTagged(own, t, [chain]);
+  if (rules.length > 0) rules.push(...rulesTagged(await saveChains(host, family, 'nat', ['POSTROUTING'], { containing: t }), t, ['POSTROUTING']));
+  return { chainExists: hasChain(own, chain), rules };
+}
 
 const key = (chain: string, args: readonly string[]) => JSON.stringify([chain, ...args]);
 
@@ -22,18 +38,16 @@ function sameRules(have: readonly SavedRule[], want: readonly Rule[], family: 4 
 }
 
 /**
- * Make the container's rules in this family exactly `rules` (`read`: addChains read earlier, if the
- * caller already has them; only this container's tag is looked up). Already there (a repeated ADD):
+ * Make the container's rules in this family exactly `rules` (`read`: readTagged earlier, if the
+ * caller already has it). Already there (a repeated ADD):
  * no write at all. Otherwise one transaction removes any stale rules of the same tag (a repeated ADD
  * that got another address) and adds the new ones, so no state mixes old and new.
  * Returns whether anything was written.
  */
-export async function install(host: Netns, chain: string, containerId: string, rules: FamilyRules, read?: SavedTable): Promise<boolean> {
+export async function install(host: Netns, chain: string, containerId: string, rules: FamilyRules, read?: Tagged): Promise<boolean> {
   const { family } = rules;
   const want = [...rules.chain, ...rules.postrouting];
-  const chains = addChains(chain, rules.postrouting.length > 0);
-  const saved = read ?? (await saveChains(host, family, 'nat', chains, { containing: tag(containerId) }));
-  const have = rulesTagged(saved, tag(containerId), chains);
+  const { chainExists, rules: have } = read ?? (await readTagged(host, family, chain, containerId));
   if (sameRules(have, want, family)) return false;
   const ops: Op[] = [
     ...have.map((rule): Op => ({ op: 'deleteSaved', rule })),
@@ -48,21 +62,21 @@ export async function install(host: Netns, chain: string, containerId: string, r
     // restore() reads "the chain exists after my optimistic try failed" as a real error. When our
     // own read showed it absent, another ADD created it in between (20 first ADDs at once do
     // this): the transaction is retried once against the chain that now exists.
-    if (hasChain(saved, chain) || !hasChain(await saveChains(host, family, 'nat', [chain]), chain)) throw e;
+    if (chainExists || !hasChain(await saveChains(host, family, 'nat', [chain]), chain)) throw e;
     await restore(host, tx);
   }
   return true;
 }
 
 /**
- * Delete every rule tagged for the container in the chain and POSTROUTING: both families read at
- * once, one transaction per family that has any (none: no write). A concurrent deleter of the same
- * rules makes the transaction fail whole; it is re-read and retried once.
+ * Delete every rule tagged for the container in the chain and POSTROUTING: both families at once,
+ * one transaction per family that has any (none: no write). A concurrent deleter of the same rules
+ * makes the transaction fail whole; it is re-read and retried once.
  */
 export async function remove(host: Netns, chain: string, containerId: string): Promise<number> {
   const one = async (family: 4 | 6): Promise<number> => {
     for (let attempt = 1; ; attempt++) {
-      const victims = rulesTagged(await saveChains(host, family, 'nat', ourChains(chain), { containing: tag(containerId) }), tag(containerId), ourChains(chain));
+      const victims = (await readTagged(host, family, chain, containerId)).rules;
       if (victims.length === 0) return 0;
       try {
         await restore(host, { family, table: 'nat', ops: victims.map((rule): Op => ({ op: 'deleteSaved', rule })) });

@@ -216,3 +216,20 @@ rootTest('DEL removes the masquerade rules even after the container addresses we
   t.notRegex(await nsExec(host!, ['iptables-save', '-t', 'nat']), /CNI-|mesos-cni bridge/);
   await emptyAfterDel(t, host!, ctr!, dir);
 });
+
+rootTest('DEL with the container address deletes the known masquerade rules at once, and still finds them all when one was already gone', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'mx');
+  const dir = await dataDir(t);
+  const c = conf(dir, uniq('br'));
+  for (const [id, tamper] of [['x1', false], ['x2', true]] as const) {
+    t.is((await run(ours, host!, c, { command: 'ADD', containerId: id, netns: ctr!.path })).exitCode, 0);
+    const lines = (await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-S', 'POSTROUTING'])).split('\n');
+    const jump = lines.findIndex((l) => l.includes(`id: ${id}"`)); // line 0 is -P: the index is the rule number
+    t.true(jump > 0);
+    // The exact deletion then fails whole (its -D has nothing to match) and the read-back path runs.
+    if (tamper) await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-D', 'POSTROUTING', String(jump)]);
+    t.is((await run(ours, host!, c, { command: 'DEL', containerId: id, netns: ctr!.path })).exitCode, 0);
+    t.notRegex(await nsExec(host!, ['iptables-save', '-t', 'nat']), /CNI-|mesos-cni bridge/, tamper ? 'fallback path' : 'exact path');
+    await emptyAfterDel(t, host!, ctr!, dir);
+  }
+});
