@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { install } from '../lib/cli/install.js';
+import { DAEMON_NODE_FLAGS } from '../lib/daemon/server.js';
 import { mesosStdin, networkInfo } from '../lib/cni/mesos.js';
 import { exec, goBridgeConfig, goPortmapConfig, mappings, ourConfig } from './port-mapper.js';
 import { children, cleanupOnSignals } from './attach.js';
@@ -52,7 +53,7 @@ export async function benchDaemon(prefix: string, n: number, rssN: number): Prom
     for (const way of ['go', 'node', 'daemon'] as Way[]) hosts[way] = await fakeHost(`${prefix}h${way[0]}`, `${prefix}${way[0]}`, way === 'daemon' ? total : n);
     // `ip netns exec` execs node in place, so the pid is the daemon's. Detached (its own process
     // group) because the SIGINT/SIGTERM handler (attach.ts) kills `children` by group.
-    const d = spawn('ip', ['netns', 'exec', `${prefix}hd`, process.execPath, CLI, 'daemon', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore', detached: true });
+    const d = spawn('ip', ['netns', 'exec', `${prefix}hd`, process.execPath, ...DAEMON_NODE_FLAGS, CLI, 'daemon', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore', detached: true });
     daemon = d;
     children.add(d);
     d.once('exit', () => children.delete(d));

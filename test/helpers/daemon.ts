@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { install } from '../../lib/cli/install.js';
+import { DAEMON_NODE_FLAGS } from '../../lib/daemon/server.js';
 
 export const CLI = fileURLToPath(new URL('../../bin/mesos-cni.js', import.meta.url));
 
@@ -40,7 +41,7 @@ export async function startDaemon(t: ExecutionContext, hostNs: string, socket?: 
   if (!socket) await mkdir(join(dir, 'run'), { mode: 0o700 });
   const log = join(dir, 'daemon.log');
   // `ip netns exec` execs node in place, so the child's pid is the daemon's.
-  const child = spawn('ip', ['netns', 'exec', hostNs, process.execPath, CLI, 'daemon', '--socket', sock, '--log-file', log], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', hostNs, process.execPath, ...DAEMON_NODE_FLAGS, CLI, 'daemon', '--socket', sock, '--log-file', log], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
