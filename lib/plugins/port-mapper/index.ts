@@ -9,6 +9,7 @@ import { convertResult, type AnyResult, type LegacyResult, type Result } from '.
 import { Rollback } from '../../cni/rollback.js';
 import { parsePrefix, type IpPrefix } from '../../netlink/ip.js';
 import { Netns } from '../../netns/netns.js';
+import { NetlinkHandle } from '../../netlink/handle.js';
 import { parseConfig, type PortMapperConfig } from './config.js';
 import { badArgs, Code } from './errors.js';
 import { install, missing, readTagged, remove } from './nat.js';
@@ -101,6 +102,26 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
 }
 
 /**
+ * The container's first IPv4 and first IPv6 address (link-local aside), read from its interface
+ * while it is still there; none when the namespace or the interface is gone.
+ */
+async function linkAddresses(netns: string | undefined, ifname: string): Promise<IpPrefix[]> {
+  if (!netns) return [];
+  let nl: NetlinkHandle | undefined;
+  try {
+    nl = await NetlinkHandle.open(netns);
+    const link = await nl.link.find(ifname);
+    if (!link) return [];
+    const addrs = (await nl.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link');
+    return ([4, 6] as const).flatMap((f) => addrs.filter((a) => a.family === f).slice(0, 1).map((a) => parsePrefix(a.address, 'address')));
+  } catch {
+    return []; // the namespace went away: DEL reads the rules from the table instead
+  } finally {
+    nl?.close();
+  }
+}
+
+/**
  * DEL: the rules go before the address is released, so a freed address never receives a mapped
  * port. Upstream ran the delegate's DEL only after the rules were gone; an iptables-nft deletion
  * spends ~25 ms in the kernel after its commit (the process's netlink socket close waits out an RCU
@@ -111,8 +132,10 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf);
   const path = await delegatePath(ctx, cfg);
+  // Read before the delegate's DEL takes the interface away: the rules are rebuilt from them.
+  const known = (await linkAddresses(ctx.env.netns, ctx.env.ifname)).map((a) => containerRules(cfg, ctx.env.containerId, a));
   const host = Netns.current();
-  const rules = remove(host, cfg.chain, ctx.env.containerId)
+  const rules = remove(host, cfg.chain, ctx.env.containerId, known)
     .catch((e: unknown) => {
       throw new CniError(Code.PortMapFailure, `Unable to remove iptables DNAT rules: Unable to delete DNAT rules: ${because(e)}`);
     })

@@ -70,11 +70,20 @@ export async function install(host: Netns, chain: string, containerId: string, r
 
 /**
  * Delete every rule tagged for the container in the chain and POSTROUTING: both families at once,
- * one transaction per family that has any (none: no write). A concurrent deleter of the same rules
- * makes the transaction fail whole; it is re-read and retried once.
+ * one transaction per family that has any (none: no write). `known`: the rules rebuilt from the
+ * container's addresses, when its link still has them; a family's are deleted exactly, in one
+ * transaction and without reading anything (what a normal DEL costs: one exec). When that fails
+ * (not all there: attached with another config, or half removed by hand), or without them, the
+ * chain is read for what there is. A concurrent deleter of the same rules makes that transaction
+ * fail whole; it is re-read and retried once.
  */
-export async function remove(host: Netns, chain: string, containerId: string): Promise<number> {
+export async function remove(host: Netns, chain: string, containerId: string, known: readonly FamilyRules[] = []): Promise<number> {
   const one = async (family: 4 | 6): Promise<number> => {
+    const exact = known.find((r) => r.family === family && r.chain.length > 0);
+    if (exact) {
+      const ops = [...exact.chain, ...exact.postrouting].map((rule): Op => ({ op: 'delete', rule }));
+      if (await restore(host, { family, table: 'nat', ops }).then(() => true, () => false)) return ops.length;
+    }
     for (let attempt = 1; ; attempt++) {
       const victims = (await readTagged(host, family, chain, containerId)).rules;
       if (victims.length === 0) return 0;

@@ -4,7 +4,7 @@
 // concurrent ADDs on a fresh chain, injection attempts, exact tags, IPv6, CHECK, result versions,
 // no whole-table reads, a DEL that releases the address only after the rules are gone.
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { namespaces, nsExec, rootTest, uniq } from '../../helpers/fixture.js';
 import { ourBinDir } from '../../helpers/cni.js';
@@ -311,4 +311,33 @@ rootTest('DEL: our in-process bridge deletes its veth while the rules go; the le
   t.is((await del).exitCode, 0);
   t.false(existsSync(lease));
   t.deepEqual((await natRules(host!, CHAIN)).filter((l) => l.includes('r-1')), []);
+});
+
+rootTest('DEL rebuilds the rules from the container address and deletes them without reading; when one is gone already it reads the chain for the rest', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pmx');
+  const mock = await mockDelegate(t); // only for its temp dir
+  const bridge = uniq('pmxb');
+  const conf = mockConf({ name: 'pmxnet', excludeDevices: [bridge], snat: true, delegate: { type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', subnet: '10.94.0.0/24', dataDir: join(mock.dir, 'ipam') } } }, [[8080, 80], [8443, 443]]);
+  const path = await ourBinDir();
+  // A shim that records every iptables -S, to see which DEL read the table.
+  const shim = join(mock.dir, 'shim');
+  await mkdir(shim);
+  const calls = join(mock.dir, 'calls');
+  for (const bin of ['iptables', 'ip6tables']) {
+    const real = (await nsExec(host!, ['sh', '-c', `command -v ${bin}`])).trim();
+    await writeFile(join(shim, bin), `#!/bin/sh\necho "${bin} $*" >> ${calls}\nexec ${real} "$@"\n`);
+    await chmod(join(shim, bin), 0o755);
+  }
+  const env = { PATH: `${shim}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+  const mine = async (id: string) => (await natRules(host!)).filter((l) => l.includes(`container_id: ${id}"`));
+  for (const [id, tamper] of [['x-1', false], ['x-2', true]] as const) {
+    t.is((await runPm(host!, conf, { command: 'ADD', id, netns: ctr!.path, path })).exitCode, 0);
+    t.is((await mine(id)).length, 4, 'two DNAT, two snat');
+    if (tamper) await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-D', CHAIN, '1']);
+    await writeFile(calls, '');
+    t.is((await runPm(host!, conf, { command: 'DEL', id, netns: ctr!.path, path, env })).exitCode, 0);
+    t.deepEqual(await mine(id), [], tamper ? 'the rest found by reading' : 'all deleted exactly');
+    const listed = (await readFile(calls, 'utf8')).split('\n').filter((l) => l.startsWith('iptables ') && l.includes(' -S '));
+    t.is(listed.length, tamper ? 2 : 0, listed.join('; ')); // tampered: the chain, then POSTROUTING
+  }
 });
