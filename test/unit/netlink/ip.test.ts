@@ -2,7 +2,7 @@
 // errors that name the field for every malformed input.
 import test from 'ava';
 import { SpecError } from '../../../lib/native/index.js';
-import { formatIp, networkOf, parseIp, parsePrefix } from '../../../lib/netlink/ip.js';
+import { formatIp, isIPv4, isIPv6, networkOf, parseIp, parsePrefix } from '../../../lib/netlink/ip.js';
 
 test('parseIp: IPv4 to 4 bytes', (t) => {
   const a = parseIp('10.1.2.254', 'f');
@@ -88,5 +88,19 @@ test('formatIp: RFC 5952 text, as the kernel (inet_ntop) prints it', (t) => {
 test('formatIp and parseIp round-trip', (t) => {
   for (const s of ['10.0.0.1', '255.255.255.255', 'fe80::1', 'fd00:1:2:3:4:5:6:7', '::', '2001:db8::', '::ffff:1.2.3.4']) {
     t.is(formatIp(parseIp(s, 'f').bytes), s);
+  }
+});
+
+test('isIPv4/isIPv6 agree with node:net on valid and malformed text (ours avoid loading it)', async (t) => {
+  const net = await import('node:net');
+  const corpus = [
+    '0.0.0.0', '255.255.255.255', '10.1.2.3', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '1.2.3.-1', ' 1.2.3.4', '1.2.3.4 ', '1..2.3', '',
+    '::', '::1', '1::', 'fd00::2', '2001:db8:1:2:3:4:5:6', '2001:db8:1:2:3:4:5:6:7', '2001:db8:1:2:3:4:5', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8',
+    '1::2::3', ':1::', '1:::2', '::ffff:1.2.3.4', '::ffff:1.2.3.256', '1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:7:1.2.3.4', '1.2.3.4::', '::1.2.3.4:1',
+    'fe80::1%eth0', 'g::1', '12345::1', 'FD00::AbCd', ':', ':::', '1:2:3:4:5:6:7:8::', '::1:2:3:4:5:6:7', '::1:2:3:4:5:6:7:8',
+  ];
+  for (const s of corpus) {
+    t.is(isIPv4(s), net.isIPv4(s), `isIPv4(${JSON.stringify(s)})`);
+    t.is(isIPv6(s), net.isIPv6(s) && !s.includes('%'), `isIPv6(${JSON.stringify(s)})`);
   }
 });
