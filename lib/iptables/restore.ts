@@ -5,6 +5,7 @@ import { execInNetns, type Netns } from '../netns/index.js';
 import { SpecError } from '../native/index.js';
 import { binary, resolveOptions, type IptablesOptions, type ResolvedOptions } from './backend.js';
 import { IptablesError } from './errors.js';
+import { commitGrouped } from './group.js';
 import { checkTransaction, renderPayload, type CheckedTransaction, type Op, type Transaction } from './payload.js';
 import { hasChain, save } from './save.js';
 import { stats } from './stats.js';
@@ -76,14 +77,18 @@ export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions 
     const payload = renderPayload(t, create);
     if (create.length === 0 && t.own.length === 0 && t.lines.length === 0) return { created: [], attempts: attempt - 1, payload: '' };
     try {
-      await runRestore(ns, t.family, t.table, payload, o);
+      // The usual case (first try, no chain to create) may be batched with other transactions.
+      if (attempt === 1 && create.length === 0) await commitGrouped(runRestore, ns, t.family, t.table, payload, o);
+      else await runRestore(ns, t.family, t.table, payload, o);
       return { created: create, attempts: attempt, payload };
     } catch (e) {
       if (t.shared.length === 0) throw e;
       const absent = await missing();
       if (create.length === 0) {
-        // Failed without trying to create anything: retry only if a shared chain was missing.
-        if (absent.length === 0 || attempt > 1) throw e;
+        // Failed without trying to create anything: once more, creating what is missing — or
+        // as it was, if another process created a missing chain meanwhile (a batched first try
+        // takes long enough for that); a real error fails the same way again.
+        if (attempt > 1) throw e;
         create = absent;
         continue;
       }

@@ -9,4 +9,8 @@ export const stats = {
   restores: 0,
   /** transactions re-planned after losing a shared-chain creation race */
   retries: 0,
+  /** transactions committed as part of a batch (group.ts) */
+  grouped: 0,
+  /** transactions run again alone after their batch failed */
+  regrouped: 0,
 };

@@ -82,3 +82,13 @@ export function errnoName(n: number): string {
 export function errnoMessage(n: number): string {
   return errnoText[n] ?? `errno ${n}`;
 }
+
+/** Await `p`, reading EEXIST as "already there" (undefined): what every `ensure` verb does. */
+export async function unlessExists<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 // Addresses: `ip addr add/replace/del/show`. IPv6 addresses skip DAD by default (IFA_F_NODAD):
 // a container address must be usable at once, not after a 1-2 s duplicate-address probe.
-import { SpecError } from '../native/index.js';
+import { SpecError, unlessExists } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
 import { delDevIndex, devIndex, family, scope, type ScopeName } from './inet.js';
 import { parseIp, parsePrefix, type Family, type IpPrefix } from './ip.js';
@@ -175,11 +175,7 @@ export class AddrApi {
 
   /** add, where an existing identical address counts as success. */
   async ensure(spec: AddrSpec): Promise<void> {
-    try {
-      await this.add(spec);
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-    }
+    await unlessExists(this.add(spec));
   }
 
   /** `ip addr replace ...`: create or update flags, lifetimes, broadcast. */

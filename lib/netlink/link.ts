@@ -1,6 +1,6 @@
 // Links: `ip link add/set/del/show` for every kind. Kind-specific fields are validated by the
 // kind's own module (link_veth.ts, link_vxlan.ts, ...), registered with defineLinkKind.
-import { SpecError } from '../native/index.js';
+import { SpecError, unlessExists } from '../native/index.js';
 import type { Netns } from '../netns/netns.js';
 import type { NetlinkHandle } from './handle.js';
 import { defineOp } from './ops.js';
@@ -167,11 +167,7 @@ export class LinkApi {
 
   /** Create unless a link of that name exists; an existing one must be of the same kind. */
   async ensure(spec: LinkSpec): Promise<Link> {
-    try {
-      await this.add(spec);
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-    }
+    await unlessExists(this.add(spec));
     const h = spec.netns ? await (await import('./handle.js')).NetlinkHandle.open(spec.netns) : this.h;
     try {
       const link = await h.link.get(spec.name);

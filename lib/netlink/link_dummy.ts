@@ -1,7 +1,7 @@
 // dummy links, and `link.addStandalone`: a link that only holds local addresses (the spartan and
 // minuteman devices of dcos-l4lb), made as a dummy where the kernel has one, else as a port-less
 // bridge. Some kernels (this project's test VM among them) are built without the dummy driver.
-import { SpecError } from '../native/index.js';
+import { SpecError, unlessExists } from '../native/index.js';
 import type { Netns } from '../netns/netns.js';
 import { NetlinkHandle } from './handle.js';
 import { defineLinkKind, LinkApi, type Link } from './link.js';
@@ -80,11 +80,8 @@ LinkApi.prototype.addStandalone = async function (this: LinkApi, spec: Standalon
 };
 
 LinkApi.prototype.ensureStandalone = async function (this: LinkApi, spec: StandaloneSpec): Promise<Link> {
-  try {
-    return await this.addStandalone(spec);
-  } catch (e) {
-    if ((e as { code?: string }).code !== 'EEXIST') throw e;
-  }
+  const made = await unlessExists(this.addStandalone(spec));
+  if (made) return made;
   const link = await getIn(this, spec.netns, spec.name);
   if (link.kind !== 'dummy' && link.kind !== 'bridge') {
     throw new SpecError(`ensure link ${spec.name}: exists with kind ${link.kind ?? 'none'}, expected dummy or bridge`);

@@ -1,6 +1,6 @@
 // Neighbours: `ip neigh add/replace/del/show` (ARP/NDP, family 4|6) and `bridge fdb add/append/
 // del/show` (family 'bridge': a MAC on a bridge port, or a MAC → remote VTEP on a vxlan device).
-import { SpecError } from '../native/index.js';
+import { SpecError, unlessExists } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
 import { commonFamily, delDevIndex, devIndex } from './inet.js';
 import { parseIp, type Family, type IpAddr } from './ip.js';
@@ -173,11 +173,7 @@ export class NeighApi {
 
   /** add, where an existing entry counts as success (it is not compared). */
   async ensure(spec: NeighSpec): Promise<void> {
-    try {
-      await this.add(spec);
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-    }
+    await unlessExists(this.add(spec));
   }
 
   /** `ip neigh replace` / `bridge fdb replace`: create or overwrite. */

@@ -1,6 +1,6 @@
 // Routes: `ip route add/replace/append/del/get/show`, with iproute2's defaults (table main,
 // proto boot, scope link for a gateway-less unicast route) so results read the same as `ip route`.
-import { SpecError } from '../native/index.js';
+import { SpecError, unlessExists } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
 import { commonFamily, delDevIndex, devIndex, family, scope, table, TABLES, type ScopeName, type TableName } from './inet.js';
 import { networkOf, parseIp, parsePrefix, type Family, type IpAddr, type IpPrefix } from './ip.js';
@@ -207,11 +207,7 @@ export class RouteApi {
 
   /** add, where an existing route with the same key counts as success (it is not compared). */
   async ensure(spec: RouteSpec): Promise<void> {
-    try {
-      await this.add(spec);
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-    }
+    await unlessExists(this.add(spec));
   }
 
   /** `ip route replace ...`: create, or overwrite the route with the same key. */

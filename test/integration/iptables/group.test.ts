@@ -1,0 +1,46 @@
+// Group commit (lib/iptables/group.ts): concurrent transactions for one namespace share
+// iptables-restore processes; a bad one among them fails alone and the others still land.
+import test from 'ava';
+import { namespaces, rootTest } from '../../helpers/fixture.js';
+import * as iptables from '../../../lib/iptables/index.js';
+import { mergePayloads } from '../../../lib/iptables/group.js';
+import { BACKENDS, saveText } from './helpers.js';
+
+const own = (i: number): iptables.Transaction => ({
+  table: 'nat',
+  own: [`GRP-${i}`],
+  ops: [{ op: 'append', rule: { chain: `GRP-${i}`, comment: `grp ${i}`, target: { kind: 'RETURN' } } }],
+});
+
+test('mergePayloads: one header, every declaration first, lines in order, one COMMIT', (t) => {
+  const a = '*nat\n:A - [0:0]\n-A A -j RETURN\nCOMMIT\n';
+  const b = '*nat\n:B - [0:0]\n-A B -j RETURN\n-D POSTROUTING -j B\nCOMMIT\n';
+  t.is(mergePayloads([a, b]), '*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j RETURN\n-A B -j RETURN\n-D POSTROUTING -j B\nCOMMIT\n');
+});
+
+for (const backend of BACKENDS) {
+  // Serial: the counts are process-wide, and other tests of this file would add to them.
+  rootTest.serial(`${backend}: 12 concurrent transactions land in fewer restores than 12`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    const before = { ...iptables.stats };
+    await Promise.all(Array.from({ length: 12 }, (_, i) => iptables.restore(h!.ns, own(i), { backend })));
+    const ran = iptables.stats.restores - before.restores;
+    t.true(ran < 12, `${ran} restores`);
+    t.true(iptables.stats.grouped - before.grouped >= 2);
+    const text = await saveText(h!.ns, 4, 'nat', backend);
+    for (let i = 0; i < 12; i++) t.true(text.includes(`-A GRP-${i} -m comment --comment "grp ${i}" -j RETURN`), `GRP-${i}`);
+  });
+
+  rootTest.serial(`${backend}: a failing transaction in a batch fails alone; the rest land`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    const before = { ...iptables.stats };
+    const bad: iptables.Transaction = { table: 'nat', ops: [{ op: 'append', rule: { chain: 'NO-SUCH-CHAIN', target: { kind: 'RETURN' } } }] };
+    const txs = Array.from({ length: 8 }, (_, i) => (i === 5 ? bad : own(i)));
+    const results = await Promise.allSettled(txs.map((tx) => iptables.restore(h!.ns, tx, { backend })));
+    t.deepEqual(results.map((r) => r.status), txs.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
+    t.true(iptables.stats.regrouped - before.regrouped >= 2, 'its batch was re-run member by member');
+    const text = await saveText(h!.ns, 4, 'nat', backend);
+    for (let i = 0; i < 8; i++) if (i !== 5) t.true(text.includes(`-A GRP-${i} -m comment --comment "grp ${i}" -j RETURN`), `GRP-${i}`);
+    t.false(text.includes('NO-SUCH-CHAIN'));
+  });
+}
