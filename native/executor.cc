@@ -14,7 +14,16 @@
 namespace mcni {
 namespace {
 
-constexpr int kThreads = 4;
+// Two lanes of lazily started threads: quick jobs (netlink, netns, sysctl) and jobs that wait
+// on a child process. A child of a deleting iptables-restore lives ~30 ms (an RCU grace period at
+// its socket's close); 32 of them at once is more than 2 cores start, so the lane is never the
+// limit, while a thread costs ~8 MiB of address space and a few KiB of memory while it lives.
+struct Lane {
+  int max_threads;
+  std::deque<struct Pending*>& queue;
+  int live = 0;
+  int idle = 0;  // threads waiting for a job
+};
 
 struct Pending {
   std::unique_ptr<Job> job;
@@ -25,8 +34,8 @@ struct Pending {
 // destroying a condition variable with waiters blocks in glibc.
 std::mutex& g_mu = *new std::mutex;
 std::condition_variable& g_cv = *new std::condition_variable;
-std::deque<Pending*>& g_queue = *new std::deque<Pending*>;
-int g_live_threads = 0;
+Lane& g_quick = *new Lane{4, *new std::deque<Pending*>};
+Lane& g_long = *new Lane{32, *new std::deque<Pending*>};
 int g_home_fd = -1;
 napi_threadsafe_function g_tsfn = nullptr;
 size_t g_in_flight = 0;  // main thread only
@@ -51,22 +60,24 @@ void Complete(napi_env env, napi_value, void*, void* data) {
   delete p;
 }
 
-void SpawnWorker();
+void SpawnWorker(Lane* lane);
 
-void WorkerLoop() {
+void WorkerLoop(Lane* lane) {
   // A new thread inherits the netns of its creator; pin it to home explicitly.
   if (setns(g_home_fd, CLONE_NEWNET) != 0) {
     std::lock_guard<std::mutex> lock(g_mu);
-    --g_live_threads;
+    --lane->live;
     return;
   }
   for (;;) {
     Pending* p;
     {
       std::unique_lock<std::mutex> lock(g_mu);
-      g_cv.wait(lock, [] { return !g_queue.empty(); });
-      p = g_queue.front();
-      g_queue.pop_front();
+      ++lane->idle;
+      g_cv.wait(lock, [lane] { return !lane->queue.empty(); });
+      --lane->idle;
+      p = lane->queue.front();
+      lane->queue.pop_front();
     }
     p->job->Execute();
     bool poisoned = p->job->poisoned;
@@ -75,20 +86,20 @@ void WorkerLoop() {
       // This thread may still be in a foreign namespace: never run another job on it.
       {
         std::lock_guard<std::mutex> lock(g_mu);
-        --g_live_threads;
+        --lane->live;
       }
-      SpawnWorker();
+      SpawnWorker(lane);
       return;
     }
   }
 }
 
-void SpawnWorker() {
+void SpawnWorker(Lane* lane) {
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    ++g_live_threads;
+    ++lane->live;
   }
-  std::thread(WorkerLoop).detach();
+  std::thread(WorkerLoop, lane).detach();
 }
 
 }  // namespace
@@ -103,14 +114,16 @@ Napi::Promise Submit(Napi::Env env, std::unique_ptr<Job> job) {
   auto* p = new Pending{std::move(job), Napi::Promise::Deferred::New(env)};
   Napi::Promise promise = p->deferred.Promise();
   if (g_in_flight++ == 0) napi_ref_threadsafe_function(env, g_tsfn);
-  bool spawn;
+  Lane* lane = p->job->LongRunning() ? &g_long : &g_quick;
+  bool grow;
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    g_queue.push_back(p);
-    spawn = g_live_threads < kThreads;
+    lane->queue.push_back(p);
+    // Grow lazily: one more thread when none is idle, up to the lane's limit.
+    grow = lane->live < lane->max_threads && lane->idle < static_cast<int>(lane->queue.size());
   }
-  if (spawn) SpawnWorker();  // grow lazily up to kThreads
-  g_cv.notify_one();
+  if (grow) SpawnWorker(lane);
+  g_cv.notify_all();  // one condition variable, two lanes: wake whoever waits on this one
   return promise;
 }
 

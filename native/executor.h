@@ -32,6 +32,9 @@ class Job {
   Failure failure;
   // Set by a job that switched namespaces and could not switch back: the thread retires.
   bool poisoned = false;
+  // A job that holds its thread for as long as a child process lives (spawn) runs in a lane of
+  // its own, so quick netlink round trips never queue behind a 30 ms iptables-restore.
+  virtual bool LongRunning() const { return false; }
 };
 
 // Queue `job` on a worker thread; the returned promise settles on the main thread.

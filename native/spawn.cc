@@ -99,6 +99,7 @@ void CloseFd(int& fd) {
 
 class SpawnJob : public Job {
  public:
+  bool LongRunning() const override { return true; }
   SpawnJob(int netns_fd, std::string file, std::vector<std::string> argv, std::vector<std::string> env,
            std::string stdin_data, int timeout_ms)
       : netns_fd_(netns_fd),

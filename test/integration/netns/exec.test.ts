@@ -89,3 +89,16 @@ rootTest('50 concurrent spawns in different namespaces each see their own namesp
   const home = (JSON.parse((await execInNetns(undefined, 'ip', ['-j', 'link', 'show'])).stdout) as IpLink[]).map((l) => l.ifname);
   t.false(home.some((n) => /^own\d+[ab]$/.test(n)));
 });
+
+rootTest('children run in a lane of their own: 8 at once all run together, and netlink calls do not wait behind them', async (t) => {
+  const [ns] = await namespaces(t, 1);
+  const started = performance.now();
+  const sleeps = Array.from({ length: 8 }, () => execInNetns(ns!.ns, 'sleep', ['0.5']));
+  await new Promise((r) => setTimeout(r, 50)); // every child is running now
+  const q = performance.now();
+  await ns!.nl.link.list();
+  t.true(performance.now() - q < 200, `a link dump waited ${(performance.now() - q).toFixed(0)} ms`);
+  await Promise.all(sleeps);
+  // Four threads for all (as before) would take two rounds: over a second.
+  t.true(performance.now() - started < 900, `8 x sleep 0.5 took ${(performance.now() - started).toFixed(0)} ms`);
+});
