@@ -141,6 +141,8 @@ async function del(ctx: PluginContext): Promise<void> {
     })
     .finally(() => host.close());
   const releaseAfter = ctx.releaseAfter ? Promise.all([ctx.releaseAfter, rules]) : rules;
+  // A delegate that fails before its release never awaits this: its rejection is reported below.
+  releaseAfter.catch(() => undefined);
   const delegate = ctx.delegate.del(cfg.delegate, { stdin: stoutJson(cfg.delegate), releaseAfter });
   const [removed, delegated] = await Promise.allSettled([rules, delegate]);
   if (removed.status === 'rejected') throw removed.reason;
