@@ -71,7 +71,7 @@ async function pump(key: string, lane: Lane, run: Run, family: Family, table: Ta
         stats.grouped += batch.length;
         for (const w of batch) w.resolve();
       } catch {
-        stats.regrouped += batch.length;
+        stats.rerunAlone += batch.length;
         await Promise.all(batch.map(alone));
       }
     }

@@ -12,5 +12,5 @@ export const stats = {
   /** transactions committed as part of a batch (group.ts) */
   grouped: 0,
   /** transactions run again alone after their batch failed */
-  regrouped: 0,
+  rerunAlone: 0,
 };
