@@ -72,8 +72,21 @@ function containerAddr(i: number): string {
   return `10.200.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`;
 }
 
-/** Batch-file directories of the ip path, removed by cleanup too. */
+/** Temporary directories of the benchmarks (batch files, bin dirs, leases), removed by cleanup too. */
 const tmpDirs = new Set<string>();
+
+/** A temporary directory that a signalled run's cleanup removes as well. */
+export function benchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tmpDirs.add(dir);
+  return dir;
+}
+
+/** Remove a benchDir at the end of its benchmark. */
+export function removeBenchDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tmpDirs.delete(dir);
+}
 
 /** Delete namespaces (children first), ignoring ones already gone, and any batch-file directory. */
 export async function cleanup(names: Iterable<string>): Promise<void> {
@@ -177,8 +190,7 @@ export async function runLibrary(prefix: string, n: number): Promise<AttachRun> 
 /** The iproute2 path: batch files written beforehand, a bash loop timing each container. */
 export async function runIp(prefix: string, n: number): Promise<AttachRun> {
   const host = await makeHost(prefix);
-  const dir = mkdtempSync(join(tmpdir(), 'mesos-cni-bench-'));
-  tmpDirs.add(dir);
+  const dir = benchDir('mesos-cni-bench-');
   const names = Array.from({ length: n }, (_, i) => `${prefix}c${i}`);
   try {
     for (let i = 0; i < n; i++) {

@@ -4,8 +4,7 @@
 // served by `mesos-cni daemon`. Sequential (alternating sides container by container) and with 8
 // concurrent runtimes per side; then the daemon's RSS with BENCH_DAEMON_RSS_N containers attached.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,7 @@ import { install } from '../lib/cli/install.js';
 import { DAEMON_NODE_FLAGS } from '../lib/daemon/server.js';
 import { mesosStdin, networkInfo } from '../lib/cni/mesos.js';
 import { exec, goBridgeConfig, goPortmapConfig, mappings, ourConfig } from './port-mapper.js';
-import { children, cleanupOnSignals } from './attach.js';
+import { benchDir, children, cleanupOnSignals, removeBenchDir } from './attach.js';
 import { fakeHost, removeHosts, type FakeHost } from './fakehost.js';
 import { median, ms, p95, since, table } from './stats.js';
 
@@ -39,7 +38,7 @@ export interface DaemonBench {
 }
 
 export async function benchDaemon(prefix: string, n: number, rssN: number): Promise<DaemonBench> {
-  const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-d-'));
+  const dir = benchDir('mcni-bench-d-');
   const hosts: Partial<Record<Way, FakeHost>> = {};
   let daemon: ReturnType<typeof spawn> | undefined;
   try {
@@ -124,7 +123,7 @@ export async function benchDaemon(prefix: string, n: number, rssN: number): Prom
   } finally {
     daemon?.kill('SIGTERM');
     await removeHosts(Object.values(hosts));
-    await rm(dir, { recursive: true, force: true });
+    removeBenchDir(dir);
   }
 }
 

@@ -1,13 +1,12 @@
 // bridge + host-local ADD and DEL per container: our plugins exec'd as a runtime execs them
 // (launchers from `mesos-cni install`; our bridge calls our host-local in-process) against the
 // reference Go plugins, same config, each in its own fake host, interleaved call by call.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as netns from '../lib/netns/index.js';
 import { install } from '../lib/cli/install.js';
 import { fakeHost, removeHosts, type FakeHost } from './fakehost.js';
 import { median, ms, p95, since, table } from './stats.js';
+import { benchDir, removeBenchDir } from './attach.js';
 
 const REFERENCE_DIR = '/usr/lib/cni';
 
@@ -50,7 +49,7 @@ async function call(impl: Impl, command: 'ADD' | 'DEL', i: number): Promise<numb
 
 /** Attach then detach `n` containers with each implementation, alternating which goes first. */
 export async function benchPlugins(prefix: string, n: number): Promise<PluginBench> {
-  const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-plugins-'));
+  const dir = benchDir('mcni-bench-plugins-');
   const ours: Impl = { name: 'ours (exec per call)', bin: join(dir, 'bin', 'bridge'), path: join(dir, 'bin'), conf: conf(join(dir, 'ipam-ours')), add: [], del: [] };
   const ref: Impl = { name: 'reference Go plugins', bin: `${REFERENCE_DIR}/bridge`, path: REFERENCE_DIR, conf: conf(join(dir, 'ipam-ref')), add: [], del: [] };
   const impls = [ours, ref];
@@ -74,7 +73,7 @@ export async function benchPlugins(prefix: string, n: number): Promise<PluginBen
     return { rows, addRatio, delRatio };
   } finally {
     await removeHosts(impls.map((x) => x.host));
-    await rm(dir, { recursive: true, force: true });
+    removeBenchDir(dir);
   }
 }
 

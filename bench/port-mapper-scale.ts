@@ -5,8 +5,6 @@
 // the part the plugins control (ADD minus that probe). The delegate alone (bridge + host-local) is
 // timed at the same points too, so the port mapping's own share shows: for Go the portmap exec,
 // for ours the chain minus our bridge exec'd alone for an extra container.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetlinkHandle } from '../lib/netlink/index.js';
 import { install } from '../lib/cli/install.js';
@@ -14,6 +12,7 @@ import { mesosStdin, networkInfo } from '../lib/cni/mesos.js';
 import { exec, goBridgeConfig, goPortmapConfig, mappings, ourConfig } from './port-mapper.js';
 import { addContainers, fakeHost, removeHosts, type FakeHost } from './fakehost.js';
 import { median, ms, since, table } from './stats.js';
+import { benchDir, removeBenchDir } from './attach.js';
 
 const REFERENCE_DIR = '/usr/lib/cni';
 const WINDOW = 10; // containers measured around each point
@@ -45,7 +44,7 @@ interface Side {
 }
 
 export async function benchPortMapperScale(prefix: string, n: number): Promise<ScaleBench> {
-  const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-pms-'));
+  const dir = benchDir('mcni-bench-pms-');
   const bin = join(dir, 'bin');
   const side = (name: string): Side => ({ name, early: [], late: [], probeEarly: [], probeLate: [], delegateEarly: [], delegateLate: [], extra: [] });
   const ours = side('ours');
@@ -125,7 +124,7 @@ export async function benchPortMapperScale(prefix: string, n: number): Promise<S
     for (const s of [ours, go]) s.nl?.close();
     // Deleting the namespaces takes the bridges, veths and rules with them; nothing was DELeted.
     await removeHosts([ours.host, go.host]);
-    await rm(dir, { recursive: true, force: true });
+    removeBenchDir(dir);
   }
 }
 

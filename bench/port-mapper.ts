@@ -3,14 +3,13 @@
 // stdin, the same stdin replayed at DEL), against the reference Go chain bridge + portmap run the
 // libcni way (bridge, then portmap with prevResult and runtimeConfig.portMappings; DEL in reverse).
 // Each side has its own fake host; calls alternate between the sides container by container.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as netns from '../lib/netns/index.js';
 import { install } from '../lib/cli/install.js';
 import { mesosStdin, networkInfo, type PortMapping } from '../lib/cni/mesos.js';
 import { fakeHost, removeHosts, type FakeHost } from './fakehost.js';
 import { median, ms, p95, since, table } from './stats.js';
+import { benchDir, removeBenchDir } from './attach.js';
 
 const REFERENCE_DIR = '/usr/lib/cni';
 const PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
@@ -75,7 +74,7 @@ export function goPortmapConfig(i: number, prevResult: unknown): Record<string, 
 }
 
 export async function benchPortMapper(prefix: string, n: number): Promise<PortMapperBench> {
-  const dir = await mkdtemp(join(tmpdir(), 'mcni-bench-pm-'));
+  const dir = benchDir('mcni-bench-pm-');
   const bin = join(dir, 'bin');
   const ours: Side = { add: [], del: [] };
   const go: Side & { bridgeAdd: number[]; portmapAdd: number[]; bridgeDel: number[]; portmapDel: number[] } = {
@@ -143,7 +142,7 @@ export async function benchPortMapper(prefix: string, n: number): Promise<PortMa
     };
   } finally {
     await removeHosts([ours.host, go.host]);
-    await rm(dir, { recursive: true, force: true });
+    removeBenchDir(dir);
   }
 }
 
