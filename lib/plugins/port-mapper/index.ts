@@ -1,7 +1,8 @@
 // mesos-cni-port-mapper: a drop-in for Mesos' port-mapper CNI plugin. ADD runs the delegate, then
 // puts the container's DNAT rules in place in one iptables transaction per address family (undoing
-// the delegate if that fails); DEL removes the rules first (so a freed address never receives a
-// mapped port), then runs the delegate's DEL; CHECK verifies the rules and asks the delegate.
+// the delegate if that fails); DEL removes the rules and runs the delegate's DEL, whose address
+// release waits for the rules (so a freed address never receives a mapped port); CHECK verifies
+// the rules and asks the delegate.
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
 import { stoutJson } from '../../cni/mesos.js';
