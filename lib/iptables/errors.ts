@@ -1,6 +1,7 @@
 // The error an iptables-restore/-save run reports: its stderr, and for a restore the payload line
-// it failed on (legacy iptables often says only "line N failed").
-import { SpawnError } from '../native/index.js';
+// it failed on (legacy iptables often says only "line N failed"); or what the kernel refused when
+// rules were deleted over nf_tables netlink.
+import { errnoMessage, errnoName, SpawnError } from '../native/index.js';
 import type { ExecResult } from '../netns/index.js';
 
 export class IptablesError extends SpawnError {
@@ -36,6 +37,16 @@ export class IptablesError extends SpawnError {
       payload,
       line,
       code: r.timedOut ? 'ETIMEDOUT' : 'EIPTABLES',
+    });
+  }
+
+  /** A change made over nf_tables netlink (nft.ts) that the kernel refused: `code` is the errno name. */
+  static fromKernel(what: string, op: string, errno: number, extack = ''): IptablesError {
+    return new IptablesError(`${what}: ${op}: ${errnoMessage(errno)}${extack ? `: ${extack}` : ''}`, {
+      stderr: extack,
+      payload: '',
+      line: 0,
+      code: errnoName(errno),
     });
   }
 }

@@ -17,3 +17,5 @@ export type { CheckResult, DeleteByTagOptions } from './tags.js';
 export { deleteByTag, check, rulesTagged } from './tags.js';
 export type { AddrType, CtState, Family, PortSpec, Protocol, Table } from './tokens.js';
 export { tokenize, quote } from './tokens.js';
+export type { NftRule, NftTagged } from './nft.js';
+export { isNftBackend, listTagged, deleteNft, removeTagged } from './nft.js';

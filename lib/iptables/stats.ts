@@ -1,4 +1,4 @@
-// Counts of iptables processes this module started: metrics for a daemon, and the way a test
+// Counts of iptables processes this module started (and of netlink calls that replaced them): metrics for a daemon, and the way a test
 // proves that a no-op (deleteByTag with nothing tagged) ran no restore at all.
 export const stats = {
   /** iptables-save runs */
@@ -13,4 +13,8 @@ export const stats = {
   grouped: 0,
   /** transactions run again alone after their batch failed */
   rerunAlone: 0,
+  /** chains listed over nf_tables netlink (nft.ts), no process */
+  nftLists: 0,
+  /** delete transactions committed over nf_tables netlink (nft.ts), no process */
+  nftDeletes: 0,
 };

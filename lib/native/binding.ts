@@ -39,10 +39,34 @@ export interface NativeSpawnResult {
   timedOut: boolean;
 }
 
+/** A chain as nf_tables holds it: its rules' handles and comments (xt `comment` match or userdata). */
+export interface NativeNftChain {
+  name: string;
+  exists: boolean;
+  rules: { handle: number; comments: string[] }[];
+}
+export interface NativeNftDelete {
+  family: 4 | 6;
+  table: string;
+  rules: { chain: string; handle: number }[];
+  chains: string[];
+}
+/** errno 0: committed. Otherwise the kernel refused op `index` (rules first, then chains; -1: the batch). */
+export interface NativeNftReply {
+  errno: number;
+  index: number;
+  extack?: string;
+}
+/** netlinkOpen's protocols (linux/netlink.h). */
+export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
+
 export interface Binding {
-  netlinkOpen(netnsFd: number): Promise<NativeHandle>;
+  netlinkOpen(netnsFd: number, protocol?: number): Promise<NativeHandle>;
   netlinkRequest(h: NativeHandle, ops: NativeOp[]): Promise<NativeReply[]>;
   netlinkClose(h: NativeHandle): void;
+  nftList(h: NativeHandle, spec: { family: 4 | 6; table: string; chains: string[] }): Promise<NativeNftChain[]>;
+  nftDelete(h: NativeHandle, spec: NativeNftDelete): Promise<NativeNftReply>;
   netnsCreate(path: string): Promise<void>;
   netnsDelete(path: string): Promise<void>;
   netnsOpen(path: string): Promise<NativeNetnsRef>;

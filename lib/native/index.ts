@@ -3,7 +3,8 @@ import { binding, type Binding } from './binding.js';
 import { fromNative } from './errors.js';
 
 export * from './errors.js';
-export type { NativeHandle, NativeNetnsRef, NativeOp, NativeReply, NativeSpawnRequest, NativeSpawnResult } from './binding.js';
+export { NETLINK_ROUTE, NETLINK_NETFILTER } from './binding.js';
+export type { NativeHandle, NativeNftChain, NativeNftDelete, NativeNftReply, NativeNetnsRef, NativeOp, NativeReply, NativeSpawnRequest, NativeSpawnResult } from './binding.js';
 
 type AsyncKeys = { [K in keyof Binding]: ReturnType<Binding[K]> extends Promise<unknown> ? K : never }[keyof Binding];
 
@@ -23,6 +24,8 @@ export const native: Binding = {
   netlinkOpen: wrapAsync('netlinkOpen'),
   netlinkRequest: wrapAsync('netlinkRequest'),
   netlinkClose: (h) => binding.netlinkClose(h),
+  nftList: wrapAsync('nftList'),
+  nftDelete: wrapAsync('nftDelete'),
   netnsCreate: wrapAsync('netnsCreate'),
   netnsDelete: wrapAsync('netnsDelete'),
   netnsOpen: wrapAsync('netnsOpen'),

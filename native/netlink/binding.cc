@@ -4,21 +4,16 @@
 #include "executor.h"
 #include "js.h"
 #include "netlink/ops.h"
-#include "netlink/socket.h"
+#include "netlink/handle.h"
 #include "registry.h"
 
 namespace mcni {
 namespace {
 
-using SocketRef = std::shared_ptr<NlSocket>;
-struct HandleBox {
-  SocketRef sock;  // null once closed; in-flight jobs keep their own reference
-};
-
 class OpenJob : public Job {
  public:
-  explicit OpenJob(int fd) : fd_(fd) {}
-  void Execute() override { sock_ = NlSocket::OpenIn(fd_, failure, poisoned); }
+  OpenJob(int fd, int protocol) : fd_(fd), protocol_(protocol) {}
+  void Execute() override { sock_ = NlSocket::OpenIn(fd_, protocol_, failure, poisoned); }
   Napi::Value Result(Napi::Env env) override {
     return Napi::External<HandleBox>::New(env, new HandleBox{sock_},
                                           [](Napi::Env, HandleBox* b) { delete b; });
@@ -26,6 +21,18 @@ class OpenJob : public Job {
 
  private:
   int fd_;
+  int protocol_;
+  SocketRef sock_;
+};
+
+// Drops a socket reference on a worker: closing an nfnetlink socket whose owner deleted rules
+// waits for an RCU grace period (~25 ms), which must not stall the event loop.
+class ReleaseJob : public Job {
+ public:
+  explicit ReleaseJob(SocketRef s) : sock_(std::move(s)) {}
+  void Execute() override { sock_.reset(); }
+
+ private:
   SocketRef sock_;
 };
 
@@ -60,18 +67,19 @@ class RequestJob : public Job {
   std::vector<NlRequest> reqs_;
 };
 
-HandleBox* Box(const Napi::Value& v) { return v.As<Napi::External<HandleBox>>().Data(); }
-
-// netlinkOpen(netnsFd: number (-1 = the addon's home netns)): Promise<handle>
+// netlinkOpen(netnsFd: number (-1 = the addon's home netns), protocol = NETLINK_ROUTE): Promise<handle>
 Napi::Value Open(const Napi::CallbackInfo& info) {
-  return Submit(info.Env(), std::make_unique<OpenJob>(info[0].As<Napi::Number>().Int32Value()));
+  int protocol = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : NETLINK_ROUTE;
+  if (protocol != NETLINK_ROUTE && protocol != NETLINK_NETFILTER) {
+    throw Napi::TypeError::New(info.Env(), "netlinkOpen: protocol must be NETLINK_ROUTE or NETLINK_NETFILTER");
+  }
+  return Submit(info.Env(), std::make_unique<OpenJob>(info[0].As<Napi::Number>().Int32Value(), protocol));
 }
 
 // netlinkRequest(handle, ops: {op: string, spec: object}[]): Promise<{errno, extack?, items}[]>
 Napi::Value Request(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  HandleBox* box = Box(info[0]);
-  if (!box->sock) throw Napi::Error::New(env, "netlink handle is closed");
+  SocketRef sock = OpenSocket(env, info[0], NETLINK_ROUTE, "netlinkRequest");
   Napi::Array ops = info[1].As<Napi::Array>();
   std::vector<NlRequest> reqs;
   reqs.reserve(ops.Length());
@@ -89,12 +97,16 @@ Napi::Value Request(const Napi::CallbackInfo& info) {
     r.dump = def->dump;
     reqs.push_back(std::move(r));
   }
-  return Submit(env, std::make_unique<RequestJob>(box->sock, std::move(reqs)));
+  return Submit(env, std::make_unique<RequestJob>(std::move(sock), std::move(reqs)));
 }
 
 // netlinkClose(handle): the socket closes once no request is using it.
 Napi::Value Close(const Napi::CallbackInfo& info) {
-  Box(info[0])->sock.reset();
+  HandleBox* box = Box(info[0]);
+  if (box->sock && box->sock->protocol() == NETLINK_NETFILTER) {
+    Submit(info.Env(), std::make_unique<ReleaseJob>(std::move(box->sock)));
+  }
+  box->sock.reset();
   return info.Env().Undefined();
 }
 

@@ -1,4 +1,5 @@
-// rtnetlink socket: open-in-namespace, batching, ACK collection, extended ACK, dump retry.
+// netlink socket: open-in-namespace, batching, ACK collection, extended ACK, dump retry, and
+// nfnetlink's transactional batches.
 #include "netlink/socket.h"
 
 #include <errno.h>
@@ -7,7 +8,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <map>
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -45,7 +45,7 @@ std::string ExtackText(const nlmsghdr* h) {
 }
 }  // namespace
 
-std::shared_ptr<NlSocket> NlSocket::OpenIn(int netns_fd, Failure& f, bool& poisoned) {
+std::shared_ptr<NlSocket> NlSocket::OpenIn(int netns_fd, int protocol, Failure& f, bool& poisoned) {
   f.kind = "netlink";
   if (netns_fd >= 0) {
     if (int e = EnterNetns(netns_fd)) {
@@ -53,7 +53,7 @@ std::shared_ptr<NlSocket> NlSocket::OpenIn(int netns_fd, Failure& f, bool& poiso
       return nullptr;
     }
   }
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
   int sock_err = fd < 0 ? errno : 0;
   if (netns_fd >= 0 && LeaveNetns() != 0) {
     poisoned = true;  // keep the socket closed and retire the thread
@@ -80,7 +80,7 @@ std::shared_ptr<NlSocket> NlSocket::OpenIn(int netns_fd, Failure& f, bool& poiso
     close(fd);
     return nullptr;
   }
-  return std::shared_ptr<NlSocket>(new NlSocket(fd));
+  return std::shared_ptr<NlSocket>(new NlSocket(fd, protocol));
 }
 
 NlSocket::~NlSocket() { close(fd_); }
@@ -113,13 +113,28 @@ void NlSocket::Transact(std::vector<NlRequest>& reqs, Failure& f) {
 }
 
 bool NlSocket::Exchange(std::vector<NlRequest>& reqs, size_t from, size_t to, Failure& f) {
+  std::vector<NlRequest*> part;
+  for (size_t k = from; k < to; ++k) part.push_back(&reqs[k]);
+  std::map<uint32_t, NlRequest*> by_seq;
+  return Send(part, by_seq, f) && Collect(by_seq, part.size(), f);
+}
+
+void NlSocket::Batch(std::vector<NlRequest>& batch, NlRequest& sentinel, Failure& f) {
+  f.kind = "netlink";
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<NlRequest*> first, second{&sentinel};
+  for (auto& r : batch) first.push_back(&r);
+  std::map<uint32_t, NlRequest*> by_seq;
+  if (Send(first, by_seq, f) && Send(second, by_seq, f)) Collect(by_seq, 1, f);
+}
+
+bool NlSocket::Send(std::vector<NlRequest*>& reqs, std::map<uint32_t, NlRequest*>& by_seq, Failure& f) {
   std::vector<uint8_t> out;
-  std::map<uint32_t, size_t> by_seq;
-  for (size_t k = from; k < to; ++k) {
-    auto* h = reinterpret_cast<nlmsghdr*>(reqs[k].msg.data());
+  for (NlRequest* r : reqs) {
+    auto* h = reinterpret_cast<nlmsghdr*>(r->msg.data());
     h->nlmsg_seq = ++seq_;
-    by_seq[h->nlmsg_seq] = k;
-    out.insert(out.end(), reqs[k].msg.begin(), reqs[k].msg.end());
+    by_seq[h->nlmsg_seq] = r;
+    out.insert(out.end(), r->msg.begin(), r->msg.end());
   }
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
@@ -127,7 +142,11 @@ bool NlSocket::Exchange(std::vector<NlRequest>& reqs, size_t from, size_t to, Fa
     f.Set(errno, "send netlink request");
     return false;
   }
-  size_t pending = to - from;
+  return true;
+}
+
+// Read until `pending` non-quiet requests are answered (ACK, error or end of dump).
+bool NlSocket::Collect(std::map<uint32_t, NlRequest*>& by_seq, size_t pending, Failure& f) {
   std::vector<uint8_t> buf(kRecvBuf);
   while (pending > 0) {
     ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
@@ -140,7 +159,7 @@ bool NlSocket::Exchange(std::vector<NlRequest>& reqs, size_t from, size_t to, Fa
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       auto it = by_seq.find(h->nlmsg_seq);
       if (it == by_seq.end()) continue;  // a late message from an earlier, failed exchange
-      NlRequest& r = reqs[it->second];
+      NlRequest& r = *it->second;
       if (r.done) continue;
       if (h->nlmsg_type == NLMSG_ERROR) {
         auto* e = static_cast<nlmsgerr*>(NLMSG_DATA(h));
@@ -158,7 +177,7 @@ bool NlSocket::Exchange(std::vector<NlRequest>& reqs, size_t from, size_t to, Fa
         // A dump's part, or a get's answer (whose ACK still follows: we always ask for one).
         r.replies.emplace_back(reinterpret_cast<uint8_t*>(h), reinterpret_cast<uint8_t*>(h) + h->nlmsg_len);
       }
-      if (r.done) --pending;
+      if (r.done && !r.quiet) --pending;
     }
   }
   return true;

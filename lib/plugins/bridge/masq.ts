@@ -3,7 +3,7 @@
 // address. Added in one iptables-restore transaction, removed in one, all rules tagged.
 import { createHash } from 'node:crypto';
 import type { Netns } from '../../netns/netns.js';
-import { check, hasChain, restore, rulesTagged, saveChains, type Rule } from '../../iptables/index.js';
+import { check, hasChain, isNftBackend, removeTagged, restore, rulesTagged, saveChains, type Rule } from '../../iptables/index.js';
 import { networkOf, parsePrefix } from '../../netlink/ip.js';
 
 export interface MasqTarget {
@@ -49,13 +49,17 @@ export async function setupMasq(host: Netns, t: MasqTarget, addresses: string[])
 
 /**
  * Remove the jump and the chain, one transaction per family that has any; nothing when gone.
- * With the container's `addresses` (its link still had them) the rules are known exactly and one
+ * On iptables-nft both are found and deleted over netlink (iptables/nft.ts), no process. Else with the container's `addresses` (its link still had them) the rules are known exactly and one
  * transaction deletes them without reading anything; when that fails (not all there) or without
  * addresses, the chain and POSTROUTING are read for what there is.
  */
 export async function teardownMasq(host: Netns, t: MasqTarget, families: readonly (4 | 6)[] = [4, 6], addresses: string[] = []): Promise<void> {
   const chain = chainName(t);
   for (const family of families) {
+    if (await isNftBackend(family, 'default')) {
+      await removeTagged(host, family, 'nat', ['POSTROUTING'], tag(t), [chain]);
+      continue;
+    }
     const known = addresses.map((a) => masqRules(t, a)).filter((m) => m.family === family);
     if (known.length > 0) {
       const jumps = known.flatMap((m) => m.rules.filter((r) => r.chain === 'POSTROUTING'));

@@ -2,8 +2,9 @@
 // family, nothing when they are already there), remove (exact tag, one transaction per family that
 // has any), check. The shared chain is created with -N only when absent, its jumps with it. Only
 // the chain and POSTROUTING are ever read, so the cost does not grow with the rest of the table.
+// On iptables-nft they are read, and removed, over nf_tables netlink (iptables/nft.ts): no process.
 import type { Netns } from '../../netns/index.js';
-import { hasChain, quote, saveChains, renderRule, restore, rulesTagged, type Op, type Rule, type SavedRule, type Transaction } from '../../iptables/index.js';
+import { hasChain, isNftBackend, listTagged, quote, removeTagged, saveChains, renderRule, restore, rulesTagged, type Op, type Rule, type SavedRule, type Transaction } from '../../iptables/index.js';
 import { jumps, tag, type FamilyRules } from './rules.js';
 
 /** What one family's table holds for a container. */
@@ -14,14 +15,20 @@ export interface Tagged {
 }
 
 /**
- * Read the container's rules. POSTROUTING, which grows by a bridge jump and the snat rules of every
- * container, is listed only when the chain holds some of them: ADD and DEL write a container's
- * rules in both chains in one transaction, so one without the other does not happen. A first ADD
- * or a second DEL thus costs one `iptables -S`, and a family without the chain (IPv6 on most
- * networks) one that fails fast.
+ * Read the container's rules. On iptables-nft a native listing answers the common case, a first
+ * ADD that finds none, without a process; rules found there (a repeated ADD, a CHECK) are read
+ * again as text, which decides whether they are the wanted ones. Otherwise POSTROUTING, which
+ * grows by a bridge jump and the snat rules of every container, is listed only when the chain
+ * holds some of them: ADD and DEL write a container's rules in both chains in one transaction, so
+ * one without the other does not happen. A first ADD thus costs one `iptables -S`, and a family
+ * without the chain (IPv6 on most networks) one that fails fast.
  */
 export async function readTagged(host: Netns, family: 4 | 6, chain: string, containerId: string): Promise<Tagged> {
   const t = tag(containerId);
+  if (await isNftBackend(family, 'default')) {
+    const found = await listTagged(host, family, 'nat', [chain, 'POSTROUTING'], t);
+    if (found.rules.length === 0) return { chainExists: found.chains.has(chain), rules: [] };
+  }
   const own = await saveChains(host, family, 'nat', [chain], { containing: t });
   const rules = rulesTagged(own, t, [chain]);
   if (rules.length > 0) rules.push(...rulesTagged(await saveChains(host, family, 'nat', ['POSTROUTING'], { containing: t }), t, ['POSTROUTING']));
@@ -70,7 +77,8 @@ export async function install(host: Netns, chain: string, containerId: string, r
 
 /**
  * Delete every rule tagged for the container in the chain and POSTROUTING: both families at once,
- * one transaction per family that has any (none: no write). `known`: the rules rebuilt from the
+ * one transaction per family that has any (none: no write). On iptables-nft, listed and deleted
+ * by handle over netlink. Otherwise `known`: the rules rebuilt from the
  * container's addresses, when its link still has them; a family's are deleted exactly, in one
  * transaction and without reading anything (what a normal DEL costs: one exec). When that fails
  * (not all there: attached with another config, or half removed by hand), or without them, the
@@ -79,6 +87,7 @@ export async function install(host: Netns, chain: string, containerId: string, r
  */
 export async function remove(host: Netns, chain: string, containerId: string, known: readonly FamilyRules[] = []): Promise<number> {
   const one = async (family: 4 | 6): Promise<number> => {
+    if (await isNftBackend(family, 'default')) return removeTagged(host, family, 'nat', [chain, 'POSTROUTING'], tag(containerId));
     const exact = known.find((r) => r.family === family && r.chain.length > 0);
     if (exact) {
       const ops = [...exact.chain, ...exact.postrouting].map((rule): Op => ({ op: 'delete', rule }));

@@ -1,7 +1,7 @@
 // Our bridge + host-local against the reference Go plugins: same config, same kernel state, pings
 // both ways, nothing left after DEL; every spec version; DEL twice / without netns; failures at
 // each ADD step leave nothing behind.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -217,19 +217,35 @@ rootTest('DEL removes the masquerade rules even after the container addresses we
   await emptyAfterDel(t, host!, ctr!, dir);
 });
 
-rootTest('DEL with the container address deletes the known masquerade rules at once, and still finds them all when one was already gone', async (t) => {
+rootTest('masquerade DEL: over netlink on iptables-nft; through an iptables-restore wrapper the known rules go at once, and all are still found when one was already gone', async (t) => {
   const [host, ctr] = await namespaces(t, 2, 'mx');
   const dir = await dataDir(t);
   const c = conf(dir, uniq('br'));
-  for (const [id, tamper] of [['x1', false], ['x2', true]] as const) {
-    t.is((await run(ours, host!, c, { command: 'ADD', containerId: id, netns: ctr!.path })).exitCode, 0);
-    const lines = (await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-S', 'POSTROUTING'])).split('\n');
-    const jump = lines.findIndex((l) => l.includes(`id: ${id}"`)); // line 0 is -P: the index is the rule number
-    t.true(jump > 0);
-    // The exact deletion then fails whole (its -D has nothing to match) and the read-back path runs.
-    if (tamper) await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-D', 'POSTROUTING', String(jump)]);
-    t.is((await run(ours, host!, c, { command: 'DEL', containerId: id, netns: ctr!.path })).exitCode, 0);
-    t.notRegex(await nsExec(host!, ['iptables-save', '-t', 'nat']), /CNI-|mesos-cni bridge/, tamper ? 'fallback path' : 'exact path');
-    await emptyAfterDel(t, host!, ctr!, dir);
+  // A wrapper iptables-restore (not xtables-nft-multi) makes the plugin take the exec path.
+  const shim = join(dir, 'shim');
+  await mkdir(shim);
+  const real = (await nsExec(host!, ['sh', '-c', 'command -v iptables-restore'])).trim();
+  const calls = join(dir, 'calls');
+  await writeFile(join(shim, 'iptables-restore'), `#!/bin/sh\necho restore >> ${calls}\nexec ${real} "$@"\n`);
+  await chmod(join(shim, 'iptables-restore'), 0o755);
+  const modes = [
+    { mode: 'netlink', extraEnv: {} as Record<string, string> },
+    { mode: 'exec', extraEnv: { PATH: `${shim}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` } },
+  ];
+  for (const { mode, extraEnv } of modes) {
+    for (const [n, tamper] of [[1, false], [2, true]] as const) {
+      const id = `${mode}${n}`;
+      t.is((await run(ours, host!, c, { command: 'ADD', containerId: id, netns: ctr!.path })).exitCode, 0);
+      const lines = (await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-S', 'POSTROUTING'])).split('\n');
+      const jump = lines.findIndex((l) => l.includes(`id: ${id}"`)); // line 0 is -P: the index is the rule number
+      t.true(jump > 0);
+      // Exec: the exact deletion then fails whole (its -D has nothing to match) and the read-back path runs.
+      if (tamper) await nsExec(host!, ['iptables', '-w', '-t', 'nat', '-D', 'POSTROUTING', String(jump)]);
+      await writeFile(calls, '');
+      t.is((await run(ours, host!, c, { command: 'DEL', containerId: id, netns: ctr!.path, extraEnv })).exitCode, 0);
+      t.notRegex(await nsExec(host!, ['iptables-save', '-t', 'nat']), /CNI-|mesos-cni bridge/, `${mode}, ${tamper ? 'one gone already' : 'all there'}`);
+      if (mode === 'exec') t.is((await readFile(calls, 'utf8')).split('\n').filter(Boolean).length, tamper ? 2 : 1, 'exact, or exact then read back');
+      await emptyAfterDel(t, host!, ctr!, dir);
+    }
   }
 });

@@ -1,0 +1,245 @@
+// nf_tables over nfnetlink, just what removing tagged rules needs: list a chain's rules with
+// their handles and comments, and delete rules (by handle) and chains in one transaction. The
+// rules stay iptables-nft's: they are written by iptables-restore, and only read and deleted here,
+// where a resident process's socket never closes and so never waits out the RCU grace period
+// that every deleting iptables-nft process pays on exit (~25 ms).
+#include <endian.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
+#include <sys/socket.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <napi.h>
+
+#include "executor.h"
+#include "js.h"
+#include "netlink/handle.h"
+#include "netlink/message.h"
+#include "registry.h"
+
+namespace mcni {
+namespace {
+
+constexpr uint16_t NftType(int msg) { return (NFNL_SUBSYS_NFTABLES << 8) | msg; }
+
+uint8_t NfFamily(const Napi::Object& spec) { return U32(spec, "family") == 6 ? NFPROTO_IPV6 : NFPROTO_IPV4; }
+
+Msg NftMsg(uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id = 0) {
+  Msg m(type, flags);
+  size_t off = m.Body<nfgenmsg>();
+  m.At<nfgenmsg>(off)->nfgen_family = family;
+  m.At<nfgenmsg>(off)->version = NFNETLINK_V0;
+  m.At<nfgenmsg>(off)->res_id = htobe16(res_id);
+  return m;
+}
+
+NlRequest Req(Msg m, bool dump = false, bool quiet = false) {
+  NlRequest r;
+  r.msg = m.Take();
+  r.dump = dump;
+  r.quiet = quiet;
+  return r;
+}
+
+// Visit each attribute in [start, start+len), duplicates included (lists repeat one type).
+template <class F>
+void Each(const rtattr* start, int len, F f) {
+  for (const rtattr* a = start; RTA_OK(a, len); a = RTA_NEXT(a, len)) f(a);
+}
+template <class F>
+void EachNested(const rtattr* a, F f) {
+  Each(static_cast<const rtattr*>(RTA_DATA(a)), RTA_PAYLOAD(a), f);
+}
+
+std::string CStr(const void* p, size_t max) {
+  const char* s = static_cast<const char*>(p);
+  return std::string(s, strnlen(s, max));
+}
+
+// A rule's comments: iptables-nft writes `-m comment` as an xt `comment` match expression (whose
+// info is the 256-byte string); newer iptables and nft keep it in the rule's userdata instead
+// (TLVs of type, length, value; type 0 is the comment).
+std::vector<std::string> Comments(const Attrs& rule) {
+  std::vector<std::string> out;
+  if (rule.Has(NFTA_RULE_EXPRESSIONS)) {
+    EachNested(rule[NFTA_RULE_EXPRESSIONS], [&](const rtattr* elem) {
+      Attrs e = Attrs::Nested(elem, NFTA_EXPR_MAX);
+      if (!e.Has(NFTA_EXPR_NAME) || !e.Has(NFTA_EXPR_DATA) || e.Str(NFTA_EXPR_NAME) != "match") return;
+      Attrs m = Attrs::Nested(e[NFTA_EXPR_DATA], NFTA_MATCH_MAX);
+      if (m.Has(NFTA_MATCH_NAME) && m.Has(NFTA_MATCH_INFO) && m.Str(NFTA_MATCH_NAME) == "comment") {
+        out.push_back(CStr(m.Data(NFTA_MATCH_INFO), m.Len(NFTA_MATCH_INFO)));
+      }
+    });
+  }
+  if (rule.Has(NFTA_RULE_USERDATA)) {
+    const uint8_t* p = rule.Data(NFTA_RULE_USERDATA);
+    size_t len = rule.Len(NFTA_RULE_USERDATA);
+    for (size_t i = 0; i + 2 <= len && i + 2 + p[i + 1] <= len; i += 2 + p[i + 1]) {
+      if (p[i] == 0) out.push_back(CStr(p + i + 2, p[i + 1]));
+    }
+  }
+  return out;
+}
+
+struct ListedRule {
+  double handle;  // kernel handles count up from 1 per table: exact in a double
+  std::vector<std::string> comments;
+};
+struct ListedChain {
+  std::string name;
+  bool exists = false;
+  std::vector<ListedRule> rules;
+};
+
+class ListJob : public Job {
+ public:
+  ListJob(SocketRef s, uint8_t family, std::string table, std::vector<std::string> chains)
+      : sock_(std::move(s)), family_(family), table_(std::move(table)) {
+    for (auto& c : chains) out_.push_back({std::move(c)});
+  }
+  void Execute() override {
+    std::vector<NlRequest> reqs;
+    for (const auto& c : out_) {
+      Msg get = NftMsg(NftType(NFT_MSG_GETCHAIN), NLM_F_REQUEST | NLM_F_ACK, family_);
+      get.PutStr(NFTA_CHAIN_TABLE, table_);
+      get.PutStr(NFTA_CHAIN_NAME, c.name);
+      reqs.push_back(Req(std::move(get)));
+      Msg dump = NftMsg(NftType(NFT_MSG_GETRULE), NLM_F_REQUEST | NLM_F_DUMP, family_);
+      dump.PutStr(NFTA_RULE_TABLE, table_);
+      dump.PutStr(NFTA_RULE_CHAIN, c.name);
+      reqs.push_back(Req(std::move(dump), true));
+    }
+    sock_->Transact(reqs, failure);
+    if (failure.err) return;
+    for (size_t i = 0; i < out_.size(); ++i) {
+      ListedChain& c = out_[i];
+      const NlRequest& get = reqs[2 * i];
+      const NlRequest& dump = reqs[2 * i + 1];
+      if (get.err != 0 && get.err != ENOENT) return failure.Set(get.err, "get chain " + c.name, get.extack);
+      if (dump.err != 0) return failure.Set(dump.err, "list rules of chain " + c.name, dump.extack);
+      c.exists = get.err == 0;
+      for (const auto& raw : dump.replies) {
+        auto* h = reinterpret_cast<const nlmsghdr*>(raw.data());
+        if (h->nlmsg_type != NftType(NFT_MSG_NEWRULE)) continue;
+        auto* start = reinterpret_cast<const rtattr*>(static_cast<const uint8_t*>(NLMSG_DATA(h)) + NLMSG_ALIGN(sizeof(nfgenmsg)));
+        Attrs a(start, h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(nfgenmsg))), NFTA_RULE_MAX);
+        if (!a.Has(NFTA_RULE_HANDLE)) continue;
+        uint64_t be;
+        memcpy(&be, a.Data(NFTA_RULE_HANDLE), 8);
+        c.rules.push_back({static_cast<double>(be64toh(be)), Comments(a)});
+      }
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array arr = Napi::Array::New(env, out_.size());
+    for (size_t i = 0; i < out_.size(); ++i) {
+      Napi::Object c = Napi::Object::New(env);
+      c.Set("name", out_[i].name);
+      c.Set("exists", out_[i].exists);
+      Napi::Array rules = Napi::Array::New(env, out_[i].rules.size());
+      for (size_t j = 0; j < out_[i].rules.size(); ++j) {
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("handle", out_[i].rules[j].handle);
+        Napi::Array cs = Napi::Array::New(env, out_[i].rules[j].comments.size());
+        for (size_t k = 0; k < out_[i].rules[j].comments.size(); ++k) cs.Set(k, out_[i].rules[j].comments[k]);
+        r.Set("comments", cs);
+        rules.Set(j, r);
+      }
+      c.Set("rules", rules);
+      arr.Set(i, c);
+    }
+    return arr;
+  }
+
+ private:
+  SocketRef sock_;
+  uint8_t family_;
+  std::string table_;
+  std::vector<ListedChain> out_;
+};
+
+class DeleteJob : public Job {
+ public:
+  DeleteJob(SocketRef s, std::vector<NlRequest> ops) : sock_(std::move(s)), ops_(std::move(ops)) {}
+  void Execute() override {
+    std::vector<NlRequest> batch;
+    Msg begin = NftMsg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
+    batch.push_back(Req(std::move(begin), false, true));
+    for (auto& op : ops_) batch.push_back(std::move(op));
+    Msg end = NftMsg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
+    batch.push_back(Req(std::move(end), false, true));
+    NlRequest sentinel = Req(NftMsg(NftType(NFT_MSG_GETGEN), NLM_F_REQUEST | NLM_F_ACK, AF_UNSPEC));
+    sock_->Batch(batch, sentinel, failure);
+    if (failure.err) return;
+    if (sentinel.err) return failure.Set(sentinel.err, "nf_tables generation after commit", sentinel.extack);
+    // The first op the kernel refused (its errors name the culprit); -1: BEGIN/END (the batch).
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].err == 0) continue;
+      errno_ = batch[i].err;
+      extack_ = batch[i].extack;
+      index_ = i == 0 || i + 1 == batch.size() ? -1 : static_cast<int>(i) - 1;
+      return;
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("errno", errno_);
+    o.Set("index", index_);
+    if (!extack_.empty()) o.Set("extack", extack_);
+    return o;
+  }
+
+ private:
+  SocketRef sock_;
+  std::vector<NlRequest> ops_;
+  int errno_ = 0;
+  int index_ = -1;
+  std::string extack_;
+};
+
+// nftList(handle, {family: 4|6, table, chains}): Promise<{name, exists, rules: {handle, comments}[]}[]>
+Napi::Value List(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SocketRef sock = OpenSocket(env, info[0], NETLINK_NETFILTER, "nftList");
+  Napi::Object spec = info[1].As<Napi::Object>();
+  std::vector<std::string> chains;
+  Napi::Array a = Obj(spec, "chains").As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) chains.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  return Submit(env, std::make_unique<ListJob>(std::move(sock), NfFamily(spec), Str(spec, "table"), std::move(chains)));
+}
+
+// nftDelete(handle, {family, table, rules: {chain, handle}[], chains: string[]}): one transaction
+// deleting the rules, then the chains (which must be unreferenced by then).
+// Promise<{errno, index, extack?}>: index of the refused op (rules first, then chains), -1 = none.
+Napi::Value Delete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SocketRef sock = OpenSocket(env, info[0], NETLINK_NETFILTER, "nftDelete");
+  Napi::Object spec = info[1].As<Napi::Object>();
+  uint8_t family = NfFamily(spec);
+  std::string table = Str(spec, "table");
+  std::vector<NlRequest> ops;
+  Napi::Array rules = Obj(spec, "rules").As<Napi::Array>();
+  for (uint32_t i = 0; i < rules.Length(); ++i) {
+    Napi::Object r = rules.Get(i).As<Napi::Object>();
+    Msg m = NftMsg(NftType(NFT_MSG_DELRULE), NLM_F_REQUEST, family);
+    m.PutStr(NFTA_RULE_TABLE, table);
+    m.PutStr(NFTA_RULE_CHAIN, Str(r, "chain"));
+    uint64_t be = htobe64(static_cast<uint64_t>(r.Get("handle").As<Napi::Number>().Int64Value()));
+    m.Put(NFTA_RULE_HANDLE, &be, 8);
+    ops.push_back(Req(std::move(m), false, true));
+  }
+  Napi::Array chains = Obj(spec, "chains").As<Napi::Array>();
+  for (uint32_t i = 0; i < chains.Length(); ++i) {
+    Msg m = NftMsg(NftType(NFT_MSG_DELCHAIN), NLM_F_REQUEST, family);
+    m.PutStr(NFTA_CHAIN_TABLE, table);
+    m.PutStr(NFTA_CHAIN_NAME, chains.Get(i).As<Napi::String>().Utf8Value());
+    ops.push_back(Req(std::move(m), false, true));
+  }
+  return Submit(env, std::make_unique<DeleteJob>(std::move(sock), std::move(ops)));
+}
+
+ExportFn e1("nftList", List);
+ExportFn e2("nftDelete", Delete);
+
+}  // namespace
+}  // namespace mcni
