@@ -72,6 +72,17 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       rb.push('IPAM DEL', () => ctx.delegate.run('DEL', { type: cfg.ipamType }, { stdin: ctx.stdin.toString('utf8') }));
       const ips = withGateways(cfg, ipam.ips!);
       const routes = withDefaultRoutes(cfg, ips, ipam.routes ?? []);
+      // The masquerade rules need only the addresses: their iptables-restore (a process, ~4 ms)
+      // runs while the links are made. Undoing them first waits for it to settle, so a rollback
+      // never races the rules it removes.
+      const target = { network: cfg.name, containerId: ctx.env.containerId };
+      let masq: Promise<void> | undefined;
+      if (cfg.ipMasq) {
+        const started = setupMasq(hostNs, target, ips.map((ip) => ip.address));
+        masq = started;
+        started.catch(() => undefined); // awaited below; a link failure may come first
+        rb.push('remove ipMasq rules', () => started.catch(() => undefined).then(() => teardownMasq(hostNs, target)));
+      }
 
       const hostVeth = await createVeth({ host, container, containerNs, ifname: ctx.env.ifname, bridgeIndex: br.index, mtu: cfg.mtu, mac: cfg.mac });
       rb.push(`delete link ${hostVeth}`, () => host.link.del(hostVeth));
@@ -88,11 +99,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
           await sysctl.set(hostNs, f === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding', 1);
         }
       }
-      const target = { network: cfg.name, containerId: ctx.env.containerId };
-      if (cfg.ipMasq) {
-        rb.push('remove ipMasq rules', () => teardownMasq(hostNs, target));
-        await setupMasq(hostNs, target, ips.map((ip) => ip.address));
-      }
+      await masq;
       // The bridge's MAC may change as ports join (udev/MAC policy): read it and the port's now.
       const [brNow, hostLink] = await Promise.all([host.link.get(br.index), host.link.get(hostVeth)]);
       const interfaces: Interface[] = [
