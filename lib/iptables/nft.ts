@@ -83,13 +83,17 @@ export interface NftTagged {
 
 /** The rules of `chains` tagged exactly `tag`, and which of the chains exist. One round trip per chain. */
 export async function listTagged(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string): Promise<NftTagged> {
-  const spec = { family: tok.family(family, 'family'), table: tok.table(table, 'table'), chains: chains.map((c, i) => tok.chain(c, `chains[${i}]`)) };
-  tok.comment(tag, 'tag');
+  const spec = {
+    family: tok.family(family, 'family'),
+    table: tok.table(table, 'table'),
+    chains: chains.map((c, i) => tok.chain(c, `chains[${i}]`)),
+    tag: tok.comment(tag, 'tag'),
+  };
   stats.nftLists++;
   const listed: NativeNftChain[] = await withSocket(ns, (h) => native.nftList(h, spec));
   return {
     chains: new Set(listed.filter((c) => c.exists).map((c) => c.name)),
-    rules: listed.flatMap((c) => c.rules.filter((r) => r.comments[0] === tag).map((r) => ({ chain: c.name, handle: r.handle }))),
+    rules: listed.flatMap((c) => c.rules.map((r) => ({ chain: c.name, handle: r.handle }))),
   };
 }
 

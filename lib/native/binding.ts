@@ -65,7 +65,8 @@ export interface Binding {
   netlinkOpen(netnsFd: number, protocol?: number): Promise<NativeHandle>;
   netlinkRequest(h: NativeHandle, ops: NativeOp[]): Promise<NativeReply[]>;
   netlinkClose(h: NativeHandle): void;
-  nftList(h: NativeHandle, spec: { family: 4 | 6; table: string; chains: string[] }): Promise<NativeNftChain[]>;
+  /** With `tag`, only the rules whose first comment is exactly `tag`. */
+  nftList(h: NativeHandle, spec: { family: 4 | 6; table: string; chains: string[]; tag?: string }): Promise<NativeNftChain[]>;
   nftDelete(h: NativeHandle, spec: NativeNftDelete): Promise<NativeNftReply>;
   netnsCreate(path: string): Promise<void>;
   netnsDelete(path: string): Promise<void>;
@@ -77,6 +78,8 @@ export interface Binding {
   sysctlWrite(netnsFd: number, key: string, value: string): Promise<void>;
   spawnInNetns(req: NativeSpawnRequest): Promise<NativeSpawnResult>;
   fileLock(path: string): Promise<number>;
+  /** Every regular file of `dir` (symlinks skipped), at most maxBytes of each, as UTF-8. */
+  readSmallFiles(dir: string, maxBytes: number): Promise<{ name: string; text: string }[]>;
   fileUnlock(fd: number): void;
 }
 

@@ -42,5 +42,6 @@ export const native: Binding = {
   sysctlWrite: wrapAsync('sysctlWrite'),
   spawnInNetns: wrapAsync('spawnInNetns'),
   fileLock: wrapAsync('fileLock'),
+  readSmallFiles: wrapAsync('readSmallFiles'),
   fileUnlock: (fd) => binding.fileUnlock(fd),
 };
