@@ -1,5 +1,6 @@
 // flock(2) for lock files shared with other programs (the reference host-local plugin locks
-// <dataDir>/<network>/lock this way). Node has no flock; the wait blocks a worker, not the loop.
+// <dataDir>/<network>/lock this way). Node has no flock; the wait blocks a worker (of the lane for
+// jobs that wait), not the loop.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -27,6 +28,8 @@ class LockJob : public Job {
     }
   }
   Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd_); }
+  // It waits for another process to unlock, for as long as that takes: not in the quick lane.
+  bool LongRunning() const override { return true; }
 
  private:
   std::string path_;

@@ -209,3 +209,27 @@ rootTest('launcher talks only to a daemon running as root: a socket served by an
   t.is(r.stdout, VERSION_OUT);
   t.regex(r.stderr, /not served by root/);
 });
+
+rootTest('8 runtimes at once through the daemon: 12 containers ADD then DEL, nothing left (one lease lock, in-process waiters queue)', async (t) => {
+  const [host, ...ctrs] = await namespaces(t, 13, 'dc');
+  const dir = await tempDir(t);
+  const d = await startDaemon(t, host!.name);
+  const bin = await launcherDir(t, d.socket);
+  const conf = bridgeConf(dir, uniq('dcb'));
+  const run = async (command: string) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < ctrs.length; i = next++) {
+        const r = await call(host!, join(bin, 'bridge'), conf, { CNI_COMMAND: command, CNI_CONTAINERID: `dc${i}`, CNI_NETNS: ctrs[i]!.path, CNI_PATH: bin });
+        t.is(r.exitCode, 0, `${command} dc${i}: ${r.stdout}${r.stderr}`);
+        t.notRegex(r.stderr, /running the node entry/, 'served by the daemon');
+      }
+    }));
+  };
+  const within = <T>(p: Promise<T>) => Promise.race([p, sleep(20_000).then(() => Promise.reject(new Error('stalled: a request never finished')))]);
+  await within(run('ADD'));
+  t.is((await ipJson<unknown[]>(host!, ['link', 'show', 'type', 'veth'])).length, ctrs.length);
+  await within(run('DEL'));
+  for (const ctr of ctrs) await leftovers(t, host!, ctr!, dir);
+  t.regex(await d.logText(), /"served"/);
+});
