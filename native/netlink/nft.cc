@@ -111,6 +111,8 @@ class ListJob : public Job {
     List(reqs);
     setpriority(PRIO_PROCESS, tid, before);
   }
+  // Milliseconds at low priority: never in the quick lane, whose netlink round trips it would hold up.
+  bool LongRunning() const override { return true; }
   void List(std::vector<NlRequest>& reqs) {
     for (const auto& c : out_) {
       Msg get = NftMsg(NftType(NFT_MSG_GETCHAIN), NLM_F_REQUEST | NLM_F_ACK, family_);
