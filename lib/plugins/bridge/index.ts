@@ -6,6 +6,7 @@ import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import { convertResult, type AnyResult, type Interface, type IpConfig, type Result, type Route } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
+import { isNftBackend } from '../../iptables/index.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
 import type { Op } from '../../netlink/ops.js';
 import type { Link } from '../../netlink/link.js';
@@ -135,25 +136,32 @@ async function del(ctx: PluginContext): Promise<void> {
     let families: (4 | 6)[] = [4, 6];
     let addresses: string[] = [];
     const steps: Promise<unknown>[] = [];
+    // On iptables-nft the rules are found by their tag over netlink: that starts at once, and the
+    // container's addresses (what the exec path rebuilds the rules from) are not even read.
+    const byTag = cfg.ipMasq && (await isNftBackend(4, 'default')) && (await isNftBackend(6, 'default'));
+    if (byTag) steps.push(teardownMasq(hostNs, target));
     if (ctx.netns) {
       const container = await NetlinkHandle.open(ctx.netns);
       try {
         const link = await container.link.find(ctx.env.ifname);
         if (link) {
-          // The addresses it holds (link-local aside) say exactly which masquerade rules to remove;
-          // none left (flushed by someone) says nothing, so both families are read.
-          addresses = (await container.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address);
-          const held = [...new Set(addresses.map(familyOf))];
-          if (held.length) families = held;
+          if (cfg.ipMasq && !byTag) {
+            // The addresses it holds (link-local aside) say exactly which masquerade rules to
+            // remove; none left (flushed by someone) says nothing, so both families are read.
+            addresses = (await container.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address);
+            const held = [...new Set(addresses.map(familyOf))];
+            if (held.length) families = held;
+          }
           steps.push(container.link.del({ index: link.index })); // takes the host end with it
         }
-        if (cfg.ipMasq) steps.push(teardownMasq(hostNs, target, families, addresses));
+        if (cfg.ipMasq && !byTag) steps.push(teardownMasq(hostNs, target, families, addresses));
         await Promise.all(steps);
       } finally {
         container.close();
       }
-    } else if (cfg.ipMasq) {
-      await teardownMasq(hostNs, target, families);
+    } else {
+      if (cfg.ipMasq && !byTag) steps.push(teardownMasq(hostNs, target, families));
+      await Promise.all(steps);
     }
   } finally {
     hostNs.close();

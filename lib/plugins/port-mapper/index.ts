@@ -8,6 +8,7 @@ import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
 import { stoutJson } from '../../cni/mesos.js';
 import { convertResult, type AnyResult, type LegacyResult, type Result } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
+import { isNftBackend } from '../../iptables/index.js';
 import { parsePrefix, type IpPrefix } from '../../netlink/ip.js';
 import { Netns } from '../../netns/netns.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
@@ -133,8 +134,10 @@ async function linkAddresses(netns: string | undefined, ifname: string): Promise
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf);
   const path = await delegatePath(ctx, cfg);
-  // Read before the delegate's DEL takes the interface away: the rules are rebuilt from them.
-  const known = (await linkAddresses(ctx.env.netns, ctx.env.ifname)).map((a) => containerRules(cfg, ctx.env.containerId, a));
+  // Without iptables-nft the rules are rebuilt from the container's addresses, read before the
+  // delegate's DEL takes the interface away; with it they are found by tag over netlink.
+  const byTag = (await isNftBackend(4, 'default')) && (await isNftBackend(6, 'default'));
+  const known = byTag ? [] : (await linkAddresses(ctx.env.netns, ctx.env.ifname)).map((a) => containerRules(cfg, ctx.env.containerId, a));
   const host = Netns.current();
   const rules = remove(host, cfg.chain, ctx.env.containerId, known)
     .catch((e: unknown) => {

@@ -41,28 +41,23 @@ rootTest('removeTagged drops an owned chain with its rules and the tagged jump t
   const [h] = await namespaces(t, 1);
   for (const family of [4, 6] as const) {
     const src = family === 4 ? '10.1.0.5/32' : 'fd00::5/128';
-    await iptables.restore(h!.ns, {
-      family,
-      table: 'nat',
-      own: ['CNI-OWNED'],
-      ops: [
-        { op: 'append', rule: { chain: 'CNI-OWNED', comment: 'mine', target: { kind: 'MASQUERADE' } } },
-        { op: 'append', rule: { chain: 'POSTROUTING', source: src, comment: 'mine', target: { kind: 'jump', chain: 'CNI-OWNED' } } },
-      ],
-    });
+    // The bridge's masquerade shape: an owned chain and a jump to it, the jump tagged or not.
+    const owned = (jumpTag?: string) =>
+      iptables.restore(h!.ns, {
+        family,
+        table: 'nat',
+        own: ['CNI-OWNED'],
+        ops: [
+          { op: 'append', rule: { chain: 'CNI-OWNED', comment: 'mine', target: { kind: 'MASQUERADE' } } },
+          { op: 'append', rule: { chain: 'POSTROUTING', source: src, ...(jumpTag ? { comment: jumpTag } : {}), target: { kind: 'jump', chain: 'CNI-OWNED' } } },
+        ],
+      });
+    await owned('mine');
     t.is(await iptables.removeTagged(h!.ns, family, 'nat', ['POSTROUTING'], 'mine', ['CNI-OWNED']), 2);
     t.notRegex(await saveText(h!.ns, family, 'nat', 'nft'), /CNI-OWNED|mine/);
 
     // An untagged jump keeps the chain referenced: the kernel refuses, and the tagged rule stays too.
-    await iptables.restore(h!.ns, {
-      family,
-      table: 'nat',
-      own: ['CNI-OWNED'],
-      ops: [
-        { op: 'append', rule: { chain: 'CNI-OWNED', comment: 'mine', target: { kind: 'MASQUERADE' } } },
-        { op: 'append', rule: { chain: 'POSTROUTING', source: src, target: { kind: 'jump', chain: 'CNI-OWNED' } } },
-      ],
-    });
+    await owned();
     const e = await t.throwsAsync(iptables.removeTagged(h!.ns, family, 'nat', ['POSTROUTING'], 'mine', ['CNI-OWNED']));
     t.is((e as iptables.IptablesError).code, 'EBUSY');
     t.regex(e!.message, /delete chain CNI-OWNED/);
