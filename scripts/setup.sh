@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for p in iptables ipset iproute2 containernetworking-plugins conntrack netcat-openbsd iputils-ping; do
+# nftables: only its `nft` CLI, which a test uses to write rules the way nft does (comments in userdata).
+for p in iptables ipset iproute2 containernetworking-plugins conntrack netcat-openbsd iputils-ping nftables; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 # node-gyp builds the addon when no prebuild matches: a C++ compiler, make and python3.
