@@ -8,7 +8,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
 #endif

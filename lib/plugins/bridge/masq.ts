@@ -49,9 +49,10 @@ export async function setupMasq(host: Netns, t: MasqTarget, addresses: string[])
 
 /**
  * Remove the jump and the chain, one transaction per family that has any; nothing when gone.
- * On iptables-nft both are found and deleted over netlink (iptables/nft.ts), no process. Else with the container's `addresses` (its link still had them) the rules are known exactly and one
- * transaction deletes them without reading anything; when that fails (not all there) or without
- * addresses, the chain and POSTROUTING are read for what there is.
+ * On iptables-nft both are found by tag and deleted over netlink (iptables/nft.ts), no process.
+ * Otherwise, with the container's `addresses` (its link still had them) the rules are known
+ * exactly and one transaction deletes them without reading anything; when that fails (not all
+ * there) or without addresses, the chain and POSTROUTING are read for what there is.
  */
 export async function teardownMasq(host: Netns, t: MasqTarget, families: readonly (4 | 6)[] = [4, 6], addresses: string[] = []): Promise<void> {
   const chain = chainName(t);
