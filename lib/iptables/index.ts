@@ -18,4 +18,4 @@ export { deleteByTag, check, rulesTagged } from './tags.js';
 export type { AddrType, CtState, Family, PortSpec, Protocol, Table } from './tokens.js';
 export { tokenize, quote } from './tokens.js';
 export type { NftRule, NftTagged } from './nft.js';
-export { isNftBackend, listTagged, deleteNft, removeTagged } from './nft.js';
+export { isNftBackend, findsByTag, listTagged, deleteNft, removeTagged } from './nft.js';

@@ -35,6 +35,14 @@ export function isNftBackend(family: Family, backend: Backend): Promise<boolean>
   return hit;
 }
 
+/**
+ * Whether both families' rules are found by tag over netlink: then a caller has no use for the
+ * container addresses the exec path rebuilds rules from, and need not read them.
+ */
+export async function findsByTag(backend: Backend = 'default'): Promise<boolean> {
+  return (await isNftBackend(4, backend)) && (await isNftBackend(6, backend));
+}
+
 // One nfnetlink socket per namespace, kept while in use and closed after IDLE_MS without use
 // (off the event loop: the close is where the grace period is waited out). It also keeps the
 // namespace alive, so an idle one must not linger after a test or a fake host is gone.

@@ -6,7 +6,7 @@ import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import { convertResult, type AnyResult, type Interface, type IpConfig, type Result, type Route } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
-import { isNftBackend } from '../../iptables/index.js';
+import { findsByTag } from '../../iptables/index.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
 import type { Op } from '../../netlink/ops.js';
 import type { Link } from '../../netlink/link.js';
@@ -138,7 +138,7 @@ async function del(ctx: PluginContext): Promise<void> {
     const steps: Promise<unknown>[] = [];
     // On iptables-nft the rules are found by their tag over netlink: that starts at once, and the
     // container's addresses (what the exec path rebuilds the rules from) are not even read.
-    const byTag = cfg.ipMasq && (await isNftBackend(4, 'default')) && (await isNftBackend(6, 'default'));
+    const byTag = cfg.ipMasq && (await findsByTag());
     if (byTag) steps.push(teardownMasq(hostNs, target));
     if (ctx.netns) {
       const container = await NetlinkHandle.open(ctx.netns);

@@ -8,7 +8,7 @@ import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
 import { stoutJson } from '../../cni/mesos.js';
 import { convertResult, type AnyResult, type LegacyResult, type Result } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
-import { isNftBackend } from '../../iptables/index.js';
+import { findsByTag } from '../../iptables/index.js';
 import { parsePrefix, type IpPrefix } from '../../netlink/ip.js';
 import { Netns } from '../../netns/netns.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
@@ -125,10 +125,10 @@ async function linkAddresses(netns: string | undefined, ifname: string): Promise
 
 /**
  * DEL: the rules go before the address is released, so a freed address never receives a mapped
- * port. Upstream ran the delegate's DEL only after the rules were gone; an iptables-nft deletion
- * spends ~25 ms in the kernel after its commit (the process's netlink socket close waits out an RCU
- * grace period) and the delegate's veth deletion as long again, so an in-process delegate of ours
- * starts at once and only its IPAM release waits for the rules (releaseAfter). An executable
+ * port. Upstream ran the delegate's DEL only after the rules were gone; the delegate's veth
+ * deletion waits out an RCU grace period (~20 ms), as does an iptables-restore that deletes on
+ * nf_tables, so an in-process delegate of ours starts at once and only its IPAM release waits for
+ * the rules (releaseAfter). An executable
  * delegate still starts after them. A failed removal fails the DEL before any release.
  */
 async function del(ctx: PluginContext): Promise<void> {
@@ -136,8 +136,7 @@ async function del(ctx: PluginContext): Promise<void> {
   const path = await delegatePath(ctx, cfg);
   // Without iptables-nft the rules are rebuilt from the container's addresses, read before the
   // delegate's DEL takes the interface away; with it they are found by tag over netlink.
-  const byTag = (await isNftBackend(4, 'default')) && (await isNftBackend(6, 'default'));
-  const known = byTag ? [] : (await linkAddresses(ctx.env.netns, ctx.env.ifname)).map((a) => containerRules(cfg, ctx.env.containerId, a));
+  const known = (await findsByTag()) ? [] : (await linkAddresses(ctx.env.netns, ctx.env.ifname)).map((a) => containerRules(cfg, ctx.env.containerId, a));
   const host = Netns.current();
   const rules = remove(host, cfg.chain, ctx.env.containerId, known)
     .catch((e: unknown) => {
