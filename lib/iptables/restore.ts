@@ -1,6 +1,9 @@
 // One iptables-restore --noflush transaction per call, run inside the target netns: every chain,
 // jump and rule a command needs lands together or not at all. Shared chains are created with -N
 // only when absent (a `:CHAIN` declaration would flush them), retrying once on a creation race.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { withFileLock } from '../fs/flock.js';
 import { execInNetns, type Netns } from '../netns/index.js';
 import { SpecError } from '../native/index.js';
 import { binary, resolveOptions, type IptablesOptions, type ResolvedOptions } from './backend.js';
@@ -19,6 +22,21 @@ export interface RestoreResult {
   attempts: number;
   /** The payload that was committed. */
   payload: string;
+}
+
+// iptables-nft, when its commit loses a race, re-reads the table and silently drops a `-N` of a
+// chain that exists by then (restore --noflush semantics) while keeping the rest of the payload:
+// two creators would both add the chain's onCreate jumps. Creating a shared chain is rare (its
+// first use), so it is serialised host-wide on this lock, as legacy iptables serialises every
+// writer on /run/xtables.lock. The directory is root's alone (0700), like the daemon's socket.
+export const CREATE_LOCK = '/run/mesos-cni/iptables-create.lock';
+let lockDir = false;
+function creating<T>(fn: () => Promise<T>): Promise<T> {
+  if (!lockDir) {
+    mkdirSync(dirname(CREATE_LOCK), { recursive: true, mode: 0o700 });
+    lockDir = true;
+  }
+  return withFileLock(CREATE_LOCK, fn);
 }
 
 // Every chain this process has used as shared, per family and table. Declaring one of them as
@@ -55,10 +73,12 @@ export async function runRestore(ns: Netns, family: Family, table: Table, payloa
  * Shared chains are planned optimistically: they almost always exist already, and a transaction
  * that appends to (or jumps into) a missing chain fails whole and changes nothing, so the first
  * try carries no `-N` and costs one exec. Only when it fails is the table read: missing shared
- * chains then get `-N` plus their onCreate ops in the same payload. If that commit fails and a
- * chain we meant to create now exists, another process won the race; the transaction is
- * re-planned and retried once more. (Legacy iptables reports a `-N` on an existing chain only as
- * "line N failed", so these decisions look at the table instead of parsing messages.)
+ * chains then get `-N` plus their onCreate ops in the same payload. Creating is serialised across
+ * processes (CREATE_LOCK) and the table re-read under the lock, so one creator adds the onCreate
+ * ops. If a creating commit still fails and a chain we meant to create now exists (a writer that
+ * does not take our lock won the race), the transaction is re-planned and retried once more.
+ * (Legacy iptables reports a `-N` on an existing chain only as "line N failed", so these decisions
+ * look at the table instead of parsing messages.)
  */
 export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions = {}): Promise<RestoreResult> {
   const o = resolveOptions(opts);
@@ -74,12 +94,22 @@ export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions 
   let create = t.shared.every((s) => used(s.name)) ? [] : await missing();
   let raced = false;
   for (let attempt = 1; ; attempt++) {
-    const payload = renderPayload(t, create);
-    if (create.length === 0 && t.own.length === 0 && t.lines.length === 0) return { created: [], attempts: attempt - 1, payload: '' };
+    const empty = () => create.length === 0 && t.own.length === 0 && t.lines.length === 0;
+    if (empty()) return { created: [], attempts: attempt - 1, payload: '' };
     try {
+      let payload = renderPayload(t, create);
       // The usual case (first try, no chain to create) may be batched with other transactions.
       if (attempt === 1 && create.length === 0) await commitGrouped(runRestore, ns, t.family, t.table, payload, o);
-      else await runRestore(ns, t.family, t.table, payload, o);
+      else if (create.length === 0) await runRestore(ns, t.family, t.table, payload, o);
+      else {
+        payload = await creating(async () => {
+          create = await missing(); // another creator may have finished while we waited
+          if (empty()) return '';
+          const p = renderPayload(t, create);
+          await runRestore(ns, t.family, t.table, p, o);
+          return p;
+        });
+      }
       return { created: create, attempts: attempt, payload };
     } catch (e) {
       if (t.shared.length === 0) throw e;
