@@ -4,7 +4,7 @@ import { SpecError, unlessExists } from '../native/index.js';
 import type { Netns } from '../netns/netns.js';
 import type { NetlinkHandle } from './handle.js';
 import { defineOp } from './ops.js';
-import { bool, defined, ifname, int, mac } from './validate.js';
+import { alias, bool, defined, ifname, int, mac } from './validate.js';
 
 /** Fields every link has. `master` by name is looked up in the handle's namespace. */
 export interface LinkCommon {
@@ -65,6 +65,8 @@ export interface LinkSetSpec {
   netns?: Netns;
   txqlen?: number;
   group?: number;
+  /** The interface alias (`ip link set … alias TEXT`); '' clears it. Not settable at creation: the kernel ignores it there. */
+  alias?: string;
 }
 
 export type LinkSelect = { name: string } | { index: number } | { group: number };
@@ -133,7 +135,7 @@ defineOp('link.set', {
     const index = await h.linkIndex(s.index ?? s.name ?? '', 'link.set.name');
     const master = s.master === null ? 0 : s.master === undefined ? undefined : await h.linkIndex(s.master, 'link.set.master');
     const common = await prepareCommon(h, { ...s, name: s.newName, master: undefined }, 'link.set');
-    return defined({ ...common, index, master });
+    return defined({ ...common, index, master, alias: s.alias === undefined ? undefined : alias(s.alias, 'link.set.alias') });
   },
   describe: (s) => `set link ${s.name ?? `index ${s.index}`}`,
 });

@@ -1,12 +1,22 @@
 // Field validators shared by the netlink verbs: each names the field and what it expected.
 import { SpecError } from '../native/index.js';
 
-/** Interface names as the kernel's dev_valid_name() accepts them. */
+/**
+ * Interface names as the kernel's dev_valid_name() accepts them, minus '%': the kernel treats a
+ * name holding '%' as a template ("veth%d") and picks the name itself, so the link would not be
+ * found again under the name asked for.
+ */
 export function ifname(v: unknown, field: string): string {
-  if (typeof v === 'string' && v.length >= 1 && v.length <= 15 && v !== '.' && v !== '..' && !/[/:\s\0]/.test(v)) {
+  if (typeof v === 'string' && v.length >= 1 && v.length <= 15 && v !== '.' && v !== '..' && !/[/:%\s\0]/.test(v)) {
     return v;
   }
-  throw new SpecError(`${field}: expected an interface name of 1-15 characters without '/', ':' or whitespace, got ${JSON.stringify(v)}`);
+  throw new SpecError(`${field}: expected an interface name of 1-15 characters without '/', ':', '%' or whitespace, got ${JSON.stringify(v)}`);
+}
+
+/** An interface alias: at most 255 bytes (IFALIASZ), printable, no NUL. */
+export function alias(v: unknown, field: string): string {
+  if (typeof v === 'string' && Buffer.byteLength(v) <= 255 && !/[\0-\x1f\x7f]/.test(v)) return v;
+  throw new SpecError(`${field}: expected text of at most 255 bytes without control characters, got ${JSON.stringify(v)}`);
 }
 
 /** "aa:bb:cc:dd:ee:ff" → 6 bytes. */

@@ -45,6 +45,11 @@ void EncodeSelect(const Napi::Object& spec, Msg& m) {
   m.At<ifinfomsg>(off)->ifi_index = I32(spec, "index");
   if (!Has(spec, "index") && Has(spec, "name")) m.PutStr(IFLA_IFNAME, Str(spec, "name"));
   if (Has(spec, "group")) m.PutU32(IFLA_GROUP, U32(spec, "group"));
+  // Without the NUL: the kernel stores the attribute's length as the alias's, and an empty one clears it.
+  if (Has(spec, "alias")) {
+    std::string alias = Str(spec, "alias");
+    m.Put(IFLA_IFALIAS, alias.data(), alias.size());
+  }
 }
 
 void EncodeList(const Napi::Object& spec, Msg& m) {
@@ -77,6 +82,7 @@ Napi::Value Decode(Napi::Env env, const nlmsghdr* h) {
   if (a.Has(IFLA_LINK_NETNSID)) o.Set("linkNetnsId", a.S32(IFLA_LINK_NETNSID));
   if (a.Has(IFLA_GROUP)) o.Set("group", a.U32(IFLA_GROUP));
   if (a.Has(IFLA_TXQLEN)) o.Set("txqlen", a.U32(IFLA_TXQLEN));
+  if (a.Has(IFLA_IFALIAS) && a.Len(IFLA_IFALIAS) > 0) o.Set("alias", a.Str(IFLA_IFALIAS));
   if (a.Has(IFLA_LINKINFO)) {
     Attrs info = Attrs::Nested(a[IFLA_LINKINFO], IFLA_INFO_MAX);
     if (info.Has(IFLA_INFO_KIND)) {
@@ -123,6 +129,11 @@ void EncodeLinkCommon(const Napi::Object& spec, Msg& m) {
   if (Has(spec, "link")) m.PutU32(IFLA_LINK, U32(spec, "link"));
   if (Has(spec, "txqlen")) m.PutU32(IFLA_TXQLEN, U32(spec, "txqlen"));
   if (Has(spec, "group")) m.PutU32(IFLA_GROUP, U32(spec, "group"));
+  // Without the NUL: the kernel stores the attribute's length as the alias's, and an empty one clears it.
+  if (Has(spec, "alias")) {
+    std::string alias = Str(spec, "alias");
+    m.Put(IFLA_IFALIAS, alias.data(), alias.size());
+  }
 }
 
 std::string MacString(const uint8_t* p, size_t n) {

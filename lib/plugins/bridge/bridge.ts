@@ -1,26 +1,54 @@
 // The shared bridge: created on first use (tolerating a concurrent creator), verified to be a
-// bridge, brought up; and its gateway address, as the reference plugin's ensureAddr decides.
+// bridge, brought up, its MAC pinned; and its gateway address, as the reference plugin's ensureAddr
+// decides.
+import { randomBytes } from 'node:crypto';
 import { CniError, ErrorCode } from '../../cni/errors.js';
+import { unlessExists } from '../../native/index.js';
 import type { NetlinkHandle } from '../../netlink/handle.js';
 import type { Link } from '../../netlink/link.js';
 import { networkOf, parsePrefix } from '../../netlink/ip.js';
 import type { BridgeConfig } from './config.js';
 
+/** The alias of a bridge whose MAC this plugin has pinned: seen on the next ADD, nothing to do. */
+export const PINNED_ALIAS = 'mesos-cni: MAC pinned';
+
 export async function ensureBridge(host: NetlinkHandle, cfg: BridgeConfig): Promise<Link> {
   let br = await host.link.find(cfg.bridge);
   if (!br) {
-    try {
-      await host.link.add({ kind: 'bridge', name: cfg.bridge, up: true, ...(cfg.mtu ? { mtu: cfg.mtu } : {}), ...(cfg.promiscMode ? { promisc: true } : {}) });
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e; // another ADD made it first
-    }
+    // Another ADD may make it first.
+    await unlessExists(host.link.add({ kind: 'bridge', name: cfg.bridge, up: true, ...(cfg.mtu ? { mtu: cfg.mtu } : {}), ...(cfg.promiscMode ? { promisc: true } : {}) }));
     br = await host.link.get(cfg.bridge);
   }
   if (br.kind !== 'bridge') throw new CniError(ErrorCode.Plugin, `${JSON.stringify(cfg.bridge)} already exists but is not a bridge`);
-  if (!br.up || (cfg.promiscMode && !br.promisc)) {
-    await host.link.set({ index: br.index, up: true, ...(cfg.promiscMode ? { promisc: true } : {}) });
+  const pin = pinning(br);
+  if (!br.up || (cfg.promiscMode && !br.promisc) || pin) {
+    await host.link.set({ index: br.index, up: true, ...(cfg.promiscMode ? { promisc: true } : {}), ...pin });
+    if (pin) br = { ...br, mac: pin.mac };
   }
   return br;
+}
+
+/**
+ * A bridge whose MAC was never set takes the lowest MAC of its ports, so the gateway's MAC changes
+ * as containers come and go (00:00:00:00:00:00 once the last port leaves) and every container's ARP
+ * entry for its gateway goes stale. Setting the MAC, even to the one it has, makes the kernel keep
+ * it (addr_assign_type NET_ADDR_SET), as the reference plugin does. It does that on every ADD; but
+ * a MAC change, even to the same value, flushes the bridge's whole neighbour table (ARP entries to
+ * every container), so here it happens once per bridge, marked by PINNED_ALIAS. A bridge carrying
+ * an operator's own alias is left that alias and pinned on every ADD. Undefined: nothing to do.
+ */
+function pinning(br: Link): { mac: string; alias?: string } | undefined {
+  if (br.alias === PINNED_ALIAS) return undefined;
+  // The current MAC keeps existing containers' ARP entries valid; zero (no port left) is not a MAC.
+  const mac = br.mac && br.mac !== '00:00:00:00:00:00' ? br.mac : randomMac();
+  return br.alias ? { mac } : { mac, alias: PINNED_ALIAS };
+}
+
+/** A random locally administered unicast MAC, as the kernel picks for a new bridge. */
+function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 /**
@@ -40,9 +68,5 @@ export async function ensureGatewayAddr(host: NetlinkHandle, cfg: BridgeConfig, 
     }
     await host.addr.del({ dev: cfg.bridge, address: a.address });
   }
-  try {
-    await host.addr.add({ dev: cfg.bridge, address: want.text });
-  } catch (e) {
-    if ((e as { code?: string }).code !== 'EEXIST') throw e; // a concurrent ADD added it
-  }
+  await unlessExists(host.addr.add({ dev: cfg.bridge, address: want.text })); // a concurrent ADD may add it
 }

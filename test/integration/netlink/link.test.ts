@@ -1,5 +1,5 @@
 // Links on real kernel objects: veth created straight into a second namespace, set, get, list, del.
-import { namespaces, rootTest, ipJson } from '../../helpers/fixture.js';
+import { namespaces, nsExec, rootTest, ipJson } from '../../helpers/fixture.js';
 
 rootTest('veth pair is created with its peer directly in the other namespace', async (t) => {
   const [host, ctr] = await namespaces(t, 2);
@@ -39,6 +39,17 @@ rootTest('link.set renames, changes mtu/mac and brings a link up; del is idempot
   await host!.nl.link.del('vc');
   await host!.nl.link.del('vc');
   t.deepEqual((await host!.nl.link.list()).map((x) => x.name), ['lo']);
+});
+
+rootTest('link.set sets and clears an alias, and links report it', async (t) => {
+  const [host] = await namespaces(t, 1);
+  await host!.nl.link.add({ kind: 'bridge', name: 'bra' });
+  t.is((await host!.nl.link.get('bra')).alias, undefined);
+  await host!.nl.link.set({ name: 'bra', alias: 'an alias: with spaces' });
+  t.is((await host!.nl.link.get('bra')).alias, 'an alias: with spaces');
+  t.regex(await nsExec(host!, ['ip', 'link', 'show', 'bra']), /alias an alias: with spaces/);
+  await host!.nl.link.set({ name: 'bra', alias: '' });
+  t.is((await host!.nl.link.get('bra')).alias, undefined);
 });
 
 rootTest('link.set moves a link to another namespace', async (t) => {

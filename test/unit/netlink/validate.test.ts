@@ -1,6 +1,6 @@
 // Field validators: what they accept, and errors that name the field and the expectation.
 import test from 'ava';
-import { bool, defined, ifname, int, mac, oneOf } from '../../../lib/netlink/validate.js';
+import { alias, bool, defined, ifname, int, mac, oneOf } from '../../../lib/netlink/validate.js';
 import { sysctlPath } from '../../../lib/netns/sysctl.js';
 import { netnsPath } from '../../../lib/netns/netns.js';
 
@@ -9,6 +9,19 @@ test('interface names follow the kernel rules', (t) => {
   for (const bad of ['', '.', '..', 'a/b', 'a:b', 'a b', 'sixteen-chars-xx', 'a\0', 7]) {
     t.regex(t.throws(() => ifname(bad, 'link.name'))!.message, /^link\.name: expected an interface name of 1-15 characters/);
   }
+});
+
+test("interface names with '%' are refused: the kernel would expand them as a template", (t) => {
+  for (const bad of ['eth%d', '%d', 'a%', 'v%%']) {
+    t.regex(t.throws(() => ifname(bad, 'link.name'))!.message, /without '\/', ':', '%' or whitespace/);
+  }
+});
+
+test('aliases: up to 255 bytes, no control characters', (t) => {
+  t.is(alias('mesos-cni: MAC pinned', 'a'), 'mesos-cni: MAC pinned');
+  t.is(alias('', 'a'), '');
+  t.is(alias('x'.repeat(255), 'a').length, 255);
+  for (const bad of ['x'.repeat(256), 'a\nb', 'a\0', 3]) t.regex(t.throws(() => alias(bad, 'link.set.alias'))!.message, /^link\.set\.alias: expected text of at most 255 bytes/);
 });
 
 test('MACs, integers, booleans and enumerations', (t) => {
