@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <string>
@@ -81,14 +82,35 @@ class DeleteJob : public Job {
   std::string path_;
 };
 
+// Opening a path given by a runtime (CNI_NETNS) must never block or touch a device: a FIFO blocks
+// an O_RDONLY open until a writer comes (forever, parking the thread), and opening some devices has
+// effects of its own. So the path is opened O_PATH (no open of the file itself), checked to be on
+// nsfs and a network namespace, and only then reopened for reading through /proc/thread-self/fd
+// (setns and the NS_ ioctls refuse O_PATH descriptors).
+constexpr long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC
+
 class OpenJob : public Job {
  public:
   OpenJob(std::string path, bool probe) : path_(std::move(path)), probe_(probe) { failure.kind = "netns"; }
   void Execute() override {
     const std::string op = "open netns " + path_;
-    fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
+    int pfd = open(path_.c_str(), O_PATH | O_CLOEXEC);
+    if (pfd < 0) {
       if (!probe_) failure.Set(errno, op);
+      return;
+    }
+    struct statfs sfs;
+    bool nsfs = fstatfs(pfd, &sfs) == 0 && sfs.f_type == kNsfsMagic;
+    if (!nsfs) {
+      close(pfd);
+      if (!probe_) failure.Set(EINVAL, op, "not a network namespace (not an nsfs file)");
+      return;
+    }
+    fd_ = open(("/proc/thread-self/fd/" + std::to_string(pfd)).c_str(), O_RDONLY | O_CLOEXEC);
+    int oerr = errno;
+    close(pfd);
+    if (fd_ < 0) {
+      if (!probe_) failure.Set(oerr, op);
       return;
     }
     int type = ioctl(fd_, NS_GET_NSTYPE);

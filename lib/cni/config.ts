@@ -1,6 +1,6 @@
 // Network configuration as a plugin receives it on stdin: decoding, the fields every plugin
 // shares (cniVersion, name, type, args, prevResult, runtimeConfig), version negotiation.
-import { CniError, configError, ErrorCode } from './errors.js';
+import { configError, ErrorCode, InputError } from './errors.js';
 import { isSupported, SUPPORTED_VERSIONS } from './version.js';
 import type { AnyResult } from './result.js';
 
@@ -34,7 +34,7 @@ export function decodeConfig(stdin: Buffer | string): NetConf {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new CniError(ErrorCode.DecodeFailure, 'error decoding network config from stdin', (e as Error).message);
+    throw new InputError(ErrorCode.DecodeFailure, 'error decoding network config from stdin', (e as Error).message);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw configError('network config', 'a JSON object');
   const c = v as Record<string, unknown>;
@@ -53,7 +53,7 @@ export function checkVersion(conf: NetConf, supported: readonly string[] = SUPPO
   const v = conf.cniVersion;
   if (v === undefined || v === '') return; // legacy: answered in the 0.1/0.2 shape
   if (!isSupported(v) || !supported.includes(v)) {
-    throw new CniError(
+    throw new InputError(
       ErrorCode.IncompatibleVersion,
       `incompatible CNI versions; config is "${v}", plugin supports [${supported.map((s) => `"${s}"`).join(' ')}]`,
     );

@@ -1,6 +1,6 @@
 // The CNI environment (CNI_COMMAND, CNI_CONTAINERID, ...): which variable each command needs,
 // CNI_ARGS parsing, and the checks libcni's skel makes (container ID and interface name shape).
-import { CniError, ErrorCode } from './errors.js';
+import { CniError, ErrorCode, InputError } from './errors.js';
 
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -31,6 +31,18 @@ const REQUIRED: Record<Command, Var[]> = {
 
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+/**
+ * The longest container ID any plugin of ours accepts: the port mapper's rule tag
+ * `container_id: <id>` (Mesos' own) must fit an iptables comment, 255 characters. Every plugin
+ * takes the same bound (also the dcos-l4lb checkpoint, a file named by the ID, fits a file name).
+ */
+export const MAX_CONTAINER_ID = 241;
+
+/** Whether `id` is a container ID that ADD accepts (CNI's characters, at most MAX_CONTAINER_ID). */
+export function validContainerId(id: string): boolean {
+  return id.length <= MAX_CONTAINER_ID && CONTAINER_ID.test(id);
+}
+
 /** Parse "K=V;K=V" (CNI_ARGS). Values may contain '='; empty input means no pairs. */
 export function parseCniArgs(raw: string | undefined): [string, string][] {
   if (!raw) return [];
@@ -53,7 +65,10 @@ export function parseEnv(env: Record<string, string | undefined>): CniEnv {
   if (missing.length) throw new CniError(ErrorCode.InvalidEnvironment, `required env variables [${missing.join(',')}] missing`);
   const containerId = env.CNI_CONTAINERID ?? '';
   if (containerId && !CONTAINER_ID.test(containerId)) {
-    throw new CniError(ErrorCode.InvalidEnvironment, 'invalid characters in containerID', containerId);
+    throw new InputError(ErrorCode.InvalidEnvironment, 'invalid characters in containerID', containerId);
+  }
+  if (containerId.length > MAX_CONTAINER_ID) {
+    throw new InputError(ErrorCode.InvalidEnvironment, `CNI_CONTAINERID: expected at most ${MAX_CONTAINER_ID} characters, got ${containerId.length}`);
   }
   const ifname = env.CNI_IFNAME ?? '';
   if (ifname) checkIfname(ifname);
@@ -69,9 +84,11 @@ export function parseEnv(env: Record<string, string | undefined>): CniEnv {
 }
 
 function checkIfname(name: string): void {
-  if (name.length > 15) throw new CniError(ErrorCode.InvalidEnvironment, `interface name is too long`, `interface name should be less than 16 characters`);
-  if (name === '.' || name === '..' || /[/:\s]/.test(name)) {
-    throw new CniError(ErrorCode.InvalidEnvironment, `interface name contains an invalid character`, name);
+  if (name.length > 15) throw new InputError(ErrorCode.InvalidEnvironment, `interface name is too long`, `interface name should be less than 16 characters`);
+  // '%' on top of the spec's rules: the kernel reads such a name as a template ("eth%d") and picks
+  // another name, which a DEL would then never find.
+  if (name === '.' || name === '..' || /[/:%\s\0]/.test(name)) {
+    throw new InputError(ErrorCode.InvalidEnvironment, `interface name contains an invalid character`, name);
   }
 }
 

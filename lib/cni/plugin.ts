@@ -39,6 +39,13 @@ export interface Plugin {
    * replacement can answer bad input with its upstream's exact codes and texts.
    */
   preflight?(rawEnv: Record<string, string | undefined>, stdin: Buffer): void;
+  /**
+   * The plugin's config checks (its parseConfig), run before any command but VERSION and before
+   * the netns is opened. What it refuses no ADD ever attached: a DEL of it succeeds (InputError).
+   */
+  validate?(conf: NetConf, env: CniEnv): void;
+  /** The code of the error document when stdin cannot be read (default 5, the spec's I/O failure). */
+  readFailureCode?: number;
   add(ctx: PluginContext): Promise<AnyResult>;
   del(ctx: PluginContext): Promise<void>;
   check?(ctx: PluginContext): Promise<void>;

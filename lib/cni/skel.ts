@@ -3,7 +3,8 @@
 import { fstatSync, readSync, writeSync } from 'node:fs';
 import { checkVersion, decodeConfig, type NetConf } from './config.js';
 import { parseEnv, type CniEnv } from './env.js';
-import { asCniError, CniError, ErrorCode } from './errors.js';
+import { withContainerLock } from './container-lock.js';
+import { asCniError, CniError, ErrorCode, InputError } from './errors.js';
 import { createDelegator } from './invoke.js';
 import { createLogger } from './log.js';
 import type { Plugin, PluginContext, PluginResolver } from './plugin.js';
@@ -49,6 +50,7 @@ export async function handle(plugin: Plugin, rawEnv: Record<string, string | und
     if (env.command !== 'DEL' && !hasCommand(conf.cniVersion ?? '0.1.0', env.command)) {
       throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${env.command}`);
     }
+    validate(plugin, conf, env);
     const netns = plugin.usesNetns === false ? undefined : await openContainerNetns(env);
     try {
       return await dispatch(plugin, context(plugin, env, conf, stdin, rawEnv, opts, netns));
@@ -56,8 +58,29 @@ export async function handle(plugin: Plugin, rawEnv: Record<string, string | und
       netns?.close();
     }
   } catch (e) {
-    const err = asCniError(e);
-    return { stdout: JSON.stringify(err.toJSON(cniVersion ?? '0.1.0')) + '\n', exitCode: 1 };
+    if (e instanceof InputError && rawEnv.CNI_COMMAND === 'DEL') {
+      // No ADD accepts this input, so nothing of it can exist to remove (InputError).
+      createLogger(rawEnv, { plugin: plugin.type, command: 'DEL' }).warn('nothing to delete: no ADD accepts this input', { reason: e.message });
+      return { stdout: '', exitCode: 0 };
+    }
+    return failure(e, stdin);
+  }
+}
+
+/** The error document for `e`, in the version the config on `stdin` names. */
+export function failure(e: unknown, stdin: Buffer | undefined): Outcome {
+  const err = asCniError(e);
+  return { stdout: JSON.stringify(err.toJSON((stdin && versionOf(stdin)) ?? '0.1.0')) + '\n', exitCode: 1 };
+}
+
+/** The plugin's own config checks, as ADD makes them first: what they refuse is an InputError. */
+function validate(plugin: Plugin, conf: NetConf, env: CniEnv): void {
+  try {
+    plugin.validate?.(conf, env);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const c = asCniError(e);
+    throw new InputError(c.code, c.msg, c.details, { cause: e });
   }
 }
 
@@ -163,9 +186,34 @@ function writeStdout(text: string): void {
   }
 }
 
-/** The executable's main: handle the process's env and stdin, print, set the exit status. */
+/**
+ * The executable's main: handle the process's env and stdin, print, set the exit status. Whatever
+ * goes wrong around the plugin (stdin unreadable, stdout unwritable, a stray rejection) is answered
+ * as a plugin failure is, never with a stack trace.
+ */
 export async function runPlugin(plugin: Plugin, opts: HandleOptions = {}): Promise<void> {
-  const out = await handle(plugin, process.env, await readStdin(), opts);
-  writeStdout(out.stdout);
-  process.exitCode = out.exitCode;
+  const log = createLogger(process.env, { plugin: plugin.type, containerId: process.env.CNI_CONTAINERID, command: process.env.CNI_COMMAND });
+  // A promise nobody awaited must not end the process before the answer is out (lint forbids
+  // them; this is the net under that rule).
+  process.on('unhandledRejection', (e) => log.error('unhandled rejection', { err: String((e as Error)?.stack ?? e) }));
+  let out: Outcome;
+  let stdin: Buffer | undefined;
+  try {
+    stdin = await readStdin();
+  } catch (e) {
+    const code = plugin.readFailureCode ?? ErrorCode.IoFailure;
+    out = failure(new CniError(code, 'failed to read the network configuration from stdin', (e as Error).message), undefined);
+  }
+  if (stdin) {
+    const input = stdin;
+    out = await withContainerLock(process.env, (env) => handle(plugin, env, input, opts), (o) => o.exitCode === 0).catch((e: unknown) => failure(e, input));
+  }
+  try {
+    writeStdout(out!.stdout);
+    process.exitCode = out!.exitCode;
+  } catch (e) {
+    // Nowhere to answer: say it on stderr, and fail (an ADD the runtime cannot read did not happen).
+    process.stderr.write(`${plugin.type}: cannot write the answer to stdout: ${(e as Error).message}\n${out!.stdout}`);
+    process.exitCode = 1;
+  }
 }

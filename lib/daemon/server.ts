@@ -5,11 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { handle } from '../cni/skel.js';
+import { failure, handle } from '../cni/skel.js';
+import { withContainerLock } from '../cni/container-lock.js';
 import { loadPlugin, PLUGIN_TYPES } from '../plugins/registry.js';
 import type { Plugin } from '../cni/plugin.js';
 import { ACCEPT, decodeRequest, DECLINE, encodeReply, frame, frameLength, GO, ProtocolError, type Request } from './protocol.js';
-import { KeyedQueue } from './queue.js';
+import { KeyedQueue } from '../util/keyed-queue.js';
 import { prepareSocketPath } from './socket.js';
 import type { DaemonLogger } from './log.js';
 
@@ -114,7 +115,10 @@ export class Daemon {
         if (buf[0] !== GO) throw new ProtocolError(`expected go, got byte ${buf[0]}`);
         started = true;
         s.setTimeout(0); // from here the request runs to its end whatever the launcher does
-        void this.#run(s, req);
+        this.#run(s, req).catch((e: unknown) => {
+          this.log.error({ err: String((e as Error)?.stack ?? e) }, 'request failed outside the plugin');
+          s.destroy();
+        });
       } catch (e) {
         this.log.warn({ err: (e as Error).message }, 'bad request');
         s.destroy();
@@ -133,7 +137,11 @@ export class Daemon {
       out = await this.#queue.run(env.CNI_CONTAINERID || undefined, async () => {
         began = performance.now();
         const plugin = (await loadPlugin(req.type)) as Plugin;
-        return handle(plugin, env, req.stdin, { resolver: loadPlugin });
+        // The same per-container lock a standalone plugin takes: a launcher that fell back to
+        // running the plugin itself (daemon restarting) is kept apart from this request.
+        return withContainerLock(env, (locked) => handle(plugin, locked, req.stdin, { resolver: loadPlugin }), (o) => o.exitCode === 0).catch((e: unknown) =>
+          failure(e, req.stdin),
+        );
       });
     } catch (e) {
       // handle() never throws; should anything else, the launcher's answer is "try again later".
@@ -161,10 +169,22 @@ export class Daemon {
  */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--max-old-space-size=64'];
 
+/**
+ * A rejection nobody handled, or an exception thrown from a callback, belongs to one request at
+ * most: by default Node ends the process, and with it every request in flight. Log it and go on
+ * (the daemon holds no per-container state a half-run request could corrupt; the lint rule
+ * no-floating-promises keeps these from arising in our code).
+ */
+function isolateFailures(log: DaemonLogger): void {
+  process.on('unhandledRejection', (e) => log.error({ err: String((e as Error)?.stack ?? e) }, 'unhandled rejection (isolated; the daemon goes on)'));
+  process.on('uncaughtException', (e) => log.error({ err: String(e?.stack ?? e) }, 'uncaught exception (isolated; the daemon goes on)'));
+}
+
 /** Run the daemon until SIGTERM/SIGINT, then drain and return. */
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const missing = DAEMON_NODE_FLAGS.filter((f) => !process.execArgv.some((a) => a.split('=')[0] === f.split('=')[0]));
   if (missing.length) opts.log.warn({ missing }, 'node flags for a small heap not given: the RSS will grow to ~110 MB (see docs/daemon.md)');
+  isolateFailures(opts.log);
   const d = await Daemon.start(opts);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

@@ -16,6 +16,6 @@ export { saveChains } from './list.js';
 export type { CheckResult, DeleteByTagOptions } from './tags.js';
 export { deleteByTag, check, rulesTagged } from './tags.js';
 export type { AddrType, CtState, Family, PortSpec, Protocol, Table } from './tokens.js';
-export { tokenize, quote } from './tokens.js';
+export { tokenize, quote, isComment } from './tokens.js';
 export type { NftRule, NftTagged } from './nft.js';
 export { isNftBackend, findsByTag, listTagged, deleteNft, removeTagged } from './nft.js';

@@ -29,14 +29,16 @@ export interface RestoreResult {
 // two creators would both add the chain's onCreate jumps. Creating a shared chain is rare (its
 // first use), so it is serialised host-wide on this lock, as legacy iptables serialises every
 // writer on /run/xtables.lock. The directory is root's alone (0700), like the daemon's socket.
+// The wait is bounded (lockTimeoutMs); MESOS_CNI_IPTABLES_CREATE_LOCK moves the lock (tests).
 export const CREATE_LOCK = '/run/mesos-cni/iptables-create.lock';
-let lockDir = false;
+let lockDir: string | undefined;
 function creating<T>(fn: () => Promise<T>): Promise<T> {
-  if (!lockDir) {
-    mkdirSync(dirname(CREATE_LOCK), { recursive: true, mode: 0o700 });
-    lockDir = true;
+  const lock = process.env.MESOS_CNI_IPTABLES_CREATE_LOCK || CREATE_LOCK;
+  if (lockDir !== dirname(lock)) {
+    mkdirSync(dirname(lock), { recursive: true, mode: 0o700 });
+    lockDir = dirname(lock);
   }
-  return withFileLock(CREATE_LOCK, fn);
+  return withFileLock(lock, fn);
 }
 
 // Every chain this process has used as shared, per family and table. Declaring one of them as

@@ -118,10 +118,15 @@ export function protocol(v: unknown, field: string, fam: Family): string {
  * only way a hostile label can never become payload syntax.
  */
 export function comment(v: unknown, field: string): string {
-  if (typeof v === 'string' && /^[\x20-\x7e]{1,255}$/.test(v) && !/["\\]/.test(v)) return v;
+  if (isComment(v)) return v;
   throw new SpecError(
     `${field}: expected 1-255 printable ASCII characters without '"' or '\\' (no newline, NUL or control characters), got ${JSON.stringify(v)}`,
   );
+}
+
+/** Whether `v` is a comment that `comment` accepts. */
+export function isComment(v: unknown): v is string {
+  return typeof v === 'string' && /^[\x20-\x7e]{1,255}$/.test(v) && !/["\\]/.test(v);
 }
 
 /** An ipset name (IPSET_MAXNAMELEN 32 including the NUL). */

@@ -77,10 +77,12 @@ export interface Binding {
   sysctlRead(netnsFd: number, key: string): Promise<string>;
   sysctlWrite(netnsFd: number, key: string, value: string): Promise<void>;
   spawnInNetns(req: NativeSpawnRequest): Promise<NativeSpawnResult>;
-  fileLock(path: string): Promise<number>;
-  /** Every regular file of `dir` (symlinks skipped), at most maxBytes of each, as UTF-8. */
-  readSmallFiles(dir: string, maxBytes: number): Promise<{ name: string; text: string }[]>;
-  fileUnlock(fd: number): void;
+  /** Exclusive flock on `path` (created if absent); ETIMEDOUT after timeoutMs. Resolves to the fd holding it. */
+  fileLock(path: string, timeoutMs: number): Promise<number>;
+  /** Every regular file of `dir` (symlinks skipped), whole, as UTF-8; one over maxBytes is cut there and marked truncated. */
+  readSmallFiles(dir: string, maxBytes: number): Promise<{ name: string; text: string; truncated?: boolean }[]>;
+  /** Release a fileLock; with unlinkPath, remove the lock file first (while still held). */
+  fileUnlock(fd: number, unlinkPath?: string): void;
 }
 
 /** The package root: the nearest directory above this file holding binding.gyp. */

@@ -31,6 +31,16 @@ export class SpecError extends MesosCniError {
   }
 }
 
+/** A lock was held elsewhere for longer than the caller would wait (lib/fs/flock.ts). */
+export class LockTimeoutError extends MesosCniError {
+  constructor(
+    readonly path: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`lock ${path}: held by another process or request for more than ${timeoutMs} ms`, { code: 'ETIMEDOUT', errno: 110, op: `lock ${path}` });
+  }
+}
+
 const byKind: Record<string, typeof MesosCniError> = {
   netlink: NetlinkError,
   netns: NetnsError,

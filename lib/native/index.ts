@@ -43,5 +43,5 @@ export const native: Binding = {
   spawnInNetns: wrapAsync('spawnInNetns'),
   fileLock: wrapAsync('fileLock'),
   readSmallFiles: wrapAsync('readSmallFiles'),
-  fileUnlock: (fd) => binding.fileUnlock(fd),
+  fileUnlock: (fd, unlinkPath) => binding.fileUnlock(fd, unlinkPath),
 };

@@ -3,7 +3,6 @@
 import type { NetlinkHandle } from './handle.js';
 
 /** Spec type of every verb, keyed by name ("link.add", ...). Each verb module adds its entries. */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface OpSpecs {}
 
 export type OpName = keyof OpSpecs;

@@ -7,10 +7,13 @@ import { SpecError } from '../native/index.js';
  * found again under the name asked for.
  */
 export function ifname(v: unknown, field: string): string {
-  if (typeof v === 'string' && v.length >= 1 && v.length <= 15 && v !== '.' && v !== '..' && !/[/:%\s\0]/.test(v)) {
-    return v;
-  }
+  if (isIfname(v)) return v;
   throw new SpecError(`${field}: expected an interface name of 1-15 characters without '/', ':', '%' or whitespace, got ${JSON.stringify(v)}`);
+}
+
+/** Whether `ifname` accepts `v`. */
+export function isIfname(v: unknown): v is string {
+  return typeof v === 'string' && v.length >= 1 && v.length <= 15 && v !== '.' && v !== '..' && !/[/:%\s\0]/.test(v);
 }
 
 /** An interface alias: at most 255 bytes (IFALIASZ), printable, no NUL. */

@@ -35,13 +35,16 @@ export interface RunningDaemon {
 }
 
 /** Start `mesos-cni daemon` in namespace `hostNs` (by name); resolves once it listens. */
-export async function startDaemon(t: ExecutionContext, hostNs: string, socket?: string): Promise<RunningDaemon> {
+export async function startDaemon(t: ExecutionContext, hostNs: string, socket?: string, env?: Record<string, string>): Promise<RunningDaemon> {
   const dir = await tempDir(t);
   const sock = socket ?? join(dir, 'run', 'daemon.sock');
   if (!socket) await mkdir(join(dir, 'run'), { mode: 0o700 });
   const log = join(dir, 'daemon.log');
   // `ip netns exec` execs node in place, so the child's pid is the daemon's.
-  const child = spawn('ip', ['netns', 'exec', hostNs, process.execPath, ...DAEMON_NODE_FLAGS, CLI, 'daemon', '--socket', sock, '--log-file', log], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', hostNs, process.execPath, ...DAEMON_NODE_FLAGS, CLI, 'daemon', '--socket', sock, '--log-file', log], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

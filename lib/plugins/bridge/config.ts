@@ -3,6 +3,7 @@
 // not implement are refused (code 2), never silently ignored.
 import { isObject, type NetConf } from '../../cni/config.js';
 import { CniError, configError, ErrorCode } from '../../cni/errors.js';
+import { isIfname } from '../../netlink/validate.js';
 
 export const DEFAULT_BRIDGE = 'cni0';
 
@@ -24,7 +25,6 @@ export interface BridgeConfig {
 }
 
 const UNSUPPORTED = ['vlan', 'vlanTrunk', 'preserveDefaultVlan', 'macspoofchk', 'disableContainerInterface', 'portIsolation', 'enabledad'];
-const IFNAME = /^[^/:\s]{1,15}$/;
 
 function flag(c: Record<string, unknown>, k: string): boolean {
   const v = c[k];
@@ -42,9 +42,7 @@ export function parseConfig(conf: NetConf): BridgeConfig {
     }
   }
   const bridge = c.bridge ?? DEFAULT_BRIDGE;
-  if (typeof bridge !== 'string' || !IFNAME.test(bridge) || bridge === '.' || bridge === '..') {
-    throw configError('bridge', "an interface name of 1-15 characters without '/', ':' or whitespace", bridge);
-  }
+  if (!isIfname(bridge)) throw configError('bridge', "an interface name of 1-15 characters without '/', ':', '%' or whitespace", bridge);
   let mtu: number | undefined;
   if (c.mtu !== undefined && c.mtu !== 0) {
     if (typeof c.mtu !== 'number' || !Number.isInteger(c.mtu) || c.mtu < 68 || c.mtu > 65535) throw configError('mtu', 'an integer from 68 to 65535', c.mtu);

@@ -6,6 +6,7 @@ import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import { convertResult, type AnyResult, type Interface, type IpConfig, type Result, type Route } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
+import { allSettledOrThrow } from '../../util/settle.js';
 import { findsByTag } from '../../iptables/index.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
 import type { Op } from '../../netlink/ops.js';
@@ -126,47 +127,55 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
 /**
  * DEL: link (if the namespace is still there) and rules, then the address lease — each
  * idempotent. The link and rule deletions both wait out kernel RCU grace periods (~20 ms each
- * here), so they run concurrently; the lease goes last so the address is not reused early.
+ * here), so they run concurrently, both awaited to the end (the host namespace is closed after);
+ * the lease goes last so the address is not reused early.
  */
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf);
   const target = { network: cfg.name, containerId: ctx.env.containerId };
   const hostNs = Netns.current();
   try {
-    let families: (4 | 6)[] = [4, 6];
-    let addresses: string[] = [];
-    const steps: Promise<unknown>[] = [];
     // On iptables-nft the rules are found by their tag over netlink: that starts at once, and the
     // container's addresses (what the exec path rebuilds the rules from) are not even read.
     const byTag = cfg.ipMasq && (await findsByTag());
-    if (byTag) steps.push(teardownMasq(hostNs, target));
-    if (ctx.netns) {
-      const container = await NetlinkHandle.open(ctx.netns);
-      try {
-        const link = await container.link.find(ctx.env.ifname);
-        if (link) {
-          if (cfg.ipMasq && !byTag) {
-            // The addresses it holds (link-local aside) say exactly which masquerade rules to
-            // remove; none left (flushed by someone) says nothing, so both families are read.
-            addresses = (await container.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address);
-            const held = [...new Set(addresses.map(familyOf))];
-            if (held.length) families = held;
-          }
-          steps.push(container.link.del({ index: link.index })); // takes the host end with it
-        }
-        if (cfg.ipMasq && !byTag) steps.push(teardownMasq(hostNs, target, families, addresses));
-        await Promise.all(steps);
-      } finally {
-        container.close();
-      }
-    } else {
-      if (cfg.ipMasq && !byTag) steps.push(teardownMasq(hostNs, target, families));
-      await Promise.all(steps);
-    }
+    const addresses = deferred<string[] | undefined>();
+    await allSettledOrThrow([
+      removeLink(ctx, cfg.ipMasq && !byTag ? addresses.resolve : undefined).finally(() => addresses.resolve(undefined)),
+      cfg.ipMasq ? (byTag ? teardownMasq(hostNs, target) : addresses.promise.then((a) => teardownMasq(hostNs, target, familiesOf(a), a))) : undefined,
+    ]);
   } finally {
     hostNs.close();
   }
   await ctx.delegate.run('DEL', { type: cfg.ipamType }, { stdin: ctx.stdin.toString('utf8') });
+}
+
+/**
+ * Delete the container's interface (its host end goes with it). `addresses`, when given, hears the
+ * addresses it still held (link-local aside) before the delete.
+ */
+async function removeLink(ctx: PluginContext, addresses?: (a: string[]) => void): Promise<void> {
+  if (!ctx.netns) return;
+  const container = await NetlinkHandle.open(ctx.netns);
+  try {
+    const link = await container.link.find(ctx.env.ifname);
+    if (!link) return;
+    if (addresses) addresses((await container.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address));
+    await container.link.del({ index: link.index });
+  } finally {
+    container.close();
+  }
+}
+
+/** The families whose masquerade rules to remove: those of the addresses, both when none are known. */
+function familiesOf(addresses: string[] | undefined): (4 | 6)[] {
+  const held = [...new Set((addresses ?? []).map(familyOf))];
+  return held.length ? held : [4, 6];
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 /** CHECK: the container link and its addresses from prevResult, the bridge, the rules, then IPAM. */
@@ -198,4 +207,4 @@ async function check(ctx: PluginContext): Promise<void> {
   await ctx.delegate.run('CHECK', { type: cfg.ipamType }, { stdin: ctx.stdin.toString('utf8') });
 }
 
-export const plugin: Plugin = { type: 'bridge', add, del, check };
+export const plugin: Plugin = { type: 'bridge', validate: (c) => void parseConfig(c), add, del, check };

@@ -3,7 +3,7 @@
 // address. Added in one iptables-restore transaction, removed in one, all rules tagged.
 import { createHash } from 'node:crypto';
 import type { Netns } from '../../netns/netns.js';
-import { check, hasChain, isNftBackend, removeTagged, restore, rulesTagged, saveChains, type Rule } from '../../iptables/index.js';
+import { check, hasChain, isComment, isNftBackend, removeTagged, restore, rulesTagged, saveChains, type Rule } from '../../iptables/index.js';
 import { networkOf, parsePrefix } from '../../netlink/ip.js';
 
 export interface MasqTarget {
@@ -16,9 +16,15 @@ export function chainName(t: MasqTarget): string {
   return 'CNI-' + createHash('sha512').update(t.network + t.containerId).digest('hex').slice(0, 24);
 }
 
-/** The tag every rule of this attachment carries (no quotes: tokens stay injection-safe). */
+/**
+ * The tag every rule of this attachment carries: `mesos-cni bridge: <network> id: <containerID>`,
+ * or, when that is no valid comment (over 255 characters, or a network name holding a quote, a
+ * backslash or a control character), `mesos-cni bridge: <chain name>`, unique as well. A tag is
+ * never refused, so ADD never fails on it and DEL always finds what ADD wrote.
+ */
 export function tag(t: MasqTarget): string {
-  return `mesos-cni bridge: ${t.network} id: ${t.containerId}`;
+  const readable = `mesos-cni bridge: ${t.network} id: ${t.containerId}`;
+  return isComment(readable) ? readable : `mesos-cni bridge: ${chainName(t)}`;
 }
 
 /** The rules for one container address ("10.1.0.5/24"). */

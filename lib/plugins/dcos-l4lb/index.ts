@@ -113,4 +113,4 @@ async function check(ctx: PluginContext): Promise<void> {
   }
 }
 
-export const plugin: Plugin = { type: 'dcos-l4lb', add, del, check };
+export const plugin: Plugin = { type: 'dcos-l4lb', validate: (c) => void parseConfig(c), add, del, check };

@@ -1,7 +1,8 @@
 // Minuteman registration: a `minuteman` link in the container (where dcos-net installs VIP routes),
 // then the checkpoint `<path>/<container ID>` holding the netns path, which dcos-net watches.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { readRegularFile } from '../../fs/read.js';
 import { join } from 'node:path';
 import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
 import type { Rollback } from '../../cni/rollback.js';
@@ -28,8 +29,9 @@ export function checkpointFile(cfg: MinutemanConfig, containerId: string): strin
  * partial file), then the final name is opened for writing and closed untouched — a rename alone
  * raises IN_MOVED_TO, which dcos-net does not watch, and it would never hear of the container.
  */
-async function writeCheckpoint(file: string, dir: string, containerId: string, netns: string): Promise<void> {
-  const tmp = join(dir, `.${containerId}.${process.pid}.${randomBytes(4).toString('hex')}`);
+async function writeCheckpoint(file: string, dir: string, netns: string): Promise<void> {
+  // Not named after the container: with its ID the name could outgrow NAME_MAX.
+  const tmp = join(dir, `.mesos-cni.${process.pid}.${randomBytes(4).toString('hex')}`);
   try {
     const fh = await open(tmp, 'wx', 0o644);
     try {
@@ -59,7 +61,7 @@ export async function register(cfg: MinutemanConfig, container: NetlinkHandle, c
   try {
     await mkdir(cfg.path, { recursive: true, mode: 0o755 });
     rb.push(`remove ${file}`, () => rm(file, { force: true }));
-    await writeCheckpoint(file, cfg.path, containerId, netns);
+    await writeCheckpoint(file, cfg.path, netns);
   } catch (e) {
     throw fail(`couldn't checkpoint the network namespace of container ${containerId} in ${cfg.path}`, e);
   }
@@ -86,7 +88,7 @@ export async function verify(cfg: MinutemanConfig, container: NetlinkHandle, con
   const file = checkpointFile(cfg, containerId);
   let content: string;
   try {
-    content = await readFile(file, 'utf8');
+    content = readRegularFile(file);
   } catch (e) {
     throw fail(`registration ${file} unreadable`, e);
   }

@@ -1,5 +1,5 @@
 // resolv.conf → CNI dns (nameserver, domain, search, options), as the reference plugin reads it.
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../../fs/read.js';
 import type { Dns } from '../../cni/result.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 
@@ -19,7 +19,7 @@ export function parseResolvConf(text: string): Dns {
 
 export async function readResolvConf(path: string): Promise<Dns> {
   try {
-    return parseResolvConf(await readFile(path, 'utf8'));
+    return parseResolvConf(readRegularFile(path));
   } catch (e) {
     throw new CniError(ErrorCode.IoFailure, `ipam.resolvConf: cannot read ${path}`, (e as Error).message);
   }

@@ -44,10 +44,16 @@ async function add(ctx: PluginContext): Promise<Result> {
   return { cniVersion: LATEST, ips, ...(cfg.routes.length ? { routes: cfg.routes } : {}), ...(dns ? { dns } : {}) };
 }
 
+/**
+ * DEL: release the container's leases. Nothing is created for it: with no store, or no lease of
+ * this container in it, there is nothing to do and nothing to lock (a read-only or full disk does
+ * not fail a DEL that has nothing to release). The container's own lock (skel) keeps its ADD out.
+ */
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf, ctx.env);
-  const store = await LeaseStore.open(cfg.dataDir, cfg.name);
+  const store = LeaseStore.existing(cfg.dataDir, cfg.name);
   await ctx.releaseAfter; // e.g. the port mapper's DNAT rules to this address must be gone first
+  if (!store || (await store.byId(ctx.env.containerId, ctx.env.ifname)).length === 0) return;
   await store.locked(async () => {
     for (const lease of await store.byId(ctx.env.containerId, ctx.env.ifname)) await store.release(lease.ip);
   });
@@ -55,8 +61,8 @@ async function del(ctx: PluginContext): Promise<void> {
 
 async function check(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf, ctx.env);
-  const store = await LeaseStore.open(cfg.dataDir, cfg.name);
-  const leases = await store.locked(() => store.byId(ctx.env.containerId, ctx.env.ifname));
+  const store = LeaseStore.existing(cfg.dataDir, cfg.name);
+  const leases = store ? await store.locked(() => store.byId(ctx.env.containerId, ctx.env.ifname)) : [];
   if (leases.length === 0) {
     throw new CniError(ErrorCode.UnknownContainer, `host-local: Failed to find address added by container ${ctx.env.containerId}`);
   }
@@ -78,4 +84,4 @@ async function gc(ctx: PluginContext): Promise<void> {
   });
 }
 
-export const plugin: Plugin = { type: 'host-local', usesNetns: false, add, del, check, gc };
+export const plugin: Plugin = { type: 'host-local', usesNetns: false, validate: (c, e) => void parseConfig(c, e), add, del, check, gc };

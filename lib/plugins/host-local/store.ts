@@ -5,13 +5,17 @@
 // The files are a few bytes on a local disk, so they are read and written synchronously: an
 // async call is a round trip through libuv's thread pool (~0.3 ms each in a fresh process, and an
 // ADD makes eight), a synchronous one a few microseconds of the event loop, also in the daemon.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { withFileLock } from '../../fs/flock.js';
+import { readRegularFile } from '../../fs/read.js';
 import { native } from '../../native/index.js';
 
 const LINE_BREAK = '\r\n';
 const LAST_PREFIX = 'last_reserved_ip.';
+// A lease holds an ID and an interface name; the reference writes IDs of any length (an
+// environment variable holds at most 128 KiB), so leases are read whole up to this.
+const MAX_LEASE_BYTES = 1 << 20;
 
 export interface Lease {
   ip: string;
@@ -26,6 +30,12 @@ export class LeaseStore {
     const dir = join(dataDir, network);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     return new LeaseStore(dir);
+  }
+
+  /** The store if it exists, without creating anything (DEL and CHECK have nothing to make). */
+  static existing(dataDir: string, network: string): LeaseStore | undefined {
+    const dir = join(dataDir, network);
+    return existsSync(dir) ? new LeaseStore(dir) : undefined;
   }
 
   /** Run `fn` under the network's lock (the same flock the reference plugin takes). */
@@ -56,23 +66,23 @@ export class LeaseStore {
 
   async lastReserved(rangeId: number): Promise<string | undefined> {
     try {
-      return readFileSync(join(this.dir, LAST_PREFIX + rangeId), 'utf8').trim();
+      return readRegularFile(join(this.dir, LAST_PREFIX + rangeId)).trim();
     } catch {
       return undefined;
     }
   }
 
   /**
-   * Every lease file (lock and last_reserved_ip.* are not leases), read in one native job: ADD's
-   * duplicate check reads them all, one per attached container, so this is the part of an attach
-   * that grows with the network. From Node each file is an open, a read and a close: 500 leases
-   * took 125-170 ms as async reads one by one, 4-7.5 ms read synchronously, ~1 ms here.
+   * Every lease file (lock and last_reserved_ip.* are not leases), each read whole, in one native
+   * job: ADD's duplicate check reads them all, one per attached container, so this is the part of
+   * an attach that grows with the network (docs/host-local.md has the cost). A file over
+   * MAX_LEASE_BYTES has no owner we could match: it still holds its address.
    */
   async leases(): Promise<Lease[]> {
     const out: Lease[] = [];
-    for (const { name, text } of await native.readSmallFiles(this.dir, 4096)) {
+    for (const { name, text, truncated } of await native.readSmallFiles(this.dir, MAX_LEASE_BYTES)) {
       if (name === 'lock' || name.startsWith(LAST_PREFIX) || name.startsWith('.')) continue;
-      const [containerId = '', ifname = ''] = text.trim().split(LINE_BREAK);
+      const [containerId = '', ifname = ''] = truncated ? [] : text.trim().split(LINE_BREAK);
       out.push({ ip: name, containerId, ifname });
     }
     return out;

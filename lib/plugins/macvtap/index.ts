@@ -262,4 +262,4 @@ async function check(ctx: PluginContext): Promise<void> {
   await ipamRun(ctx, 'CHECK', cfg.ipamType);
 }
 
-export const plugin: Plugin = { type: 'macvtap', add, del, check };
+export const plugin: Plugin = { type: 'macvtap', validate: (c) => void parseConfig(c), add, del, check };

@@ -1,8 +1,11 @@
 // The record of host routes an attachment installed (hostrouteif): written at ADD before the
 // routes exist, read at DEL, so DEL removes them even when the container netns is gone (Mesos
 // after a reboot) and whatever IPAM type handed out the addresses. One small JSON file per
-// attachment: <dataDir>/<network>/<containerID>@<ifname> (a container ID holds no '@').
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// attachment: <dataDir>/<network>/<containerID>@<ifname> (a container ID holds no '@'), or, where
+// that is longer than a file name may be, `sha256-<hex of it>`.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readRegularFile } from '../../fs/read.js';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 
@@ -21,13 +24,14 @@ export class HostRouteStore {
   }
 
   file(containerId: string, ifname: string): string {
-    return join(this.dir, `${containerId}@${ifname}`);
+    const name = `${containerId}@${ifname}`;
+    return join(this.dir, name.length <= 255 ? name : `sha256-${createHash('sha256').update(name).digest('hex')}`);
   }
 
   /** Write atomically (a crash leaves the old record or the new one, never half of one). */
   async write(containerId: string, ifname: string, rec: HostRouteRecord): Promise<void> {
     const file = this.file(containerId, ifname);
-    const tmp = join(this.dir, `.${containerId}@${ifname}.${process.pid}`);
+    const tmp = join(this.dir, `.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o755 });
       await writeFile(tmp, JSON.stringify(rec) + '\n', { mode: 0o644 });
@@ -43,7 +47,7 @@ export class HostRouteStore {
     const file = this.file(containerId, ifname);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readRegularFile(file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new CniError(ErrorCode.IoFailure, `read host routes from ${file}`, (e as Error).message);

@@ -28,4 +28,4 @@ async function check(ctx: PluginContext): Promise<void> {
 
 // The namespace is the delegate's business (it opens and checks CNI_NETNS itself); the labels
 // need none, so this plugin never opens it (upstream opened it once per label, for nothing).
-export const plugin: Plugin = { type: 'mesos', usesNetns: false, add, del, check };
+export const plugin: Plugin = { type: 'mesos', usesNetns: false, validate: (c) => void parseConfig(c), add, del, check };

@@ -4,7 +4,7 @@
 // release waits for the rules (so a freed address never receives a mapped port); CHECK verifies
 // the rules and asks the delegate.
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
-import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
+import { asCniError, CniError, codeFor, ErrorCode } from '../../cni/errors.js';
 import { stoutJson } from '../../cni/mesos.js';
 import { convertResult, type AnyResult, type LegacyResult, type Result } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
@@ -66,7 +66,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
     try {
       return await ctx.delegate.add(cfg.delegate, { stdin }); // no iptables command at all
     } catch (e) {
-      throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
+      throw new CniError(codeFor(e, Code.DelegateFailure), `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
     }
   }
   const host = Netns.current();
@@ -78,7 +78,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
     try {
       result = await ctx.delegate.add(cfg.delegate, { stdin });
     } catch (e) {
-      throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
+      throw new CniError(codeFor(e, Code.DelegateFailure), `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
     }
     return await Rollback.guard(ctx.log, async (rb) => {
       // The runtime may never DEL a failed ADD: the delegate's attachment must not leak.
@@ -92,7 +92,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
         try {
           await install(host, cfg.chain, ctx.env.containerId, rules, address.family === 4 ? await early : undefined);
         } catch (e) {
-          throw new CniError(Code.PortMapFailure, `Failed to add DNAT rule with tag: ${because(e)}`);
+          throw new CniError(codeFor(e, Code.PortMapFailure), `Failed to add DNAT rule with tag: ${because(e)}`);
         }
       }
       return result;
@@ -140,7 +140,7 @@ async function del(ctx: PluginContext): Promise<void> {
   const host = Netns.current();
   const rules = remove(host, cfg.chain, ctx.env.containerId, known)
     .catch((e: unknown) => {
-      throw new CniError(Code.PortMapFailure, `Unable to remove iptables DNAT rules: Unable to delete DNAT rules: ${because(e)}`);
+      throw new CniError(codeFor(e, Code.PortMapFailure), `Unable to remove iptables DNAT rules: Unable to delete DNAT rules: ${because(e)}`);
     })
     .finally(() => host.close());
   const releaseAfter = ctx.releaseAfter ? Promise.all([ctx.releaseAfter, rules]) : rules;
@@ -150,7 +150,7 @@ async function del(ctx: PluginContext): Promise<void> {
   const [removed, delegated] = await Promise.allSettled([rules, delegate]);
   if (removed.status === 'rejected') throw removed.reason;
   if (delegated.status === 'rejected') {
-    throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for DEL command: ${because(delegated.reason)}`);
+    throw new CniError(codeFor(delegated.reason, Code.DelegateFailure), `Could not execute the delegate plugin '${path}' for DEL command: ${because(delegated.reason)}`);
   }
 }
 
@@ -179,8 +179,8 @@ async function check(ctx: PluginContext): Promise<void> {
   try {
     await ctx.delegate.check(conf, { stdin: stoutJson(conf) });
   } catch (e) {
-    throw new CniError(Code.DelegateFailure, `Could not execute the delegate plugin '${path}' for CHECK command: ${because(e)}`);
+    throw new CniError(codeFor(e, Code.DelegateFailure), `Could not execute the delegate plugin '${path}' for CHECK command: ${because(e)}`);
   }
 }
 
-export const plugin: Plugin = { type: 'mesos-cni-port-mapper', usesNetns: false, preflight, add, del, check };
+export const plugin: Plugin = { type: 'mesos-cni-port-mapper', usesNetns: false, readFailureCode: Code.ReadFailure, preflight, add, del, check };

@@ -4,13 +4,10 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isObject } from '../../cni/config.js';
-import { CniError } from '../../cni/errors.js';
+import { asCniError, CniError, InputError } from '../../cni/errors.js';
+import { MAX_CONTAINER_ID } from '../../cni/env.js';
 import { parseConfig } from './config.js';
 import { badArgs, Code } from './errors.js';
-import { TAG_PREFIX } from './rules.js';
-
-// The tag `container_id: <id>` must fit an iptables comment (255 characters).
-const MAX_ID = 255 - TAG_PREFIX.length;
 const TYPE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
 export const COMMANDS = ['ADD', 'DEL', 'CHECK'];
 
@@ -40,20 +37,34 @@ export function preflight(env: Record<string, string | undefined>, stdin: Buffer
   for (const v of ['CNI_IFNAME', 'CNI_PATH']) {
     if (missing(v)) throw badArgs(`Unable to find environment variable '${v}'`);
   }
-  if (env.CNI_CONTAINERID!.length > MAX_ID) {
-    throw badArgs(`Invalid environment variable 'CNI_CONTAINERID': longer than ${MAX_ID} characters (the rule tag must fit an iptables comment)`);
+  if (env.CNI_CONTAINERID!.length > MAX_CONTAINER_ID) {
+    // A DEL of it succeeds (skel): no ADD accepted it, so no rule can carry it.
+    throw new InputError(
+      Code.BadArgs,
+      `Invalid environment variable 'CNI_CONTAINERID': longer than ${MAX_CONTAINER_ID} characters (the rule tag must fit an iptables comment)`,
+    );
   }
 
-  let doc: unknown;
-  try {
-    doc = JSON.parse(stdin.toString('utf8'));
-  } catch (e) {
-    throw badArgs((e as Error).message);
-  }
-  if (!isObject(doc)) throw badArgs('Unexpected JSON type parsed');
-  const cfg = parseConfig(doc);
+  const cfg = parseInput(stdin);
   if (!whichSync(cfg.delegateType, env.CNI_PATH!)) {
     throw badArgs(`Could not find the delegate plugin '${cfg.delegateType}' in '${env.CNI_PATH}'`);
   }
   if (!COMMANDS.includes(env.CNI_COMMAND!)) throw new CniError(Code.UnsupportedCommand, `Unsupported command: ${env.CNI_COMMAND}`);
+}
+
+/** stdin as JSON and the config in it, as upstream checks them; what they refuse is an InputError. */
+function parseInput(stdin: Buffer): ReturnType<typeof parseConfig> {
+  try {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(stdin.toString('utf8'));
+    } catch (e) {
+      throw badArgs((e as Error).message);
+    }
+    if (!isObject(doc)) throw badArgs('Unexpected JSON type parsed');
+    return parseConfig(doc);
+  } catch (e) {
+    const c = asCniError(e);
+    throw new InputError(c.code, c.msg, c.details, { cause: e });
+  }
 }

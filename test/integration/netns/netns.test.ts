@@ -34,7 +34,7 @@ rootTest('open verifies the file is a network namespace; sameAs compares kernel 
   for (const ns of [a, b, here]) ns.close();
   t.throws(() => a.fd, { message: /already closed/ });
   const notNs = await t.throwsAsync(netns.open('/etc/hostname'));
-  t.like(notNs, { code: 'EINVAL', message: 'open netns /etc/hostname: Invalid argument: not a network namespace' });
+  t.like(notNs, { code: 'EINVAL', message: 'open netns /etc/hostname: Invalid argument: not a network namespace (not an nsfs file)' });
   const missing = await t.throwsAsync(netns.open('/var/run/netns/definitely-missing-ns'));
   t.like(missing, { code: 'ENOENT' });
   t.false(await netns.isNetns('/etc/hostname'));

@@ -1,6 +1,7 @@
 // CNI environment rules per command.
 import test from 'ava';
-import { envVars, parseCniArgs, parseEnv } from '../../../lib/cni/index.js';
+import { MAX_CONTAINER_ID, envVars, parseCniArgs, parseEnv } from '../../../lib/cni/index.js';
+import { tag } from '../../../lib/plugins/port-mapper/rules.js';
 
 const full = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin:/usr/lib/cni' };
 
@@ -31,6 +32,22 @@ test('container IDs and interface names are checked like libcni', (t) => {
   t.notThrows(() => parseEnv({ ...full, CNI_CONTAINERID: '2a7b-9c.child_1' }));
   t.regex(t.throws(() => parseEnv({ ...full, CNI_IFNAME: 'a-very-long-name0' }))!.message, /too long/);
   t.regex(t.throws(() => parseEnv({ ...full, CNI_IFNAME: 'eth/0' }))!.message, /invalid character/);
+});
+
+test("an interface name with '%' is refused: the kernel would pick the name itself", (t) => {
+  t.regex(t.throws(() => parseEnv({ ...full, CNI_IFNAME: 'eth%d' }))!.message, /invalid character/);
+});
+
+test('container IDs up to MAX_CONTAINER_ID characters are taken, longer ones refused with code 4', (t) => {
+  t.is(MAX_CONTAINER_ID, 241);
+  t.notThrows(() => parseEnv({ ...full, CNI_CONTAINERID: 'a'.repeat(MAX_CONTAINER_ID) }));
+  const e = t.throws(() => parseEnv({ ...full, CNI_CONTAINERID: 'a'.repeat(MAX_CONTAINER_ID + 1) })) as { code?: number; msg?: string };
+  t.is(e.code, 4);
+  t.is(e.msg, 'CNI_CONTAINERID: expected at most 241 characters, got 242');
+});
+
+test("the port mapper's tag for the longest container ID fits an iptables comment", (t) => {
+  t.is(tag('a'.repeat(MAX_CONTAINER_ID)).length, 255);
 });
 
 test('CNI_ARGS parses K=V pairs; values may hold "="; bad pairs are code 4', (t) => {

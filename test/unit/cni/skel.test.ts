@@ -37,17 +37,58 @@ test('DEL without netns dispatches and prints nothing', async (t) => {
   t.true(calls.includes('DEL c1'));
 });
 
-test('bad JSON on stdin is code 6; a non-object config is code 7', async (t) => {
-  const a = await handle(plugin, env('DEL'), Buffer.from('{nope'));
+const addEnv = { ...env('ADD'), CNI_NETNS: '/nonexistent/netns' };
+
+test('bad JSON on stdin is code 6', async (t) => {
+  const a = await handle(plugin, addEnv, Buffer.from('{nope'));
   t.is(a.exitCode, 1);
   t.like(JSON.parse(a.stdout), { code: 6, msg: 'error decoding network config from stdin' });
-  const b = await handle(plugin, env('DEL'), Buffer.from('[1]'));
+});
+
+test('a config that is not a JSON object is code 7', async (t) => {
+  const b = await handle(plugin, addEnv, Buffer.from('[1]'));
   t.like(JSON.parse(b.stdout), { code: 7 });
 });
 
 test('an unsupported config version is code 1 with the supported list', async (t) => {
-  const r = await handle({ ...plugin, supportedVersions: ['0.3.1'] }, env('DEL'), Buffer.from('{"cniVersion":"1.0.0","type":"fake"}'));
+  const r = await handle({ ...plugin, supportedVersions: ['0.3.1'] }, addEnv, Buffer.from('{"cniVersion":"1.0.0","type":"fake"}'));
   t.like(JSON.parse(r.stdout), { code: 1, msg: 'incompatible CNI versions; config is "1.0.0", plugin supports ["0.3.1"]' });
+});
+
+// What ADD refuses for what it is can never have been attached: its DEL succeeds, doing nothing.
+const refusedInputs: [string, Record<string, string>, string][] = [
+  ['bad JSON', {}, '{nope'],
+  ['a non-object config', {}, '[1]'],
+  ['an unsupported config version', {}, '{"cniVersion":"9.9.9","type":"fake"}'],
+  ['a container ID with a quote', { CNI_CONTAINERID: 'a"b' }, '{"type":"fake"}'],
+  ['a container ID of 242 characters', { CNI_CONTAINERID: 'a'.repeat(242) }, '{"type":"fake"}'],
+  ["an interface name with '%'", { CNI_IFNAME: 'eth%d' }, '{"type":"fake"}'],
+  ['an interface name of 16 characters', { CNI_IFNAME: 'x'.repeat(16) }, '{"type":"fake"}'],
+  ['a config the plugin refuses', {}, '{"type":"fake","bad":true}'],
+];
+for (const [what, vars, stdin] of refusedInputs) {
+  test(`DEL of ${what} succeeds without running the plugin; ADD refuses it`, async (t) => {
+    let reached = 0;
+    const picky: Plugin = {
+      type: 'picky',
+      validate(conf) {
+        if (conf.bad) throw new CniError(7, 'bad: expected nothing');
+      },
+      add: async () => (reached++, { cniVersion: '1.1.0' }),
+      del: async () => void reached++,
+    };
+    t.deepEqual(await handle(picky, { ...env('DEL'), ...vars }, Buffer.from(stdin)), { stdout: '', exitCode: 0 });
+    const add = await handle(picky, { ...addEnv, ...vars }, Buffer.from(stdin));
+    t.is(add.exitCode, 1);
+    t.true(JSON.parse(add.stdout).code > 0);
+    t.is(reached, 0, 'neither reached the plugin');
+  });
+}
+
+test('a DEL missing a required variable is still an error (the call is malformed, not its input)', async (t) => {
+  const { CNI_CONTAINERID: _, ...noId } = env('DEL');
+  const r = await handle(plugin, noId, Buffer.from('{"type":"fake"}'));
+  t.like(JSON.parse(r.stdout), { code: 4, msg: 'required env variables [CNI_CONTAINERID] missing' });
 });
 
 test('CHECK is refused for configs older than 0.4.0', async (t) => {

@@ -1,12 +1,13 @@
 // withFileLock under concurrency: in-process waiters queue in JS, so worker threads never all
 // sit in flock while the holder needs one (8 concurrent daemon ADDs once deadlocked that way).
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { withFileLock } from '../../../lib/fs/flock.js';
-import { native } from '../../../lib/native/index.js';
+import { LockTimeoutError, native } from '../../../lib/native/index.js';
 
 async function tempDir(t: { teardown: (f: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mcni-flock-'));
@@ -46,4 +47,75 @@ test('while another process holds the lock, waiters do not hold up other native 
   const got = await waiters;
   t.true(Math.min(...got) >= 300, `lock waited for the other process (${Math.min(...got)} ms)`);
   await exited;
+});
+
+test('a lock held elsewhere for longer than the timeout fails with LockTimeoutError (code ETIMEDOUT) after about the timeout', async (t) => {
+  const dir = await tempDir(t);
+  const lock = join(dir, 'lock');
+  const other = spawn('flock', [lock, 'sleep', '5'], { stdio: 'ignore' });
+  t.teardown(() => void other.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 150));
+  const started = Date.now();
+  const e = await t.throwsAsync(withFileLock(lock, async () => 'got it', { timeoutMs: 300 }));
+  const took = Date.now() - started;
+  t.true(e instanceof LockTimeoutError);
+  t.is((e as LockTimeoutError).code, 'ETIMEDOUT');
+  t.regex(e!.message, /held by another process or request for more than 300 ms/);
+  t.true(took >= 280 && took < 2000, `took ${took} ms`);
+});
+
+test('waiters queued in this process behind a holder are bounded by the same timeout, and the queue goes on after them', async (t) => {
+  const dir = await tempDir(t);
+  const lock = join(dir, 'lock');
+  let release!: () => void;
+  const holding = withFileLock(lock, () => new Promise<void>((r) => (release = r)), { timeoutMs: 5000 });
+  await new Promise((r) => setTimeout(r, 50));
+  const waiter = withFileLock(lock, async () => 'never', { timeoutMs: 200 });
+  const after = withFileLock(lock, async () => 'after', { timeoutMs: 5000 });
+  await t.throwsAsync(waiter, { instanceOf: LockTimeoutError });
+  release();
+  await holding;
+  t.is(await after, 'after');
+});
+
+test('a FIFO at the lock path does not block taking the lock', async (t) => {
+  const dir = await tempDir(t);
+  const fifo = join(dir, 'fifo-lock');
+  execFileSync('mkfifo', [fifo]);
+  t.is(await withFileLock(fifo, async () => 'locked', { timeoutMs: 2000 }), 'locked');
+});
+
+test('a lock file removed by its holder on release: a waiter in another process holds the new file, not the removed one', async (t) => {
+  const dir = await tempDir(t);
+  const lock = join(dir, 'lock');
+  const flockJs = fileURLToPath(new URL('../../../lib/fs/flock.js', import.meta.url));
+  let release!: () => void;
+  const holding = withFileLock(lock, () => new Promise<void>((r) => (release = r)), { unlinkAfter: () => true });
+  await new Promise((r) => setTimeout(r, 50));
+  // The other process opens the file we hold, waits, and must find, once it has the lock, that the
+  // path names a different (new) file than the one it locked, and start over on that one.
+  const code = `import { withFileLock } from ${JSON.stringify(flockJs)}; import { existsSync } from 'node:fs';
+    await withFileLock(${JSON.stringify(lock)}, async () => console.log(existsSync(${JSON.stringify(lock)}) ? 'held the file at the path' : 'held a removed file'));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => setTimeout(r, 300));
+  release();
+  await holding;
+  await new Promise((r) => child.on('exit', r));
+  t.is(out.trim(), 'held the file at the path');
+});
+
+test('readSmallFiles reads every file whole, and marks one over maxBytes as cut', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'big'), 'x'.repeat(9000) + 'END');
+  await writeFile(join(dir, 'small'), 'tiny');
+  const files = Object.fromEntries((await native.readSmallFiles(dir, 1 << 20)).map((f) => [f.name, f]));
+  t.is(files.big!.text.length, 9003);
+  t.true(files.big!.text.endsWith('END'));
+  t.is(files.big!.truncated, undefined);
+  t.is(files.small!.text, 'tiny');
+  const cut = (await native.readSmallFiles(dir, 100)).find((f) => f.name === 'big')!;
+  t.is(cut.text.length, 100);
+  t.true(cut.truncated);
 });

@@ -1,7 +1,7 @@
 // KeyedQueue: one key runs in arrival order (also after a failure), different keys overlap.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KeyedQueue } from '../../../lib/daemon/queue.js';
+import { KeyedQueue } from '../../../lib/util/keyed-queue.js';
 
 test('same key serialised in order, other keys concurrent, keys forgotten when idle', async (t) => {
   const q = new KeyedQueue();
@@ -25,4 +25,20 @@ test('same key serialised in order, other keys concurrent, keys forgotten when i
   await sleep(0);
   t.is(q.keys, 0);
   t.is(q.running, 0);
+});
+
+test('a job that waits past its timeout never starts and rejects; the jobs behind it keep their order', async (t) => {
+  const q = new KeyedQueue();
+  const events: string[] = [];
+  const slow = q.run('k', async () => {
+    await sleep(150);
+    events.push('slow');
+  });
+  const late = q.run('k', async () => events.push('late'), { timeoutMs: 30, timeoutError: () => new Error('gave up') });
+  const next = q.run('k', async () => events.push('next'));
+  await t.throwsAsync(late, { message: 'gave up' });
+  t.deepEqual(events, [], 'the timed-out job rejected while the first still ran');
+  await slow;
+  await next;
+  t.deepEqual(events, ['slow', 'next']);
 });
