@@ -1,6 +1,6 @@
 // CNI results for every spec version, and conversion between them in both directions:
 // 0.1/0.2 `ip4/ip6/dns` ⇄ 0.3+ `interfaces/ips/routes/dns` (as libcni's convert does).
-import { isIPv4 } from '../netlink/ip.js';
+import { isIPv4 } from '../ip.js';
 import { CniError, ErrorCode } from './errors.js';
 import { compareVersions, isLegacy, isSupported } from './version.js';
 

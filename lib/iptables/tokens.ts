@@ -2,7 +2,7 @@
 // of the payload's tokenizer. Nothing leaves here that could end a line, close a quote or start a
 // new option: a container ID with a quote, newline or control character is refused, never escaped.
 import { SpecError } from '../native/index.js';
-import { formatIp, networkOf, parsePrefix } from '../netlink/ip.js';
+import { formatIp, networkOf, parsePrefix } from '../ip.js';
 
 export type Family = 4 | 6;
 export type Table = 'filter' | 'nat' | 'mangle' | 'raw' | 'security';

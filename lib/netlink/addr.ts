@@ -3,7 +3,7 @@
 import { SpecError, unlessExists } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
 import { delDevIndex, devIndex, family, scope, type ScopeName } from './inet.js';
-import { parseIp, parsePrefix, type Family, type IpPrefix } from './ip.js';
+import { parseIp, parsePrefix, type Family, type IpPrefix } from '../ip.js';
 import { defineOp } from './ops.js';
 import { bool, defined, int } from './validate.js';
 

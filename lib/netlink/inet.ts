@@ -1,7 +1,7 @@
 // Field helpers shared by the addr/route/rule/neigh verbs: families, scopes, tables, devices.
 import { NetlinkError, SpecError } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
-import type { Family, IpAddr } from './ip.js';
+import type { Family, IpAddr } from '../ip.js';
 import { ifname, int } from './validate.js';
 
 /** rtnetlink scopes by name; iproute2 prints 0 as "global" for addresses, "universe" for routes. */

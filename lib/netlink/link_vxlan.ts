@@ -2,7 +2,7 @@
 // IPv4 or IPv6 underlay, validated here and encoded in native/netlink/link_vxlan.cc.
 import { SpecError } from '../native/index.js';
 import { defineLinkKind } from './link.js';
-import { parseIp, type IpAddr } from './ip.js';
+import { parseIp, type IpAddr } from '../ip.js';
 import { bool, defined, int } from './validate.js';
 
 /** IANA's VXLAN port; we send it when `port` is omitted because the kernel's default is 8472. */

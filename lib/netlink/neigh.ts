@@ -3,7 +3,7 @@
 import { SpecError, unlessExists } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
 import { commonFamily, delDevIndex, devIndex } from './inet.js';
-import { parseIp, type Family, type IpAddr } from './ip.js';
+import { parseIp, type Family, type IpAddr } from '../ip.js';
 import { defineOp } from './ops.js';
 import { bool, defined, int, mac, oneOf } from './validate.js';
 

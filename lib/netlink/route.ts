@@ -3,7 +3,7 @@
 import { SpecError, unlessExists } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
 import { commonFamily, delDevIndex, devIndex, family, scope, table, TABLES, type ScopeName, type TableName } from './inet.js';
-import { networkOf, parseIp, parsePrefix, type Family, type IpAddr, type IpPrefix } from './ip.js';
+import { networkOf, parseIp, parsePrefix, type Family, type IpAddr, type IpPrefix } from '../ip.js';
 import { defineOp } from './ops.js';
 import { bool, defined, int, oneOf } from './validate.js';
 

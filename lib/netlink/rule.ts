@@ -3,7 +3,7 @@
 import { SpecError } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
 import { commonFamily, family, table, type TableName } from './inet.js';
-import { parsePrefix, type Family } from './ip.js';
+import { parsePrefix, type Family } from '../ip.js';
 import { defineOp } from './ops.js';
 import { defined, ifname, int, oneOf } from './validate.js';
 

@@ -6,7 +6,7 @@ import { CniError, ErrorCode } from '../../cni/errors.js';
 import { unlessExists } from '../../native/index.js';
 import type { NetlinkHandle } from '../../netlink/handle.js';
 import type { Link } from '../../netlink/link.js';
-import { networkOf, parsePrefix } from '../../netlink/ip.js';
+import { networkOf, parsePrefix } from '../../ip.js';
 import type { BridgeConfig } from './config.js';
 
 /** The alias of a bridge whose MAC this plugin has pinned: seen on the next ADD, nothing to do. */

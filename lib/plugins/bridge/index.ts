@@ -11,7 +11,7 @@ import { findsByTag } from '../../iptables/index.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
 import type { Op } from '../../netlink/ops.js';
 import type { Link } from '../../netlink/link.js';
-import { hostAddress, parsePrefix } from '../../netlink/ip.js';
+import { hostAddress, parsePrefix } from '../../ip.js';
 import { Netns } from '../../netns/netns.js';
 import * as sysctl from '../../netns/sysctl.js';
 import { parseConfig, type BridgeConfig } from './config.js';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Netns } from '../../netns/netns.js';
 import { check, hasChain, isComment, isNftBackend, removeTagged, restore, rulesTagged, saveChains, type Rule } from '../../iptables/index.js';
-import { networkOf, parsePrefix } from '../../netlink/ip.js';
+import { networkOf, parsePrefix } from '../../ip.js';
 
 export interface MasqTarget {
   network: string;

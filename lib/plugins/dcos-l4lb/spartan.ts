@@ -8,7 +8,7 @@ import type { Rollback } from '../../cni/rollback.js';
 import type { NetlinkHandle } from '../../netlink/handle.js';
 import type { Link } from '../../netlink/link.js';
 import type { Op } from '../../netlink/ops.js';
-import { networkOf, parsePrefix } from '../../netlink/ip.js';
+import { networkOf, parsePrefix } from '../../ip.js';
 import type { Netns } from '../../netns/netns.js';
 import type { SpartanConfig } from './config.js';
 

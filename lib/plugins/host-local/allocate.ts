@@ -2,7 +2,7 @@
 // round-robin from the last reserved address, as the reference plugin does.
 import { CniError } from '../../cni/errors.js';
 import type { IpConfig } from '../../cni/result.js';
-import { parseIp, type IpAddr } from '../../netlink/ip.js';
+import { parseIp, type IpAddr } from '../../ip.js';
 import { candidates, describeSet, fromBig, rangeFor, toBig, type Range, type RangeSet } from './range.js';
 import type { LeaseStore } from './store.js';
 

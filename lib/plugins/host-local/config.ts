@@ -5,7 +5,7 @@ import type { CniEnv } from '../../cni/env.js';
 import { configError, CniError, ErrorCode } from '../../cni/errors.js';
 import { isObject, type NetConf } from '../../cni/config.js';
 import { isLegacy } from '../../cni/version.js';
-import { parseIp, parsePrefix, type IpAddr } from '../../netlink/ip.js';
+import { parseIp, parsePrefix, type IpAddr } from '../../ip.js';
 import { canonicalize, overlaps, type RangeSet, type RawRange } from './range.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';

@@ -1,6 +1,6 @@
 // Address ranges of host-local: canonicalisation (defaults for start/end/gateway), membership and
 // the round-robin walk, with the reference plugin's exact rules. Addresses are bigints here.
-import { formatIp, parseIp, parsePrefix, type Family } from '../../netlink/ip.js';
+import { formatIp, parseIp, parsePrefix, type Family } from '../../ip.js';
 import { configError } from '../../cni/errors.js';
 
 export interface Range {

@@ -4,7 +4,7 @@
 import { isObject, type NetConf } from '../../cni/config.js';
 import { CniError, configError, ErrorCode } from '../../cni/errors.js';
 import type { Dns } from '../../cni/result.js';
-import { formatIp, parseIp, type IpAddr } from '../../netlink/ip.js';
+import { formatIp, parseIp, type IpAddr } from '../../ip.js';
 
 export const MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
 export type MacvtapMode = (typeof MODES)[number];

@@ -3,7 +3,7 @@
 // plus the few helpers that read kernel state to decide (a rule priority, what DEL removes).
 import type { IpConfig, Route as CniRoute } from '../../cni/result.js';
 import type { NetlinkHandle } from '../../netlink/handle.js';
-import { formatIp, networkOf, parseIp, parsePrefix, type Family, type IpAddr } from '../../netlink/ip.js';
+import { formatIp, networkOf, parseIp, parsePrefix, type Family, type IpAddr } from '../../ip.js';
 import type { Op } from '../../netlink/ops.js';
 import type { RouteSpec } from '../../netlink/route.js';
 import type { Rule, RuleSpec } from '../../netlink/rule.js';

@@ -2,7 +2,7 @@
 // config the delegate runs with. No I/O, so every rule is unit-tested as data.
 import { isObject } from '../../cni/config.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
-import { formatIp, networkOf, parseIp, parsePrefix } from '../../netlink/ip.js';
+import { formatIp, networkOf, parseIp, parsePrefix } from '../../ip.js';
 import type { MesosConfig } from './config.js';
 
 /** Labels whose value is copied into delegate.ipam (for a DHCP-style IPAM). */

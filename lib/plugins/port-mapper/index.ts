@@ -9,7 +9,7 @@ import { stoutJson } from '../../cni/mesos.js';
 import { convertResult, type AnyResult, type LegacyResult, type Result } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
 import { findsByTag } from '../../iptables/index.js';
-import { parsePrefix, type IpPrefix } from '../../netlink/ip.js';
+import { parsePrefix, type IpPrefix } from '../../ip.js';
 import { Netns } from '../../netns/netns.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
 import { parseConfig, type PortMapperConfig } from './config.js';

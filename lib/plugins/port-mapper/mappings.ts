@@ -2,7 +2,7 @@
 // with the same rules as stout's JSON→protobuf parser, so a bad entry fails with the old plugin's
 // text) and the CNI `runtimeConfig.portMappings` capability that other runtimes send.
 import { isObject } from '../../cni/config.js';
-import { formatIp, parseIp } from '../../netlink/ip.js';
+import { formatIp, parseIp } from '../../ip.js';
 import { badArgs } from './errors.js';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';

@@ -4,7 +4,7 @@
 // Several excluded devices: `! -i` takes one device, so each extra one gets a RETURN rule of the
 // same container and port just before the DNAT rule (appended together, in one transaction).
 import type { Rule } from '../../iptables/index.js';
-import { formatIp, networkOf, type IpPrefix } from '../../netlink/ip.js';
+import { formatIp, networkOf, type IpPrefix } from '../../ip.js';
 import type { Mapping } from './mappings.js';
 
 export const TAG_PREFIX = 'container_id: ';

@@ -3,7 +3,7 @@ import test from 'ava';
 import type { NetConf } from '../../../lib/cni/config.js';
 import { parseConfig } from '../../../lib/plugins/macvtap/config.js';
 import { canonicalDst, containerOps, containerRoute, hasGatewayRoute, hostPrefix, routeTable, sourceRulePriority, sourceRules } from '../../../lib/plugins/macvtap/routing.js';
-import { parseIp } from '../../../lib/netlink/ip.js';
+import { parseIp } from '../../../lib/ip.js';
 import type { Rule } from '../../../lib/netlink/rule.js';
 
 const base: NetConf = { name: 'n', type: 'macvtap', master: 'eth1', ipam: { type: 'host-local' } };

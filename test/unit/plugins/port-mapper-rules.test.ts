@@ -2,7 +2,7 @@
 // device honoured, IPv6, hostIP, snat; and the payload one ADD commits.
 import test from 'ava';
 import { checkTransaction, renderPayload, renderRule, type Rule } from '../../../lib/iptables/index.js';
-import { parsePrefix } from '../../../lib/netlink/ip.js';
+import { parsePrefix } from '../../../lib/ip.js';
 import { containerRules, jumps, tag } from '../../../lib/plugins/port-mapper/rules.js';
 import type { Mapping } from '../../../lib/plugins/port-mapper/mappings.js';
 

@@ -1,8 +1,8 @@
-// IP parsing and formatting (lib/netlink/ip.ts): the bytes netlink carries, RFC 5952 text, and
+// IP parsing and formatting (lib/ip.ts): the bytes netlink carries, RFC 5952 text, and
 // errors that name the field for every malformed input.
 import test from 'ava';
-import { SpecError } from '../../../lib/native/index.js';
-import { formatIp, isIPv4, isIPv6, networkOf, parseIp, parsePrefix } from '../../../lib/netlink/ip.js';
+import { SpecError } from '../../lib/native/index.js';
+import { formatIp, isIPv4, isIPv6, networkOf, parseIp, parsePrefix } from '../../lib/ip.js';
 
 test('parseIp: IPv4 to 4 bytes', (t) => {
   const a = parseIp('10.1.2.254', 'f');

@@ -1,5 +1,5 @@
-// IP address and prefix parsing into the bytes netlink carries; strict, with field-naming errors.
-import { SpecError } from '../native/index.js';
+// IP addresses and prefixes: strict parsing (errors name the field), formatting, subnet math.
+import { SpecError } from './native/errors.js';
 
 export type Family = 4 | 6;
 export interface IpAddr {
