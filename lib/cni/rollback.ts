@@ -1,5 +1,6 @@
 // The rollback stack every ADD uses: each side effect registers its undo; on failure the undos run
 // in reverse. Undo errors are logged and attached to the original error, never replace it.
+import { attachUndoErrors } from '../native/errors.js';
 import type { Logger } from './log.js';
 
 interface Undo {
@@ -39,8 +40,7 @@ export class Rollback {
     try {
       return await body(rb);
     } catch (e) {
-      const undoErrors = await rb.unwind();
-      if (undoErrors.length && e instanceof Error) (e as Error & { undoErrors?: Error[] }).undoErrors = undoErrors;
+      attachUndoErrors(e, await rb.unwind());
       throw e;
     }
   }

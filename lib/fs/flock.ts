@@ -1,6 +1,6 @@
 // Exclusive file locks (flock), compatible with other programs locking the same file, with a bounded
 // wait: a holder that never lets go turns into a LockTimeoutError, not a hang.
-import { LockTimeoutError, native } from '../native/index.js';
+import { isErrno, LockTimeoutError, native } from '../native/index.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 
 /**
@@ -36,7 +36,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
       try {
         fd = await native.fileLock(path, Math.max(0, deadline - Date.now()));
       } catch (e) {
-        throw (e as { code?: string }).code === 'ETIMEDOUT' ? timeout() : e;
+        throw isErrno(e, 'ETIMEDOUT') ? timeout() : e;
       }
       let result: T | undefined;
       try {

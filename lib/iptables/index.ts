@@ -1,4 +1,4 @@
-// iptables inside network namespaces: typed rules, one-transaction restores, tags, checks.
+// iptables inside network namespaces: typed rules, one-transaction restores, rules found by tag.
 export type { Backend, IptablesOptions } from './backend.js';
 export { binary } from './backend.js';
 export { IptablesError } from './errors.js';
@@ -13,9 +13,8 @@ export type { SavedChain, SavedRule, SavedTable } from './save.js';
 export { save, parseSave, hasChain } from './save.js';
 export type { ListOptions } from './list.js';
 export { saveChains } from './list.js';
-export type { CheckResult, DeleteByTagOptions } from './tags.js';
-export { deleteByTag, check, rulesTagged } from './tags.js';
+export type { ReadOptions, RemoveSpec } from './tagged.js';
+export { readTagged, removeTagged, missing, describeRule, rulesTagged } from './tagged.js';
 export type { AddrType, CtState, Family, PortSpec, Protocol, Table } from './tokens.js';
 export { tokenize, quote, isComment } from './tokens.js';
-export type { NftRule, NftTagged } from './nft.js';
-export { isNftBackend, findsByTag, listTagged, deleteNft, removeTagged } from './nft.js';
+export { isNftBackend } from './nft.js';

@@ -25,10 +25,12 @@ async function listChain(ns: Netns, family: Family, table: Table, chain: string,
     if (!r.timedOut && ABSENT.test(r.stderr)) return [];
     throw IptablesError.from(`${bin} -S ${chain}`, table, r);
   }
+  // The text as printed: iptables-legacy writes an apostrophe in a comment as \'.
+  const wanted = opts.containing === undefined ? undefined : [opts.containing, opts.containing.replaceAll("'", "\\'")];
   return r.stdout.split('\n').flatMap((l) => {
     if (l.startsWith('-N ')) return [`:${l.slice(3).trim()} - [0:0]`];
     if (l.startsWith('-P ')) return [`:${l.slice(3).trim()} [0:0]`];
-    return l.startsWith('-A ') && (opts.containing === undefined || l.includes(opts.containing)) ? [l] : [];
+    return l.startsWith('-A ') && (wanted === undefined || wanted.some((w) => l.includes(w))) ? [l] : [];
   });
 }
 

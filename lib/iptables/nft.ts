@@ -1,17 +1,14 @@
-// Reading and deleting tagged rules over nf_tables netlink, without an iptables process, when
-// the iptables-restore we would run is iptables-nft (its rules are nf_tables rules, so this is
-// the same table seen from below). Why: every iptables-nft process that deleted rules waits out
-// an RCU grace period when it closes its netlink socket (~25 ms here), and listing a 1000-rule
-// chain with `iptables -S` costs ~15-20 ms; a socket kept open here never closes while in use, a
-// native listing of that chain is ~5 ms of kernel time (filtered by tag in C++, at low priority)
-// and a delete by handle ~0.2 ms. Rules are still
-// written by iptables-restore (one transaction, iptables' own encoding of matches and targets),
-// and legacy iptables, or any iptables-restore that is not xtables-nft-multi (a wrapper, a test
-// shim), keeps the exec path: what runs is always what PATH names.
+// Reading and deleting tagged rules over nf_tables netlink, without an iptables process, when the
+// iptables-restore we would run is iptables-nft (its rules are nf_tables rules: the same table seen
+// from below). An iptables-nft process that deleted rules waits out an RCU grace period as it
+// closes its socket; a socket kept open here does not (docs/library.md has the costs). Rules are
+// still written by iptables-restore (iptables' own encoding of matches and targets), and legacy
+// iptables, or an iptables-restore that is not xtables-nft-multi (a wrapper, a test shim), keeps
+// the exec path: what runs is always what PATH names. tagged.ts is the only user.
 import { realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { which, type Netns } from '../netns/index.js';
-import { native, NETLINK_NETFILTER, SpecError, type NativeHandle, type NativeNftChain } from '../native/index.js';
+import { isErrno, native, NETLINK_NETFILTER, SpecError, type NativeHandle, type NativeNftChain } from '../native/index.js';
 import { binary, type Backend } from './backend.js';
 import { IptablesError } from './errors.js';
 import { stats } from './stats.js';
@@ -33,14 +30,6 @@ export function isNftBackend(family: Family, backend: Backend): Promise<boolean>
     speaksNft.set(key, hit);
   }
   return hit;
-}
-
-/**
- * Whether both families' rules are found by tag over netlink: then a caller has no use for the
- * container addresses the exec path rebuilds rules from, and need not read them.
- */
-export async function findsByTag(backend: Backend = 'default'): Promise<boolean> {
-  return (await isNftBackend(4, backend)) && (await isNftBackend(6, backend));
 }
 
 // One nfnetlink socket per namespace, kept while in use and closed after IDLE_MS without use
@@ -135,7 +124,7 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
  * the listing and the commit, the transaction fails whole; it is listed again and retried.
  * Returns how many tagged rules there were.
  */
-export async function removeTagged(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string, drop: readonly string[] = []): Promise<number> {
+export async function removeTaggedNft(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string, drop: readonly string[] = []): Promise<number> {
   drop.forEach((c, i) => tok.chain(c, `drop[${i}]`));
   for (let attempt = 1; ; attempt++) {
     const found = await listTagged(ns, family, table, [...new Set([...chains, ...drop])], tag);
@@ -144,7 +133,7 @@ export async function removeTagged(ns: Netns, family: Family, table: Table, chai
       await deleteNft(ns, family, table, rules, drop.filter((c) => found.chains.has(c)));
       return found.rules.length;
     } catch (e) {
-      if (attempt >= 3 || !(e instanceof IptablesError && e.code === 'ENOENT')) throw e;
+      if (attempt >= 3 || !(e instanceof IptablesError && isErrno(e, 'ENOENT'))) throw e;
     }
   }
 }

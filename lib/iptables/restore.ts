@@ -77,10 +77,12 @@ export async function runRestore(ns: Netns, family: Family, table: Table, payloa
  * try carries no `-N` and costs one exec. Only when it fails is the table read: missing shared
  * chains then get `-N` plus their onCreate ops in the same payload. Creating is serialised across
  * processes (CREATE_LOCK) and the table re-read under the lock, so one creator adds the onCreate
- * ops. If a creating commit still fails and a chain we meant to create now exists (a writer that
- * does not take our lock won the race), the transaction is re-planned and retried once more.
- * (Legacy iptables reports a `-N` on an existing chain only as "line N failed", so these decisions
- * look at the table instead of parsing messages.)
+ * ops. The one retry rule, for every caller: a failed commit is re-planned from the table and
+ * tried again (three tries in all) when its plan was a guess (the optimistic first try) or the
+ * shared chains it found present or absent changed under it (another process created one, or a
+ * writer that does not take our lock won a race); a real error meets the same table again and is
+ * thrown. (Legacy iptables reports a `-N` on an existing chain
+ * only as "line N failed", so these decisions look at the table instead of parsing messages.)
  */
 export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions = {}): Promise<RestoreResult> {
   const o = resolveOptions(opts);
@@ -93,8 +95,8 @@ export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions 
   // Optimism only proves a chain exists if some line would fail without it; otherwise look first.
   const lines = t.lines.map((l) => tokenize(l));
   const used = (name: string) => lines.some((k) => k[1] === name || k.some((x, i) => (x === '-j' || x === '-g') && k[i + 1] === name));
-  let create = t.shared.every((s) => used(s.name)) ? [] : await missing();
-  let raced = false;
+  let guessed = t.shared.every((s) => used(s.name));
+  let create = guessed ? [] : await missing();
   for (let attempt = 1; ; attempt++) {
     const empty = () => create.length === 0 && t.own.length === 0 && t.lines.length === 0;
     if (empty()) return { created: [], attempts: attempt - 1, payload: '' };
@@ -116,18 +118,10 @@ export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions 
     } catch (e) {
       if (t.shared.length === 0) throw e;
       const absent = await missing();
-      if (create.length === 0) {
-        // Failed without trying to create anything: once more, creating what is missing — or
-        // as it was, if another process created a missing chain meanwhile (a batched first try
-        // takes long enough for that); a real error fails the same way again.
-        if (attempt > 1) throw e;
-        create = absent;
-        continue;
-      }
-      // Failed while creating: retry once if someone else created one of them meanwhile.
-      if (raced || create.every((c) => absent.includes(c))) throw e;
-      raced = true;
-      stats.retries++;
+      const changed = absent.length !== create.length || absent.some((c) => !create.includes(c));
+      if ((!guessed && !changed) || attempt >= 3) throw e;
+      if (!guessed) stats.retries++;
+      guessed = false;
       create = absent;
     }
   }

@@ -47,7 +47,7 @@ export interface Rule {
   mark?: Neg<{ value: number; mask?: number }>;
   /** `-m conntrack --ctstate A,B` */
   ctState?: Neg<readonly CtState[]>;
-  /** `-m comment --comment TEXT`: the tag deleteByTag matches exactly */
+  /** `-m comment --comment TEXT`: the tag removeTagged matches exactly */
   comment?: string;
   target: Target;
 }

@@ -1,5 +1,5 @@
 // Counts of iptables processes this module started (and of netlink calls that replaced them): metrics for a daemon, and the way a test
-// proves that a no-op (deleteByTag with nothing tagged) ran no restore at all.
+// proves that a no-op (removeTagged with nothing tagged) ran no restore at all.
 export const stats = {
   /** iptables-save runs */
   saves: 0,

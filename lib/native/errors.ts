@@ -93,12 +93,31 @@ export function errnoMessage(n: number): string {
   return errnoText[n] ?? `errno ${n}`;
 }
 
+/**
+ * Undo steps that failed after `e` (a batch's rollback, a plugin's rollback stack) are attached to
+ * it as `undoErrors`, never in its place: the caller learns what went wrong first, and what was
+ * left behind.
+ */
+export function attachUndoErrors(e: unknown, errors: readonly Error[]): void {
+  if (errors.length && e instanceof Error) (e as Error & { undoErrors?: Error[] }).undoErrors = [...undoErrorsOf(e), ...errors];
+}
+
+/** The undo errors attached to `e` (none: []). */
+export function undoErrorsOf(e: unknown): Error[] {
+  return (e as { undoErrors?: Error[] } | undefined)?.undoErrors ?? [];
+}
+
+/** Whether `e` is one of the library's errors with one of these errno names (`EEXIST`, …). */
+export function isErrno(e: unknown, ...codes: string[]): e is MesosCniError {
+  return e instanceof MesosCniError && codes.includes(e.code);
+}
+
 /** Await `p`, reading EEXIST as "already there" (undefined): what every `ensure` verb does. */
 export async function unlessExists<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;
   } catch (e) {
-    if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    if (!isErrno(e, 'EEXIST')) throw e;
     return undefined;
   }
 }

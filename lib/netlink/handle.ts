@@ -1,6 +1,6 @@
 // A netlink handle bound to one namespace: its socket was opened inside that namespace, so every
 // request acts there without switching threads. Verbs hang off it: nl.link.add(...), nl.route.replace(...).
-import { errnoMessage, errnoName, native, NetlinkError, SpecError, type NativeHandle } from '../native/index.js';
+import { attachUndoErrors, errnoMessage, errnoName, native, NetlinkError, SpecError, type NativeHandle } from '../native/index.js';
 import { Netns, open as openNetns } from '../netns/netns.js';
 import { opDef, type Op, type OpName, type OpSpecs } from './ops.js';
 import { LinkApi } from './link.js';
@@ -48,6 +48,11 @@ export class NetlinkHandle {
       // The socket keeps the namespace alive; a namespace we opened ourselves is not kept open.
       if (typeof ns === 'string') netns?.close();
     }
+  }
+
+  /** Another handle, in `ns` (for verbs that create a link elsewhere and read it back there). */
+  openAt(ns: Netns): Promise<NetlinkHandle> {
+    return NetlinkHandle.open(ns);
   }
 
   /** Look up a link's index by name (or pass an index through). */
@@ -130,8 +135,7 @@ export class NetlinkHandle {
     try {
       await this.request(undo);
     } catch (e) {
-      // Never replace the original error; attach what the undo could not do.
-      (err as { rollbackError?: unknown }).rollbackError = e;
+      attachUndoErrors(err, [e as Error]);
     }
   }
 

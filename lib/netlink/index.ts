@@ -7,7 +7,7 @@ export type { Link, LinkCommon, LinkKind, LinkKinds, LinkSelect, LinkSetSpec, Li
 export type { BridgePortSpec } from './bridge_port.js';
 export type { MacvlanMode } from './link_macvlan.js';
 export { VXLAN_DEFAULT_PORT } from './link_vxlan.js';
-export { dummySupported, isUnknownKind, type StandaloneSpec } from './link_dummy.js';
+export { isUnknownKind } from './link_dummy.js';
 // Address math lives in lib/ip.ts (iptables and cni use it too); re-exported for the library API.
 export { parseIp, parsePrefix, formatIp, networkOf, type IpAddr, type IpPrefix, type Family } from '../ip.js';
 export type { Addr, AddrDelSpec, AddrFilter, AddrSpec } from './addr.js';

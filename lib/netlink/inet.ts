@@ -1,5 +1,5 @@
 // Field helpers shared by the addr/route/rule/neigh verbs: families, scopes, tables, devices.
-import { NetlinkError, SpecError } from '../native/index.js';
+import { isErrno, NetlinkError, SpecError } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
 import type { Family, IpAddr } from '../ip.js';
 import { ifname, int } from './validate.js';
@@ -52,7 +52,7 @@ export async function devIndex(h: NetlinkHandle, ref: string | number, field: st
   try {
     return await h.linkIndex(ref, field);
   } catch (e) {
-    if ((e as { code?: string }).code !== 'ENODEV') throw e;
+    if (!isErrno(e, 'ENODEV')) throw e;
     throw new NetlinkError(`${context()}: No such device`, { code: 'ENODEV', errno: 19, op: field, detail: `no link named ${String(ref)}`, cause: e });
   }
 }
@@ -67,7 +67,7 @@ export async function delDevIndex(h: NetlinkHandle, ref: string | number, field:
   try {
     return await h.linkIndex(ref, field);
   } catch (e) {
-    if ((e as { code?: string }).code === 'ENODEV') return GONE_INDEX;
+    if (isErrno(e, 'ENODEV')) return GONE_INDEX;
     throw e;
   }
 }

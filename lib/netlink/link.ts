@@ -1,6 +1,6 @@
 // Links: `ip link add/set/del/show` for every kind. Kind-specific fields are validated by the
 // kind's own module (link_veth.ts, link_vxlan.ts, ...), registered with defineLinkKind.
-import { SpecError, unlessExists } from '../native/index.js';
+import { isErrno, SpecError, unlessExists } from '../native/index.js';
 import type { Netns } from '../netns/netns.js';
 import type { NetlinkHandle } from './handle.js';
 import { defineOp } from './ops.js';
@@ -170,7 +170,7 @@ export class LinkApi {
   /** Create unless a link of that name exists; an existing one must be of the same kind. */
   async ensure(spec: LinkSpec): Promise<Link> {
     await unlessExists(this.add(spec));
-    const h = spec.netns ? await (await import('./handle.js')).NetlinkHandle.open(spec.netns) : this.h;
+    const h = spec.netns ? await this.h.openAt(spec.netns) : this.h;
     try {
       const link = await h.link.get(spec.name);
       if (link.kind !== spec.kind) {
@@ -203,7 +203,7 @@ export class LinkApi {
     try {
       return await this.get(which);
     } catch (e) {
-      if ((e as { code?: string }).code === 'ENODEV') return undefined;
+      if (isErrno(e, 'ENODEV')) return undefined;
       throw e;
     }
   }

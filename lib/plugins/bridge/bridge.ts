@@ -68,5 +68,5 @@ export async function ensureGatewayAddr(host: NetlinkHandle, cfg: BridgeConfig, 
     }
     await host.addr.del({ dev: cfg.bridge, address: a.address });
   }
-  await unlessExists(host.addr.add({ dev: cfg.bridge, address: want.text })); // a concurrent ADD may add it
+  await host.addr.ensure({ dev: cfg.bridge, address: want.text }); // a concurrent ADD may add it
 }

@@ -7,7 +7,6 @@ import { CniError, ErrorCode } from '../../cni/errors.js';
 import { convertResult, type AnyResult, type Interface, type IpConfig, type Result, type Route } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
 import { allSettledOrThrow } from '../../util/settle.js';
-import { findsByTag } from '../../iptables/index.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
 import type { Op } from '../../netlink/ops.js';
 import type { Link } from '../../netlink/link.js';
@@ -15,8 +14,8 @@ import { hostAddress, parsePrefix } from '../../ip.js';
 import { Netns } from '../../netns/netns.js';
 import * as sysctl from '../../netns/sysctl.js';
 import { parseConfig, type BridgeConfig } from './config.js';
-import { createVeth } from './veth.js';
-import { missingMasq, setupMasq, teardownMasq } from './masq.js';
+import { createVeth } from '../shared/veth.js';
+import { missingMasq, setupMasq, teardownMasq } from '../shared/masq.js';
 import { ensureBridge, ensureGatewayAddr } from './bridge.js';
 
 const familyOf = (cidr: string) => (cidr.includes(':') ? 6 : 4);
@@ -83,10 +82,10 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
         const started = setupMasq(hostNs, target, ips.map((ip) => ip.address));
         masq = started;
         started.catch(() => undefined); // awaited below; a link failure may come first
-        rb.push('remove ipMasq rules', () => started.catch(() => undefined).then(() => teardownMasq(hostNs, target)));
+        rb.push('remove ipMasq rules', () => started.catch(() => undefined).then(() => teardownMasq(hostNs, target, ips.map((ip) => ip.address))));
       }
 
-      const hostVeth = await createVeth({ host, container, containerNs, ifname: ctx.env.ifname, bridgeIndex: br.index, mtu: cfg.mtu, mac: cfg.mac });
+      const hostVeth = await createVeth({ host, container, containerNs, ifname: ctx.env.ifname, master: br.index, mtu: cfg.mtu, mac: cfg.mac });
       rb.push(`delete link ${hostVeth}`, () => host.link.del(hostVeth));
       if (cfg.hairpinMode) await host.bridgePort.set({ dev: hostVeth, hairpin: true });
 
@@ -127,55 +126,30 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
 /**
  * DEL: link (if the namespace is still there) and rules, then the address lease — each
  * idempotent. The link and rule deletions both wait out kernel RCU grace periods (~20 ms each
- * here), so they run concurrently, both awaited to the end (the host namespace is closed after);
- * the lease goes last so the address is not reused early.
+ * here), so they run concurrently once the link's addresses are read (they say which masquerade
+ * rules there are), both awaited to the end; the lease goes last so the address is not reused early.
  */
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf);
   const target = { network: cfg.name, containerId: ctx.env.containerId };
   const hostNs = Netns.current();
   try {
-    // On iptables-nft the rules are found by their tag over netlink: that starts at once, and the
-    // container's addresses (what the exec path rebuilds the rules from) are not even read.
-    const byTag = cfg.ipMasq && (await findsByTag());
-    const addresses = deferred<string[] | undefined>();
-    await allSettledOrThrow([
-      removeLink(ctx, cfg.ipMasq && !byTag ? addresses.resolve : undefined).finally(() => addresses.resolve(undefined)),
-      cfg.ipMasq ? (byTag ? teardownMasq(hostNs, target) : addresses.promise.then((a) => teardownMasq(hostNs, target, familiesOf(a), a))) : undefined,
-    ]);
+    const container = ctx.netns ? await NetlinkHandle.open(ctx.netns) : undefined;
+    try {
+      const link = await container?.link.find(ctx.env.ifname);
+      // Link-local aside; none known (no link, or flushed by someone) makes teardownMasq look at both families.
+      const addresses = link && cfg.ipMasq ? (await container!.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address) : undefined;
+      await allSettledOrThrow([
+        link ? container!.link.del({ index: link.index }) : undefined, // takes the host end with it
+        cfg.ipMasq ? teardownMasq(hostNs, target, addresses) : undefined,
+      ]);
+    } finally {
+      container?.close();
+    }
   } finally {
     hostNs.close();
   }
   await ctx.delegate.run('DEL', { type: cfg.ipamType }, { stdin: ctx.stdin.toString('utf8') });
-}
-
-/**
- * Delete the container's interface (its host end goes with it). `addresses`, when given, hears the
- * addresses it still held (link-local aside) before the delete.
- */
-async function removeLink(ctx: PluginContext, addresses?: (a: string[]) => void): Promise<void> {
-  if (!ctx.netns) return;
-  const container = await NetlinkHandle.open(ctx.netns);
-  try {
-    const link = await container.link.find(ctx.env.ifname);
-    if (!link) return;
-    if (addresses) addresses((await container.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address));
-    await container.link.del({ index: link.index });
-  } finally {
-    container.close();
-  }
-}
-
-/** The families whose masquerade rules to remove: those of the addresses, both when none are known. */
-function familiesOf(addresses: string[] | undefined): (4 | 6)[] {
-  const held = [...new Set((addresses ?? []).map(familyOf))];
-  return held.length ? held : [4, 6];
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 /** CHECK: the container link and its addresses from prevResult, the bridge, the rules, then IPAM. */

@@ -8,7 +8,7 @@ import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
 import type { Rollback } from '../../cni/rollback.js';
 import type { NetlinkHandle } from '../../netlink/handle.js';
 import type { Link } from '../../netlink/link.js';
-import '../../netlink/link_dummy.js';
+import { addStandalone } from '../shared/standalone.js';
 import type { MinutemanConfig } from './config.js';
 
 export const MINUTEMAN_IFNAME = 'minuteman';
@@ -52,7 +52,7 @@ async function writeCheckpoint(file: string, dir: string, netns: string): Promis
 export async function register(cfg: MinutemanConfig, container: NetlinkHandle, containerId: string, netns: string, rb: Rollback): Promise<void> {
   try {
     // A dummy, or a port-less bridge where the kernel has no dummy driver; born in the container.
-    await container.link.addStandalone({ name: MINUTEMAN_IFNAME, up: true });
+    await addStandalone(container, { name: MINUTEMAN_IFNAME, up: true });
   } catch (e) {
     throw fail(`failed to create the ${MINUTEMAN_IFNAME} interface in ${netns}`, e);
   }

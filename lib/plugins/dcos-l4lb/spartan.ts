@@ -1,6 +1,5 @@
 // The spartan attachment: a veth `spartan` in the container with a /32 leased from spartan-network
 // and routes to the four spartan (DNS) addresses over it; the host end routes the lease back.
-import { randomBytes } from 'node:crypto';
 import type { PluginContext } from '../../cni/plugin.js';
 import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
 import { convertResult, type AnyResult, type Result } from '../../cni/result.js';
@@ -10,6 +9,7 @@ import type { Link } from '../../netlink/link.js';
 import type { Op } from '../../netlink/ops.js';
 import { networkOf, parsePrefix } from '../../ip.js';
 import type { Netns } from '../../netns/netns.js';
+import { createVeth, IfnameTakenError } from '../shared/veth.js';
 import type { SpartanConfig } from './config.js';
 
 export const SPARTAN_IFNAME = 'spartan';
@@ -71,19 +71,13 @@ export async function release(ctx: PluginContext, cfg: SpartanConfig): Promise<v
 }
 
 /** One request: host end `veth<8 hex>` UP, peer `spartan` born in the container. Returns the host name. */
-async function createVeth(host: NetlinkHandle, container: NetlinkHandle, containerNs: Netns): Promise<string> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const name = 'veth' + randomBytes(4).toString('hex');
-    try {
-      await host.link.add({ kind: 'veth', name, up: true, peer: { name: SPARTAN_IFNAME, netns: containerNs } });
-      return name;
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw fail('unable to create veth pair', e);
-      if (await container.link.find(SPARTAN_IFNAME)) throw fail(`the container already has an interface named "${SPARTAN_IFNAME}"`);
-      // else our random host name was taken: another try
-    }
+async function spartanVeth(h: Handles): Promise<string> {
+  try {
+    return await createVeth({ ...h, ifname: SPARTAN_IFNAME });
+  } catch (e) {
+    if (e instanceof IfnameTakenError) throw fail(`the container already has an interface named "${SPARTAN_IFNAME}"`);
+    throw fail('unable to create veth pair', e);
   }
-  throw fail('unable to create veth pair: no free host veth name after 10 attempts');
 }
 
 export interface Handles {
@@ -96,7 +90,7 @@ export interface Handles {
 export async function attach(ctx: PluginContext, cfg: SpartanConfig, h: Handles, rb: Rollback): Promise<string> {
   const ip = await lease(ctx, cfg);
   rb.push(`release ${SPARTAN_NETWORK} lease ${ip}`, () => release(ctx, cfg));
-  const hostVeth = await createVeth(h.host, h.container, h.containerNs);
+  const hostVeth = await spartanVeth(h);
   // The container end goes with it, and every address and route on either end.
   rb.push(`delete link ${hostVeth}`, () => h.host.link.del(hostVeth));
 

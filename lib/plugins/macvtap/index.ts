@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
+import { isErrno } from '../../native/index.js';
 import { convertResult, type AnyResult, type IpConfig, type Result, type Route } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
@@ -105,11 +106,10 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
         const replies = await container.request(containerOps({ index, ifname, ips, routes, hostRouteIp: cfg.hostRouteIp }));
         link = replies[replies.length - 1]![0] as Link;
       } catch (e) {
-        const err = e as Error & { code?: string; op?: string };
-        if (err.code === 'EEXIST' && err.op === 'link.set') {
+        if (isErrno(e, 'EEXIST') && e.op === 'link.set') {
           throw new CniError(ErrorCode.Plugin, `container interface ${ifname} already exists in ${ctx.env.netns}`);
         }
-        throw new CniError(ErrorCode.Plugin, `configure ${ifname} in ${ctx.env.netns}`, err.message);
+        throw new CniError(ErrorCode.Plugin, `configure ${ifname} in ${ctx.env.netns}`, (e as Error).message);
       }
 
       if (cfg.hostRouteIp) await sourceRouting(container, link.index, cfg, ips, routes, rb);

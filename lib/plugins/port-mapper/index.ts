@@ -8,7 +8,6 @@ import { asCniError, CniError, codeFor, ErrorCode } from '../../cni/errors.js';
 import { stoutJson } from '../../cni/mesos.js';
 import { convertResult, type AnyResult, type LegacyResult, type Result } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
-import { findsByTag } from '../../iptables/index.js';
 import { parsePrefix, type IpPrefix } from '../../ip.js';
 import { Netns } from '../../netns/netns.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
@@ -134,9 +133,10 @@ async function linkAddresses(netns: string | undefined, ifname: string): Promise
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf);
   const path = await delegatePath(ctx, cfg);
-  // Without iptables-nft the rules are rebuilt from the container's addresses, read before the
-  // delegate's DEL takes the interface away; with it they are found by tag over netlink.
-  const known = (await findsByTag()) ? [] : (await linkAddresses(ctx.env.netns, ctx.env.ifname)).map((a) => containerRules(cfg, ctx.env.containerId, a));
+  // The rules as ADD wrote them, rebuilt from the container's addresses, read before the delegate's
+  // DEL takes the interface away: where rules are not found by tag over netlink, they are deleted
+  // exactly from these without reading the table.
+  const known = (await linkAddresses(ctx.env.netns, ctx.env.ifname)).map((a) => containerRules(cfg, ctx.env.containerId, a));
   const host = Netns.current();
   const rules = remove(host, cfg.chain, ctx.env.containerId, known)
     .catch((e: unknown) => {

@@ -1,9 +1,10 @@
-// Tagged rules over nf_tables netlink (lib/iptables/nft.ts) against rules iptables-nft wrote:
+// Tagged rules over nf_tables netlink (lib/iptables/nft.ts, behind tagged.ts) against rules iptables-nft wrote:
 // comments read back exactly, deletes by handle in one transaction, chains dropped with their
 // rules, a concurrent deleter retried, and no iptables process on the way.
 import { namespaces, rootTest } from '../../helpers/fixture.js';
 import { execInNetns } from '../../../lib/netns/index.js';
 import * as iptables from '../../../lib/iptables/index.js';
+import * as nft from '../../../lib/iptables/nft.js';
 import { portMapperAdd, saveText } from './helpers.js';
 
 const CHAIN = 'MESOS-TEST-NFT';
@@ -18,13 +19,13 @@ rootTest.serial('listTagged sees exact comments (P, not P.C or "P "), and which 
   const [h] = await namespaces(t, 1);
   for (const id of ['P', 'P.C', 'P ']) await iptables.restore(h!.ns, portMapperAdd(CHAIN, id, [{ host: 8080, ip: '10.0.0.2', port: 80 }, { host: 53, ip: '10.0.0.2', port: 53, proto: 'udp' }]));
   await iptables.restore(h!.ns, { table: 'nat', ops: [{ op: 'append', rule: { chain: 'POSTROUTING', source: '10.0.0.2', comment: 'container_id: P', target: { kind: 'MASQUERADE' } } }] });
-  const found = await iptables.listTagged(h!.ns, 4, 'nat', [CHAIN, 'POSTROUTING', 'NO-SUCH'], 'container_id: P');
+  const found = await nft.listTagged(h!.ns, 4, 'nat', [CHAIN, 'POSTROUTING', 'NO-SUCH'], 'container_id: P');
   t.deepEqual([...found.chains].sort(), [CHAIN, 'POSTROUTING'].sort());
   t.deepEqual(found.rules.map((r) => r.chain), [CHAIN, CHAIN, 'POSTROUTING']);
   t.is(new Set(found.rules.map((r) => r.handle)).size, 3);
 
   const before = { ...iptables.stats };
-  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P'), 3);
+  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN, 'POSTROUTING'], tag: 'container_id: P' }), 3);
   t.is(iptables.stats.restores, before.restores);
   t.is(iptables.stats.lists, before.lists);
   t.is(iptables.stats.nftDeletes, before.nftDeletes + 1);
@@ -33,7 +34,7 @@ rootTest.serial('listTagged sees exact comments (P, not P.C or "P "), and which 
   t.is(text.match(/container_id: P\.C/g)?.length, 2);
   t.is(text.match(/container_id: P "/g)?.length, 2);
   // Nothing left: no transaction at all.
-  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P'), 0);
+  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN, 'POSTROUTING'], tag: 'container_id: P' }), 0);
   t.is(iptables.stats.nftDeletes, before.nftDeletes + 1);
 });
 
@@ -53,12 +54,12 @@ rootTest('removeTagged drops an owned chain with its rules and the tagged jump t
         ],
       });
     await owned('mine');
-    t.is(await iptables.removeTagged(h!.ns, family, 'nat', ['POSTROUTING'], 'mine', ['CNI-OWNED']), 2);
+    t.is(await iptables.removeTagged(h!.ns, family, 'nat', { chains: ['POSTROUTING'], tag: 'mine', drop: ['CNI-OWNED'] }), 2);
     t.notRegex(await saveText(h!.ns, family, 'nat', 'nft'), /CNI-OWNED|mine/);
 
     // An untagged jump keeps the chain referenced: the kernel refuses, and the tagged rule stays too.
     await owned();
-    const e = await t.throwsAsync(iptables.removeTagged(h!.ns, family, 'nat', ['POSTROUTING'], 'mine', ['CNI-OWNED']));
+    const e = await t.throwsAsync(iptables.removeTagged(h!.ns, family, 'nat', { chains: ['POSTROUTING'], tag: 'mine', drop: ['CNI-OWNED'] }));
     t.is((e as iptables.IptablesError).code, 'EBUSY');
     t.regex(e!.message, /delete chain CNI-OWNED/);
     t.regex(await saveText(h!.ns, family, 'nat', 'nft'), /-A CNI-OWNED -m comment --comment mine -j MASQUERADE/);
@@ -68,13 +69,13 @@ rootTest('removeTagged drops an owned chain with its rules and the tagged jump t
 rootTest('a rule deleted by someone else between listing and commit: deleteNft fails whole with ENOENT, removeTagged lists again and finishes', async (t) => {
   const [h] = await namespaces(t, 1);
   await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'R', [{ host: 1, ip: '10.0.0.1', port: 1 }, { host: 2, ip: '10.0.0.1', port: 2 }]));
-  const found = await iptables.listTagged(h!.ns, 4, 'nat', [CHAIN], 'container_id: R');
+  const found = await nft.listTagged(h!.ns, 4, 'nat', [CHAIN], 'container_id: R');
   t.is(found.rules.length, 2);
   await execInNetns(h!.ns, 'iptables', ['-w', '-t', 'nat', '-D', CHAIN, '1']);
-  const e = await t.throwsAsync(iptables.deleteNft(h!.ns, 4, 'nat', found.rules));
+  const e = await t.throwsAsync(nft.deleteNft(h!.ns, 4, 'nat', found.rules));
   t.is((e as iptables.IptablesError).code, 'ENOENT');
   t.regex(await saveText(h!.ns, 4, 'nat', 'nft'), /container_id: R/, 'nothing of a refused transaction is applied');
-  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', [CHAIN], 'container_id: R'), 1);
+  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN], tag: 'container_id: R' }), 1);
   t.notRegex(await saveText(h!.ns, 4, 'nat', 'nft'), /container_id: R/);
 });
 
@@ -83,7 +84,7 @@ rootTest('comments kept in rule userdata (as nft writes them) are read too', asy
   await execInNetns(h!.ns, 'iptables', ['-w', '-t', 'nat', '-N', 'X']); // the nat table, as iptables-nft makes it
   // (By path: under npm, node_modules/.bin has an unrelated `nft`.)
   await execInNetns(h!.ns, '/usr/sbin/nft', ['add chain ip nat c; add rule ip nat c counter comment "from-nft"; add rule ip nat c counter comment "other"']);
-  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', ['c'], 'from-nft'), 1);
+  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: ['c'], tag: 'from-nft' }), 1);
   const left = (await execInNetns(h!.ns, '/usr/sbin/nft', ['list chain ip nat c'])).stdout;
   t.notRegex(left, /from-nft/);
   t.regex(left, /comment "other"/);
@@ -91,8 +92,8 @@ rootTest('comments kept in rule userdata (as nft writes them) are read too', asy
 
 rootTest('bad names are refused before anything reaches the kernel, naming the field', async (t) => {
   const [h] = await namespaces(t, 1);
-  await t.throwsAsync(iptables.listTagged(h!.ns, 4, 'nat', ['bad chain'], 'x'), { message: /chains\[0\]/ });
-  await t.throwsAsync(iptables.removeTagged(h!.ns, 4, 'nat', ['POSTROUTING'], 'x', ['-X']), { message: /drop\[0\]/ });
-  await t.throwsAsync(iptables.listTagged(h!.ns, 5 as never, 'nat', ['POSTROUTING'], 'x'), { message: /family/ });
-  await t.throwsAsync(iptables.listTagged(h!.ns, 4, 'nope' as never, ['POSTROUTING'], 'x'), { message: /table/ });
+  await t.throwsAsync(nft.listTagged(h!.ns, 4, 'nat', ['bad chain'], 'x'), { message: /chains\[0\]/ });
+  await t.throwsAsync(iptables.removeTagged(h!.ns, 4, 'nat', { chains: ['POSTROUTING'], tag: 'x', drop: ['-X'] }), { message: /drop\[0\]/ });
+  await t.throwsAsync(nft.listTagged(h!.ns, 5 as never, 'nat', ['POSTROUTING'], 'x'), { message: /family/ });
+  await t.throwsAsync(nft.listTagged(h!.ns, 4, 'nope' as never, ['POSTROUTING'], 'x'), { message: /table/ });
 });

@@ -2,7 +2,7 @@
 // against `ip -j addr`; every documented error; a rolled-back batch leaves nothing behind.
 import type { ExecutionContext } from 'ava';
 import { ipJson, namespaces, rootTest, type TestNs } from '../../helpers/fixture.js';
-import { NetlinkError, SpecError } from '../../../lib/native/index.js';
+import { NetlinkError, SpecError, undoErrorsOf } from '../../../lib/native/index.js';
 
 interface IpAddrInfo {
   family: string;
@@ -162,7 +162,7 @@ rootTest('a rolled-back batch that fails at its last op leaves no address behind
   );
   t.is(e!.code, 'EEXIST');
   t.is(e!.op, 'addr.add');
-  t.is((e as { rollbackError?: unknown }).rollbackError, undefined);
+  t.deepEqual(undoErrorsOf(e), []);
   t.deepEqual(await oracle(ns, 'va'), []);
   t.deepEqual((await oracle(ns, 'vb')).map((a) => a.local), ['10.9.0.1'], 'what existed before stays');
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import * as netns from '../../../lib/netns/index.js';
+import { addStandalone } from '../../../lib/plugins/shared/standalone.js';
 import { ipJson, namespaces, nsExec, uniq, type TestNs } from '../../helpers/fixture.js';
 import { callPlugin, ourBinDir, REFERENCE_DIR, type CniCall } from '../../helpers/cni.js';
 
@@ -33,7 +34,7 @@ export async function tempDir(t: ExecutionContext, prefix = 'mcni-l4-'): Promise
 /** The fake host: lo up, `spartan` (a dummy, or its stand-in here) UP holding 198.51.100.1-3/32. */
 export async function spartanHost(host: TestNs): Promise<void> {
   await host.nl.link.set({ name: 'lo', up: true });
-  await host.nl.link.addStandalone({ name: 'spartan', up: true, mtu: 1500 });
+  await addStandalone(host.nl, { name: 'spartan', up: true, mtu: 1500 });
   for (const i of [1, 2, 3]) await host.nl.addr.add({ dev: 'spartan', address: `198.51.100.${i}/32` });
 }
 

@@ -1,7 +1,7 @@
 // Injection corpus: hostile container IDs, labels and names either are refused with the field
 // named, or stay one inert token on their own line; nothing can add a line, an option or a rule.
 import test from 'ava';
-import { checkTransaction, deleteByTag, quote, renderPayload, tokenize } from '../../../lib/iptables/index.js';
+import { checkTransaction, readTagged, removeTagged, quote, renderPayload, tokenize } from '../../../lib/iptables/index.js';
 import type { Netns } from '../../../lib/netns/index.js';
 import { SpecError } from '../../../lib/native/index.js';
 
@@ -87,11 +87,12 @@ test('names, interfaces, sets and addresses from the corpus are all refused', (t
   }
 });
 
-test('deleteByTag refuses a hostile tag before running anything', async (t) => {
+test('readTagged and removeTagged refuse a hostile tag before running anything', async (t) => {
   const noNs = undefined as unknown as Netns; // would fail loudly if it were ever used
   for (const bad of corpus.filter((s) => !acceptable(s))) {
-    const e = await t.throwsAsync(deleteByTag(noNs, 4, 'nat', bad), { instanceOf: SpecError });
+    const e = await t.throwsAsync(removeTagged(noNs, 4, 'nat', { chains: ['POSTROUTING'], tag: bad }), { instanceOf: SpecError });
     t.regex(e!.message, /^tag: expected 1-255 printable ASCII characters/);
+    await t.throwsAsync(readTagged(noNs, 4, 'nat', ['POSTROUTING'], bad), { instanceOf: SpecError });
   }
 });
 

@@ -1,5 +1,6 @@
-// Tags and checks against real tables: exact-tag deletion, no-op deletes, check(), and the
-// renderer's canonical form compared with what both backends' iptables-save print.
+// Rules found by tag against real tables (lib/iptables/tagged.ts): exact-tag reads and removals on
+// both paths (legacy: iptables -S and a restore; nft: nf_tables netlink), no-op removals, the exact
+// path from known rules, missing(), and the renderer's canonical form against iptables-save.
 import { namespaces, rootTest } from '../../helpers/fixture.js';
 import { execInNetns } from '../../../lib/netns/index.js';
 import * as iptables from '../../../lib/iptables/index.js';
@@ -9,19 +10,48 @@ import { BACKENDS, portMapperAdd, saveText } from './helpers.js';
 const CHAIN = 'MESOS-TEST-PORT-MAPPER';
 
 // Serial tests run before the concurrent ones, so the process counters see only this test.
-rootTest.serial('deleteByTag with nothing tagged runs no restore; with a match exactly one', async (t) => {
+rootTest.serial('legacy: removeTagged with nothing tagged runs no restore; with a match exactly one', async (t) => {
   const [h] = await namespaces(t, 1);
-  await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'P', [{ host: 1, ip: '10.0.0.1', port: 1 }]));
+  const backend = 'legacy';
+  await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'P', [{ host: 1, ip: '10.0.0.1', port: 1 }]), { backend });
   const before = { ...iptables.stats };
-  t.deepEqual(await iptables.deleteByTag(h!.ns, 4, 'nat', 'container_id: Q'), []);
+  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN], tag: 'container_id: Q' }, { backend }), 0);
   t.is(iptables.stats.restores, before.restores);
-  t.is(iptables.stats.saves, before.saves + 1);
-  t.is((await iptables.deleteByTag(h!.ns, 4, 'nat', 'container_id: P')).length, 1);
+  t.is(iptables.stats.lists, before.lists + 1);
+  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN], tag: 'container_id: P' }, { backend }), 1);
   t.is(iptables.stats.restores, before.restores + 1);
 });
 
+rootTest.serial('legacy: known rules are deleted exactly without reading; when they are not all there, the chain is read', async (t) => {
+  const [h] = await namespaces(t, 1);
+  const backend = 'legacy';
+  const tx = portMapperAdd(CHAIN, 'K', [{ host: 7, ip: '10.0.0.7', port: 7 }]);
+  await iptables.restore(h!.ns, tx, { backend });
+  const rules = tx.ops.flatMap((o) => ('rule' in o && o.rule.comment === 'container_id: K' ? [o.rule as Rule] : []));
+  let before = { ...iptables.stats };
+  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN], tag: 'container_id: K', known: async () => rules }, { backend }), 1);
+  t.is(iptables.stats.lists, before.lists, 'nothing read');
+  t.is(iptables.stats.restores, before.restores + 1);
+  // Gone already: the exact delete fails, the chain is read, nothing is left to do.
+  before = { ...iptables.stats };
+  t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN], tag: 'container_id: K', known: async () => rules }, { backend }), 0);
+  t.is(iptables.stats.lists, before.lists + 1);
+});
+
 for (const backend of BACKENDS) {
-  rootTest(`${backend}: deleteByTag removes exactly container_id: P, not P.C or lookalikes`, async (t) => {
+  rootTest(`${backend}: readTagged reads exactly the tag; gatedByFirst skips the other chains when the first has none`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'G', [{ host: 9, ip: '10.0.0.9', port: 9 }]), { backend });
+    await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'G.C', [{ host: 10, ip: '10.0.0.9', port: 10 }]), { backend });
+    await iptables.restore(h!.ns, { table: 'nat', ops: [{ op: 'append', rule: { chain: 'POSTROUTING', source: '10.0.0.9', comment: 'container_id: G', target: { kind: 'MASQUERADE' } } }] }, { backend });
+    const both = await iptables.readTagged(h!.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: G', { backend, gatedByFirst: true });
+    t.deepEqual(both.map((r) => r.chain), [CHAIN, 'POSTROUTING']);
+    t.deepEqual(await iptables.readTagged(h!.ns, 4, 'nat', ['NO-SUCH', 'POSTROUTING'], 'container_id: G', { backend, gatedByFirst: true }), []);
+    t.is((await iptables.readTagged(h!.ns, 4, 'nat', ['NO-SUCH', 'POSTROUTING'], 'container_id: G', { backend })).length, 1);
+  });
+
+
+  rootTest(`${backend}: removeTagged removes exactly container_id: P, not P.C or lookalikes`, async (t) => {
     const [h] = await namespaces(t, 1);
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'P', [{ host: 8080, ip: '10.0.0.2', port: 80 }, { host: 53, ip: '10.0.0.2', port: 53, proto: 'udp' }]), { backend });
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'P.C', [{ host: 8081, ip: '10.0.0.3', port: 80 }]), { backend });
@@ -32,17 +62,16 @@ for (const backend of BACKENDS) {
       table: 'nat',
       ops: [{ op: 'append', rule: { chain: 'POSTROUTING', source: '10.0.0.2', comment: 'container_id: P', target: { kind: 'MASQUERADE' } } }],
     }, { backend });
-    const only = await iptables.deleteByTag(h!.ns, 4, 'nat', 'container_id: P', { backend, chains: [CHAIN] });
-    t.is(only.length, 2);
+    t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN], tag: 'container_id: P' }, { backend }), 2);
     let saved = await iptables.save(h!.ns, 4, 'nat', { backend });
     t.deepEqual(saved.rules.filter((r) => r.chain === CHAIN).map((r) => r.comment), ['container_id: P.C', 'container_id: P ', 'container_id: xP']);
     t.is(saved.rules.filter((r) => r.chain === 'POSTROUTING').length, 1);
-    await iptables.deleteByTag(h!.ns, 4, 'nat', 'container_id: P', { backend });
+    await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN, 'POSTROUTING'], tag: 'container_id: P' }, { backend });
     saved = await iptables.save(h!.ns, 4, 'nat', { backend });
     t.is(saved.rules.filter((r) => r.chain === 'POSTROUTING').length, 0);
     t.is(saved.rules.filter((r) => r.chain === 'PREROUTING').length, 1, 'jumps are untagged and stay');
     // Twice is fine: the second finds nothing.
-    t.deepEqual(await iptables.deleteByTag(h!.ns, 4, 'nat', 'container_id: P', { backend }), []);
+    t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN, 'POSTROUTING'], tag: 'container_id: P' }, { backend }), 0);
   });
 
   rootTest(`${backend}: tags written by other tools with quotes and apostrophes are matched and deleted exactly`, async (t) => {
@@ -53,12 +82,12 @@ for (const backend of BACKENDS) {
     await execInNetns(h!.ns, bin, ['--noflush', '-w', '5'], { stdin: payload });
     const saved = await iptables.save(h!.ns, 4, 'filter', { backend });
     t.deepEqual(saved.rules.map((r) => r.comment), ['id: "x"', "it's", "it's!"]);
-    t.is((await iptables.deleteByTag(h!.ns, 4, 'filter', "it's", { backend })).length, 1);
+    t.is(await iptables.removeTagged(h!.ns, 4, 'filter', { chains: ['OTHER'], tag: "it's" }, { backend }), 1);
     t.deepEqual((await iptables.save(h!.ns, 4, 'filter', { backend })).rules.map((r) => r.comment), ['id: "x"', "it's!"]);
   });
 
   for (const family of [4, 6] as Family[]) {
-    rootTest(`${backend} IPv${family}: every rule shape renders exactly as iptables-save prints it, so check() is exact`, async (t) => {
+    rootTest(`${backend} IPv${family}: every rule shape renders exactly as iptables-save prints it, so missing() is exact`, async (t) => {
       const [h] = await namespaces(t, 1);
       const set = family === 4 ? 'overlay' : 'overlay6';
       await execInNetns(h!.ns, 'ipset', ['create', set, 'hash:net', 'family', family === 4 ? 'inet' : 'inet6']);
@@ -84,14 +113,14 @@ for (const backend of BACKENDS) {
       const saved = (await iptables.save(h!.ns, family, 'nat', { backend })).rules.filter((r) => r.chain === 'SH');
       t.is(saved.length, shapes.length);
       shapes.forEach((rule, i) => t.deepEqual(saved[i]!.args, iptables.renderRule(rule, family, 'nat').args, saved[i]!.text));
-      t.deepEqual(await iptables.check(h!.ns, family, 'nat', shapes, { backend }), { ok: true, missing: [] });
+      t.deepEqual(await iptables.missing(h!.ns, family, 'nat', shapes, { backend }), []);
       const absent: Rule = { chain: 'SH', protocol: 'tcp', dport: 9, target: { kind: 'DNAT', ip } };
-      t.deepEqual(await iptables.check(h!.ns, family, 'nat', [shapes[0]!, absent], { backend }), { ok: false, missing: [absent] });
+      t.deepEqual(await iptables.missing(h!.ns, family, 'nat', [shapes[0]!, absent], { backend }), [absent]);
     });
   }
 
   // Serial: timings taken while other tests spawn iptables in parallel measure the machine, not us.
-  rootTest.serial(`${backend}: measured cost of ADD-like and DEL-by-tag transactions`, async (t) => {
+  rootTest.serial(`${backend}: measured cost of ADD-like transactions and removals by tag`, async (t) => {
     const [h] = await namespaces(t, 1);
     const n = 20;
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'warm', [{ host: 1, ip: '10.0.0.1', port: 1 }]), { backend });
@@ -100,11 +129,11 @@ for (const backend of BACKENDS) {
       await iptables.restore(h!.ns, portMapperAdd(CHAIN, `m${i}`, [{ host: 3000 + i, ip: '10.0.2.1', port: 80 }, { host: 4000 + i, ip: '10.0.2.1', port: 81 }]), { backend });
     }
     const t1 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) t.is((await iptables.deleteByTag(h!.ns, 4, 'nat', `container_id: m${i}`, { backend })).length, 2);
+    for (let i = 0; i < n; i++) t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN], tag: `container_id: m${i}` }, { backend }), 2);
     const t2 = process.hrtime.bigint();
     const add = Number(t1 - t0) / 1e6 / n;
     const del = Number(t2 - t1) / 1e6 / n;
-    t.log(`${backend}: ADD (one restore: 2 DNAT rules into an existing shared chain) ${add.toFixed(2)} ms; DEL by tag (save + restore of 2 -D) ${del.toFixed(2)} ms`);
+    t.log(`${backend}: ADD (one restore: 2 DNAT rules into an existing shared chain) ${add.toFixed(2)} ms; DEL by tag ${del.toFixed(2)} ms`);
     t.deepEqual((await iptables.save(h!.ns, 4, 'nat', { backend })).rules.filter((r) => r.chain === CHAIN).map((r) => r.comment), ['container_id: warm']);
     t.true(add < 1000 && del < 1000);
     t.is((await saveText(h!.ns, 4, 'nat', backend)).split('\n').filter((l) => l.startsWith('-A PREROUTING')).length, 1);

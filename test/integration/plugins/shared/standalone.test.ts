@@ -1,12 +1,13 @@
-// dummy links and the standalone-link fallback: on a kernel without the dummy driver (this VM),
-// link.addStandalone makes a port-less bridge, which must serve local addresses like a dummy does
+// dummy links and the standalone-link fallback (lib/plugins/shared/standalone.ts): on a kernel
+// without the dummy driver (this VM), addStandalone makes a port-less bridge, which must serve local addresses like a dummy does
 // (what dcos-l4lb's spartan and minuteman devices are for).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SpecError } from '../../../lib/native/index.js';
-import { dummySupported, isUnknownKind } from '../../../lib/netlink/index.js';
-import { ipJson, namespaces, nsExec, rootTest, type TestNs } from '../../helpers/fixture.js';
+import { SpecError } from '../../../../lib/native/index.js';
+import { isUnknownKind } from '../../../../lib/netlink/index.js';
+import { addStandalone, dummySupported, ensureStandalone } from '../../../../lib/plugins/shared/standalone.js';
+import { ipJson, namespaces, nsExec, rootTest, type TestNs } from '../../../helpers/fixture.js';
 import type { ExecutionContext } from 'ava';
 
 const execFileP = promisify(execFile);
@@ -36,11 +37,11 @@ async function kernelHasDummy(t: ExecutionContext, ns: TestNs): Promise<boolean>
 rootTest('detection: addStandalone uses dummy exactly when the kernel has it, and caches the answer', async (t) => {
   const [a, b] = (await namespaces(t, 2)) as [TestNs, TestNs];
   const hasDummy = await kernelHasDummy(t, a);
-  const link = await b.nl.link.addStandalone({ name: 'spartan', up: true });
+  const link = await addStandalone(b.nl, { name: 'spartan', up: true });
   t.is(link.kind, hasDummy ? 'dummy' : 'bridge');
   t.is(dummySupported(), hasDummy);
   // The second call follows the cached answer and makes the same kind.
-  const again = await b.nl.link.addStandalone({ name: 'minuteman', up: true });
+  const again = await addStandalone(b.nl, { name: 'minuteman', up: true });
   t.is(again.kind, link.kind);
 });
 
@@ -85,7 +86,7 @@ async function probe(ns: TestNs, addr: string): Promise<string> {
 
 rootTest('the standalone link is born in the target namespace, holds 198.51.100.1/32, is UP and serves local TCP and UDP', async (t) => {
   const [host, ctr] = (await namespaces(t, 2)) as [TestNs, TestNs];
-  const link = await host.nl.link.addStandalone({ name: 'spartan', up: true, mtu: 1400, netns: ctr.ns });
+  const link = await addStandalone(host.nl, { name: 'spartan', up: true, mtu: 1400, netns: ctr.ns });
   t.like(link, { name: 'spartan', up: true, mtu: 1400 });
   t.is(await host.nl.link.find('spartan'), undefined, 'nothing in the handle namespace');
   // Local traffic, even to spartan's address, goes through lo.
@@ -111,16 +112,16 @@ rootTest('the standalone link is born in the target namespace, holds 198.51.100.
 
 rootTest('addStandalone refuses a taken name; ensureStandalone returns the existing link or names the clash', async (t) => {
   const [ns] = (await namespaces(t, 1)) as [TestNs];
-  const first = await ns.nl.link.ensureStandalone({ name: 'minuteman', up: true });
-  const second = await ns.nl.link.ensureStandalone({ name: 'minuteman', up: true });
+  const first = await ensureStandalone(ns.nl, { name: 'minuteman', up: true });
+  const second = await ensureStandalone(ns.nl, { name: 'minuteman', up: true });
   t.is(second.index, first.index);
-  const e = await t.throwsAsync(ns.nl.link.addStandalone({ name: 'minuteman' }));
+  const e = await t.throwsAsync(addStandalone(ns.nl, { name: 'minuteman' }));
   t.is((e as { code?: string }).code, 'EEXIST');
   t.regex(e!.message, /^add link minuteman type (dummy|bridge): File exists/);
   await ns.nl.link.add({ kind: 'veth', name: 'v0', peer: { name: 'v1' } });
-  const clash = await t.throwsAsync(ns.nl.link.ensureStandalone({ name: 'v0' }));
+  const clash = await t.throwsAsync(ensureStandalone(ns.nl, { name: 'v0' }));
   t.true(clash instanceof SpecError);
   t.is(clash!.message, 'ensure link v0: exists with kind veth, expected dummy or bridge');
-  const bad = await t.throwsAsync(ns.nl.link.addStandalone({ name: 'bad/name' }));
+  const bad = await t.throwsAsync(addStandalone(ns.nl, { name: 'bad/name' }));
   t.regex(bad!.message, /^link\.name: expected an interface name/);
 });
