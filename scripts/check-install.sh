@@ -2,7 +2,8 @@
 # Proves the two ways `npm install mesos-cni` gets its addon, on the packed tarball:
 #   (b) a prebuild is in the tarball: installs and loads on a PATH with no compiler, make or python,
 #       and never builds (no build/ directory appears);
-#   (a) no prebuild matches: the install script falls back to building from source with node-gyp.
+#   (a) no prebuild matches: the install script falls back to building from source with node-gyp;
+#   (c) `npm install -g` of it gives the `mesos-cni` command on PATH, and its `install` writes the plugins.
 # Prints one "ok - ..." / "not ok - ..." line per check (.ci/run counts them); exits 1 if any failed.
 # Run from the repository root after `npm ci`. Leaves the tree's build/ rebuilt and a fresh
 # prebuilds/linux-x64/*.node behind (both are git-ignored).
@@ -101,5 +102,19 @@ if npm_in "$p" "$PATH" "$work/no-prebuild.tgz" >"$work/a.log" 2>&1 &&
 else
   tail -n 30 "$work/a.log"
   notok "install path (a): tarball without prebuild, built from source"
+fi
+# (c) The package's command, installed globally (into a prefix of our own, not the machine's).
+step "npm install -g of the tarball: the mesos-cni command"
+g="$work/global"
+bins="$work/cni-bin"
+if (cd "$work" && env -i HOME="${HOME:-/root}" PATH="$PATH" CI=true npm install -g --prefix "$g" --no-audit --no-fund --prefer-offline "$tarball") >"$work/c.log" 2>&1 &&
+  found=$(env -i PATH="$g/bin:$PATH" sh -c 'command -v mesos-cni') && [ "$found" = "$g/bin/mesos-cni" ] &&
+  env -i PATH="$g/bin:$PATH" mesos-cni install --cni-bin-dir "$bins" >"$work/c-install.log" 2>&1 &&
+  ver=$(echo '{"cniVersion":"1.0.0"}' | env -i PATH="$PATH" CNI_COMMAND=VERSION "$bins/bridge" 2>&1) && [[ "$ver" == *supportedVersions* ]]; then
+  ok "npm install -g: mesos-cni is on PATH ($found) and 'mesos-cni install --cni-bin-dir' wrote $(ls "$bins" | wc -l) plugins (bridge answers VERSION)"
+else
+  tail -n 30 "$work/c.log" "$work/c-install.log" 2>/dev/null
+  echo "# found=${found:-} ver=${ver:-}"
+  notok "npm install -g: the mesos-cni command"
 fi
 exit $failed

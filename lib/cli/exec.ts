@@ -9,7 +9,7 @@ import { createDelegator } from '../cni/invoke.js';
 import { mesosStdin, networkInfo, type PortMapping } from '../cni/mesos.js';
 import type { AnyResult, LegacyResult } from '../cni/result.js';
 import { addList, asList, checkList, delList, type Attachment } from '../cni/runtime.js';
-import { loadPlugin } from '../plugins/registry.js';
+import { inProcess } from '../plugins/in-process.js';
 
 export interface ExecArgs {
   command: 'add' | 'del' | 'check';
@@ -92,7 +92,7 @@ export async function execCommand(a: ExecArgs): Promise<AnyResult | undefined> {
   };
   const ckptFile = cacheFile(a, list.name, containerId);
   const ckpt = await readCheckpoint(ckptFile);
-  const opts = { resolver: loadPlugin };
+  const opts = { inProcess };
 
   if (a.mesos) {
     if (list.plugins.length !== 1) throw new Error('exec --mesos: Mesos runs single-plugin configs, not conflists');

@@ -1,15 +1,20 @@
 // `mesos-cni install`: put an executable for every plugin of this package into a CNI bin dir.
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../native/binding.js';
 import { PLUGIN_MARKER } from '../cni/invoke.js';
 import { PLUGIN_TYPES } from '../plugins/registry.js';
 
-/** The entry of a plugin: the one-file bundle (dist/bin/<type>.cjs) when built, else the tsc output. */
+/**
+ * The entry of a plugin: the one-file bundle (dist/bin/<type>.cjs) when built, else the tsc output.
+ * Found from the package root, not from this module: the `mesos-cni` command runs bundled, from
+ * dist/bin, where this module's own location says nothing about dist/.
+ */
 export function pluginEntry(type: string): string {
-  const bundle = fileURLToPath(new URL(`../../bin/${type}.cjs`, import.meta.url));
-  return existsSync(bundle) ? bundle : fileURLToPath(new URL(`../../bin/${type}.js`, import.meta.url));
+  const bin = join(packageRoot(), 'dist', 'bin');
+  const bundle = join(bin, `${type}.cjs`);
+  return existsSync(bundle) ? bundle : join(bin, `${type}.js`);
 }
 
 /**
@@ -25,13 +30,7 @@ export function launcherText(type: string): string {
 
 /** The native launcher built by binding.gyp (build/Release/mesos-cni-launcher in the package root). */
 export function launcherBinary(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'binding.gyp'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('install: cannot find the package root (binding.gyp)');
-    dir = up;
-  }
-  return join(dir, 'build', 'Release', 'mesos-cni-launcher');
+  return join(packageRoot(), 'build', 'Release', 'mesos-cni-launcher');
 }
 
 export const LAUNCHER_MAGIC = 'MCNILNC1';

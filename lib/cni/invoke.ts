@@ -1,6 +1,8 @@
 // Running a delegate plugin by type, exactly as a runtime would: find it in CNI_PATH, give it the
 // CNI environment and its config on stdin, parse its result or error. When the executable found is
-// one of this package's own plugins, call it in-process instead: same inputs, same result, no exec.
+// one of this package's own plugins and the creator of the delegator gave a way to run ours
+// in-process (the skel's callers do), that runs instead: same inputs, same result, no exec. How
+// executables are found and run is a seam too (PluginExec), so tests can fake delegates.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, open } from 'node:fs/promises';
@@ -8,7 +10,6 @@ import { join } from 'node:path';
 import { envVars, type CniEnv, type Command } from './env.js';
 import { CniError, ErrorCode } from './errors.js';
 import { parseResult, type AnyResult } from './result.js';
-import type { PluginResolver } from './plugin.js';
 
 /** Installed executables of ours carry this marker in their first bytes (see `mesos-cni install`). */
 export const PLUGIN_MARKER = 'mesos-cni-plugin:';
@@ -58,7 +59,7 @@ export async function findInPath(type: string, path: string[]): Promise<string> 
 }
 
 /** The plugin type an executable of ours serves, read from its marker; undefined for others. */
-async function ownPluginType(file: string): Promise<string | undefined> {
+export async function ownPluginType(file: string): Promise<string | undefined> {
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.alloc(512);
@@ -125,9 +126,36 @@ export function interpret(file: string, r: ExecResult): AnyResult | undefined {
   throw new CniError(ErrorCode.Plugin, `plugin ${file} failed (exit status ${r.exitCode})`, (text || r.stderr).trim());
 }
 
+/** What an in-process run of one of our plugins answers: what its executable would print and exit with. */
+export interface RunOutcome {
+  stdout: string;
+  exitCode: number;
+}
+
+/** Runs one plugin of ours in this process, as its executable would run (the skel's `handle`). */
+export type InProcessRunner = (env: Record<string, string | undefined>, stdin: Buffer, opts: { releaseAfter?: Promise<unknown> }) => Promise<RunOutcome>;
+
+/** The runner for our plugin of `type`, or undefined (not ours): how a delegator calls ours in-process. */
+export type InProcess = (type: string) => Promise<InProcessRunner | undefined>;
+
+/** How delegates are found and run when they are exec'd. */
+export interface PluginExec {
+  /** The first executable named `type` in `path`. */
+  find(type: string, path: string[]): Promise<string>;
+  /** Run it with this environment and stdin. */
+  exec(file: string, env: Record<string, string>, stdin: string): Promise<ExecResult>;
+  /** The plugin type it serves when it is one of ours (its marker), else undefined. */
+  ownType(file: string): Promise<string | undefined>;
+}
+
+/** Executables on disk, as a runtime runs them. */
+export const defaultExec: PluginExec = { find: findInPath, exec: (f, e, s) => execPlugin(f, e, s), ownType: ownPluginType };
+
 export interface DelegatorOptions {
-  /** Finds our own plugins for in-process calls; without it every delegate is exec'd. */
-  resolver?: PluginResolver;
+  /** Runs our own plugins in-process; without it every delegate is exec'd. */
+  inProcess?: InProcess;
+  /** How executables are found and run (default: on disk). */
+  exec?: PluginExec;
   /** The process environment to pass through (PATH etc.); CNI_* are replaced. */
   baseEnv?: Record<string, string | undefined>;
   /** The caller's PluginContext.releaseAfter, the default for its DEL delegations. */
@@ -138,9 +166,9 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
   const base = Object.fromEntries(
     Object.entries(opts.baseEnv ?? process.env).filter((kv): kv is [string, string] => kv[1] !== undefined && !kv[0].startsWith('CNI_')),
   );
-  const inProcessAllowed = opts.resolver !== undefined && (opts.baseEnv ?? process.env).MESOS_CNI_INPROCESS !== '0';
-
-  const find = (type: string) => findInPath(type, env.path);
+  const inProcess = (opts.baseEnv ?? process.env).MESOS_CNI_INPROCESS !== '0' ? opts.inProcess : undefined;
+  const x = opts.exec ?? defaultExec;
+  const find = (type: string) => x.find(type, env.path);
 
   async function run(command: Command, conf: object, o: DelegateOptions = {}): Promise<AnyResult | undefined> {
     const type = (conf as { type?: unknown }).type;
@@ -150,18 +178,16 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
     const vars = { ...base, ...envVars(callEnv, command) };
     const stdin = o.stdin ?? JSON.stringify(conf);
     const releaseAfter = command === 'DEL' ? (o.releaseAfter ?? opts.releaseAfter) : undefined;
-    if (inProcessAllowed) {
-      const own = await ownPluginType(file);
-      const plugin = own === type ? await opts.resolver!(type) : undefined;
-      if (plugin) {
+    if (inProcess) {
+      const runner = (await x.ownType(file)) === type ? await inProcess(type) : undefined;
+      if (runner) {
         // Same entry point the executable would run; only the process start is skipped.
-        const { handle } = await import('./skel.js');
-        const r = await handle(plugin, vars, Buffer.from(stdin), { resolver: opts.resolver, releaseAfter });
+        const r = await runner(vars, Buffer.from(stdin), { releaseAfter });
         return interpret(file, { stdout: r.stdout, stderr: '', exitCode: r.exitCode });
       }
     }
     await releaseAfter;
-    return interpret(file, await execPlugin(file, vars, stdin));
+    return interpret(file, await x.exec(file, vars, stdin));
   }
 
   return {

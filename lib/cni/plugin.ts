@@ -52,6 +52,3 @@ export interface Plugin {
   status?(ctx: PluginContext): Promise<void>;
   gc?(ctx: PluginContext): Promise<void>;
 }
-
-/** Finds one of this package's plugins by type, for in-process delegation. */
-export type PluginResolver = (type: string) => Promise<Plugin | undefined>;

@@ -4,8 +4,7 @@ import type { NetConf, NetConfList } from './config.js';
 import { isObject } from './config.js';
 import type { CniEnv, Command } from './env.js';
 import { configError } from './errors.js';
-import { createDelegator, type Delegator } from './invoke.js';
-import type { PluginResolver } from './plugin.js';
+import { createDelegator, type Delegator, type InProcess, type PluginExec } from './invoke.js';
 import { convertResult, type AnyResult } from './result.js';
 
 export interface Attachment {
@@ -20,7 +19,8 @@ export interface Attachment {
 }
 
 export interface RuntimeOptions {
-  resolver?: PluginResolver;
+  inProcess?: InProcess;
+  exec?: PluginExec;
   baseEnv?: Record<string, string | undefined>;
 }
 

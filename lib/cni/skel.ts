@@ -5,9 +5,9 @@ import { checkVersion, decodeConfig, type NetConf } from './config.js';
 import { parseEnv, type CniEnv } from './env.js';
 import { withContainerLock } from './container-lock.js';
 import { asCniError, CniError, ErrorCode, InputError } from './errors.js';
-import { createDelegator } from './invoke.js';
+import { createDelegator, type InProcess, type PluginExec } from './invoke.js';
 import { createLogger } from './log.js';
-import type { Plugin, PluginContext, PluginResolver } from './plugin.js';
+import type { Plugin, PluginContext } from './plugin.js';
 import { convertResult } from './result.js';
 import { Netns } from '../netns/netns.js';
 import { hasCommand, LATEST, SUPPORTED_VERSIONS } from './version.js';
@@ -19,7 +19,10 @@ export interface Outcome {
 }
 
 export interface HandleOptions {
-  resolver?: PluginResolver;
+  /** Runs delegates of ours in-process (lib/plugins/in-process.ts); without it they are exec'd. */
+  inProcess?: InProcess;
+  /** How exec'd delegates are found and run (default: on disk). */
+  exec?: PluginExec;
   /** PluginContext.releaseAfter (DEL only). */
   releaseAfter?: Promise<unknown>;
 }
@@ -143,7 +146,7 @@ function context(
     netns,
     conf,
     stdin,
-    delegate: createDelegator(env, { resolver: opts.resolver, baseEnv: rawEnv, releaseAfter: opts.releaseAfter }),
+    delegate: createDelegator(env, { inProcess: opts.inProcess, exec: opts.exec, baseEnv: rawEnv, releaseAfter: opts.releaseAfter }),
     ...(opts.releaseAfter ? { releaseAfter: opts.releaseAfter } : {}),
     log: createLogger(rawEnv, { plugin: plugin.type, containerId: env.containerId, command: env.command }),
   };

@@ -7,6 +7,7 @@ import { chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { failure, handle } from '../cni/skel.js';
 import { withContainerLock } from '../cni/container-lock.js';
+import { inProcess } from '../plugins/in-process.js';
 import { loadPlugin, PLUGIN_TYPES } from '../plugins/registry.js';
 import type { Plugin } from '../cni/plugin.js';
 import { ACCEPT, decodeRequest, DECLINE, encodeReply, frame, frameLength, GO, ProtocolError, type Request } from './protocol.js';
@@ -139,7 +140,7 @@ export class Daemon {
         const plugin = (await loadPlugin(req.type)) as Plugin;
         // The same per-container lock a standalone plugin takes: a launcher that fell back to
         // running the plugin itself (daemon restarting) is kept apart from this request.
-        return withContainerLock(env, (locked) => handle(plugin, locked, req.stdin, { resolver: loadPlugin }), (o) => o.exitCode === 0).catch((e: unknown) =>
+        return withContainerLock(env, (locked) => handle(plugin, locked, req.stdin, { inProcess }), (o) => o.exitCode === 0).catch((e: unknown) =>
           failure(e, req.stdin),
         );
       });

@@ -85,8 +85,8 @@ export interface Binding {
   fileUnlock(fd: number, unlinkPath?: string): void;
 }
 
-/** The package root: the nearest directory above this file holding binding.gyp. */
-function packageRoot(): string {
+/** The package root: the nearest directory above this file holding binding.gyp (also from a bundle). */
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'binding.gyp'))) {
     const up = dirname(dir);

@@ -1,5 +1,5 @@
-// This package's plugins by CNI type, loaded lazily: the executables' entry and the resolver
-// that lets lib/cni/invoke call one of ours in-process instead of exec'ing it.
+// This package's plugins by CNI type, loaded lazily: what the executables, the daemon and the
+// in-process runner (in-process.ts) load.
 import type { Plugin } from '../cni/plugin.js';
 
 const loaders: Record<string, () => Promise<Plugin>> = {

@@ -6,19 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDelegator } from '../../../lib/cni/invoke.js';
 import { parseEnv } from '../../../lib/cni/env.js';
-import type { Plugin } from '../../../lib/cni/plugin.js';
-import { loadPlugin } from '../../../lib/plugins/registry.js';
+import type { InProcess } from '../../../lib/cni/invoke.js';
+import { inProcess } from '../../../lib/plugins/in-process.js';
 import { ourBinDir } from '../../helpers/cni.js';
 
-async function run(inProcess: boolean, calls: string[]) {
+async function run(useInProcess: boolean, calls: string[]) {
   const dir = await mkdtemp(join(tmpdir(), 'mcni-inv-'));
   try {
     const env = parseEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'inv1', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: await ourBinDir() });
-    const resolver = async (type: string): Promise<Plugin | undefined> => {
-      calls.push(type);
-      return loadPlugin(type);
-    };
-    const d = createDelegator(env, inProcess ? { resolver } : {});
+    const counted: InProcess = async (type) => (calls.push(type), inProcess(type));
+    const d = createDelegator(env, useInProcess ? { inProcess: counted } : {});
     const conf = { cniVersion: '0.4.0', name: 'inv', type: 'host-local', ipam: { type: 'host-local', subnet: '10.44.0.0/24', dataDir: dir } };
     const ok = await d.add(conf);
     const dup = await d.add(conf).catch((e: Error) => e);
@@ -46,7 +43,7 @@ test('in-process and exec delegation give identical results and errors', async (
 test('MESOS_CNI_INPROCESS=0 forces the exec path', async (t) => {
   const env = parseEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'inv2', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: await ourBinDir() });
   const calls: string[] = [];
-  const d = createDelegator(env, { resolver: async (ty) => (calls.push(ty), loadPlugin(ty)), baseEnv: { ...process.env, MESOS_CNI_INPROCESS: '0' } });
+  const d = createDelegator(env, { inProcess: async (ty) => (calls.push(ty), inProcess(ty)), baseEnv: { ...process.env, MESOS_CNI_INPROCESS: '0' } });
   const dir = await mkdtemp(join(tmpdir(), 'mcni-inv-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await d.add({ cniVersion: '1.0.0', name: 'inv', type: 'host-local', ipam: { type: 'host-local', subnet: '10.44.0.0/24', dataDir: dir } });

@@ -1,0 +1,12 @@
+// How the plugins of this package run each other without an exec: the delegator finds a delegate's
+// executable, sees (by its marker) that it is one of ours, and calls this for a runner that is the
+// same entry point the executable runs. Given to the skel by its callers (the executables, the
+// daemon, `mesos-cni exec`), so lib/cni never needs to know the plugins.
+import type { InProcess, InProcessRunner } from '../cni/invoke.js';
+import { handle } from '../cni/skel.js';
+import { loadPlugin } from './registry.js';
+
+export const inProcess: InProcess = async (type: string): Promise<InProcessRunner | undefined> => {
+  const plugin = await loadPlugin(type);
+  return plugin && ((env, stdin, o) => handle(plugin, env, stdin, { ...o, inProcess }));
+};

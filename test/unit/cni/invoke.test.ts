@@ -1,0 +1,101 @@
+// The delegator over fakes (no executables on disk): how a delegate is found, what environment and
+// stdin it gets, how its answer is read, when ours runs in-process, and DEL's releaseAfter.
+import test from 'ava';
+import { CniError } from '../../../lib/cni/errors.js';
+import { createDelegator, type ExecResult, type InProcess, type PluginExec } from '../../../lib/cni/invoke.js';
+import { parseEnv } from '../../../lib/cni/env.js';
+
+interface Seen {
+  file: string;
+  env: Record<string, string>;
+  stdin: string;
+}
+
+function fakeExec(answers: Record<string, ExecResult>, ours: Record<string, string> = {}): PluginExec & { seen: Seen[] } {
+  const seen: Seen[] = [];
+  return {
+    seen,
+    async find(type, path) {
+      if (!(type in answers)) throw new CniError(7, `failed to find plugin "${type}" in path [${path.join(' ')}]`);
+      return `/fake/${type}`;
+    },
+    async exec(file, env, stdin) {
+      seen.push({ file, env, stdin });
+      return answers[file.slice('/fake/'.length)]!;
+    },
+    async ownType(file) {
+      return ours[file];
+    },
+  };
+}
+
+const env = (command = 'ADD') => parseEnv({ CNI_COMMAND: command, CNI_CONTAINERID: 'c1', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: '/a:/b', CNI_ARGS: 'IP=10.0.0.9' });
+
+test('an exec-ed delegate gets the CNI environment (ours replaced, the rest passed) and the config on stdin; its result is parsed', async (t) => {
+  const x = fakeExec({ ipam: { stdout: '{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.9/24"}]}', stderr: '', exitCode: 0 } });
+  const d = createDelegator(env(), { exec: x, baseEnv: { PATH: '/usr/bin', CNI_COMMAND: 'stale', OTHER: 'kept' } });
+  const r = await d.add({ type: 'ipam', name: 'n' });
+  t.like(r, { cniVersion: '1.0.0', ips: [{ address: '10.0.0.9/24' }] });
+  t.deepEqual(x.seen[0]!.env, { PATH: '/usr/bin', OTHER: 'kept', CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: '/a:/b', CNI_NETNS: '/x', CNI_ARGS: 'IP=10.0.0.9' });
+  t.deepEqual(JSON.parse(x.seen[0]!.stdin), { type: 'ipam', name: 'n' });
+});
+
+test("a delegate's error document becomes a CniError with its code, msg and details", async (t) => {
+  const x = fakeExec({ bad: { stdout: '{"code":11,"msg":"try later","details":"busy"}', stderr: '', exitCode: 1 } });
+  const e = await t.throwsAsync(createDelegator(env(), { exec: x }).add({ type: 'bad' }));
+  t.like(e, { code: 11, msg: 'try later', details: 'busy' });
+});
+
+test('a delegate that fails without a document: code 100 naming it, with its output', async (t) => {
+  const x = fakeExec({ crash: { stdout: '', stderr: 'segfault', exitCode: 139 } });
+  const e = await t.throwsAsync(createDelegator(env(), { exec: x }).add({ type: 'crash' }));
+  t.like(e, { code: 100, msg: 'plugin /fake/crash failed (exit status 139)', details: 'segfault' });
+});
+
+test('a delegate of ours runs in-process when the creator gave a runner, with the same environment', async (t) => {
+  const x = fakeExec({ mine: { stdout: 'never', stderr: '', exitCode: 0 } }, { '/fake/mine': 'mine' });
+  const got: Record<string, string | undefined>[] = [];
+  const inProcess: InProcess = async (type) =>
+    type === 'mine' ? async (e) => (got.push(e), { stdout: '{"cniVersion":"1.0.0","ips":[]}', exitCode: 0 }) : undefined;
+  await createDelegator(env(), { exec: x, inProcess, baseEnv: {} }).add({ type: 'mine' });
+  t.deepEqual(x.seen, [], 'nothing exec-ed');
+  t.is(got[0]!.CNI_CONTAINERID, 'c1');
+  t.is(got[0]!.CNI_COMMAND, 'ADD');
+});
+
+test('without a runner, or with MESOS_CNI_INPROCESS=0, ours is exec-ed', async (t) => {
+  const answer = { stdout: '{"cniVersion":"1.0.0"}', stderr: '', exitCode: 0 };
+  const x = fakeExec({ mine: answer }, { '/fake/mine': 'mine' });
+  await createDelegator(env(), { exec: x }).add({ type: 'mine' });
+  const inProcess: InProcess = async () => async () => ({ stdout: '', exitCode: 0 });
+  await createDelegator(env(), { exec: x, inProcess, baseEnv: { MESOS_CNI_INPROCESS: '0' } }).add({ type: 'mine' });
+  t.is(x.seen.length, 2);
+});
+
+test('an executable whose marker names another type is exec-ed, not run as that type', async (t) => {
+  const x = fakeExec({ alias: { stdout: '{"cniVersion":"1.0.0"}', stderr: '', exitCode: 0 } }, { '/fake/alias': 'bridge' });
+  let asked = 0;
+  await createDelegator(env(), { exec: x, inProcess: async () => (asked++, undefined) }).add({ type: 'alias' });
+  t.is(asked, 0);
+  t.is(x.seen.length, 1);
+});
+
+test('DEL: an exec-ed delegate starts only once releaseAfter settled; a rejected one fails the DEL before it runs', async (t) => {
+  const x = fakeExec({ ipam: { stdout: '', stderr: '', exitCode: 0 } });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const del = createDelegator(env('DEL'), { exec: x }).del({ type: 'ipam' }, { releaseAfter: gate });
+  await new Promise((r) => setTimeout(r, 20));
+  t.is(x.seen.length, 0);
+  release();
+  await del;
+  t.is(x.seen.length, 1);
+  const failed = createDelegator(env('DEL'), { exec: x }).del({ type: 'ipam' }, { releaseAfter: Promise.reject(new Error('rules still there')) });
+  await t.throwsAsync(failed, { message: 'rules still there' });
+  t.is(x.seen.length, 1);
+});
+
+test('ADD of a delegate that printed nothing is a decode failure naming it', async (t) => {
+  const x = fakeExec({ quiet: { stdout: '', stderr: '', exitCode: 0 } });
+  await t.throwsAsync(createDelegator(env(), { exec: x }).add({ type: 'quiet' }), { message: 'delegate quiet ADD printed no result' });
+});
