@@ -1,11 +1,11 @@
-// Group commit for iptables-restore. Every process costs ~1.5 ms to start and more as the table
-// grows (iptables-nft fetches its chain list), and one that deleted something on nf_tables waits
-// out an RCU grace period (~25 ms here) when it closes its netlink socket (on iptables-nft the
-// plugins delete over netlink instead, nft.ts; legacy and wrapped iptables still come here). A
-// daemon attaching many containers at once pays that per transaction; batched, once per batch.
-// So, per namespace, family and table: up to IN_FLIGHT payloads run as their own processes; more wait, and go together in one payload when a slot frees. A batch that
-// fails is not taken apart by guessing: each of its transactions runs again alone, so every
-// caller gets exactly the outcome its own payload has.
+// Group commit for iptables-restore. Every process costs a start, more as the table grows
+// (iptables-nft fetches its chain list), and one that deleted something on nf_tables waits out an
+// RCU grace period when it closes its netlink socket (docs/library.md has the figures). A daemon
+// attaching many containers at once pays that per transaction; batched, once per batch. So, per
+// namespace, family and table: up to IN_FLIGHT payloads run as their own processes; more wait, and
+// go together in one payload when a slot frees. A batch that fails is not taken apart by guessing:
+// each of its transactions runs again alone, so every caller gets exactly the outcome its own
+// payload has.
 import type { Netns } from '../netns/index.js';
 import type { ResolvedOptions } from './backend.js';
 import { stats } from './stats.js';

@@ -1,8 +1,7 @@
 // Reading only the chains a caller's rules live in (`iptables -w -t TABLE -S CHAIN`, one exec per
-// chain, in parallel): on nf_tables a whole-table iptables-save costs ~7 ms more per 1000 rules
-// anywhere in the table here (51 ms with 500 containers' port mappings and masquerade chains), a
-// chain's listing ~2.4 ms plus ~20-35 µs per rule of that chain only. `-S` prints rules exactly as
-// iptables-save does, so the save parser reads it.
+// chain, in parallel): a whole-table iptables-save grows with every rule anywhere in the table, a
+// chain's listing only with that chain (docs/library.md has the figures). `-S` prints rules exactly
+// as iptables-save does, so the save parser reads it.
 import { execInNetns, type Netns } from '../netns/index.js';
 import { binary, resolveOptions, type IptablesOptions } from './backend.js';
 import { IptablesError } from './errors.js';

@@ -1,5 +1,5 @@
 // Deleting the links this plugin put in a container, together: the kernel waits out one RCU grace
-// period per delete request (~20 ms here), and a group delete unregisters every link in one.
+// period per delete request, and a group delete unregisters every link in one.
 import { randomInt } from 'node:crypto';
 import { NetlinkHandle } from '../../netlink/handle.js';
 import type { Link } from '../../netlink/link.js';

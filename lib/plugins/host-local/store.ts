@@ -2,9 +2,9 @@
 // <dataDir>/<network>/<ip> holds "<containerID>\r\n<ifname>"; last_reserved_ip.<rangeIdx> holds an
 // IP; <dataDir>/<network>/lock is flock'ed around every change.
 //
-// The files are a few bytes on a local disk, so they are read and written synchronously: an
-// async call is a round trip through libuv's thread pool (~0.3 ms each in a fresh process, and an
-// ADD makes eight), a synchronous one a few microseconds of the event loop, also in the daemon.
+// The files are a few bytes on a local disk, so they are read and written synchronously: an async
+// call is a round trip through libuv's thread pool (an ADD would make eight), a synchronous one a
+// few microseconds of the event loop, also in the daemon.
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { withFileLock } from '../../fs/flock.js';
