@@ -27,3 +27,18 @@ test('a missing directory rejects with ENOENT naming it; a bad bound is refused'
   t.regex(e!.message, /read directory \/nonexistent\/mcni/);
   await t.throwsAsync(native.readSmallFiles('/tmp', 0), { message: /maxBytes/ });
 });
+
+test('readSmallFiles reads every file whole, and marks one over maxBytes as cut', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mcni-rsf-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'big'), 'x'.repeat(9000) + 'END');
+  await writeFile(join(dir, 'small'), 'tiny');
+  const files = Object.fromEntries((await native.readSmallFiles(dir, 1 << 20)).map((f) => [f.name, f]));
+  t.is(files.big!.text.length, 9003);
+  t.true(files.big!.text.endsWith('END'));
+  t.is(files.big!.truncated, undefined);
+  t.is(files.small!.text, 'tiny');
+  const cut = (await native.readSmallFiles(dir, 100)).find((f) => f.name === 'big')!;
+  t.is(cut.text.length, 100);
+  t.true(cut.truncated);
+});

@@ -1,9 +1,9 @@
 // The mesos plugin's label rewrite as data: network_info labels + delegate → the delegate's config.
 import test from 'ava';
-import type { NetConf } from '../../../lib/cni/config.js';
-import { CniError } from '../../../lib/cni/errors.js';
-import { parseConfig } from '../../../lib/plugins/mesos/config.js';
-import { parseCniArgsLabel, rewriteDelegate } from '../../../lib/plugins/mesos/labels.js';
+import type { NetConf } from '../../../../lib/cni/config.js';
+import { CniError } from '../../../../lib/cni/errors.js';
+import { parseConfig } from '../../../../lib/plugins/mesos/config.js';
+import { parseCniArgsLabel, rewriteDelegate } from '../../../../lib/plugins/mesos/labels.js';
 
 type Labels = { key: string; value?: string }[];
 const mesosArgs = (labels: Labels) => ({ 'org.apache.mesos': { network_info: { name: 'test-delegate', labels: { labels } } } });

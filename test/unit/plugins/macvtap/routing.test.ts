@@ -1,10 +1,10 @@
 // The macvtap plugin's config defaults and routing builders as data (no kernel).
 import test from 'ava';
-import type { NetConf } from '../../../lib/cni/config.js';
-import { parseConfig } from '../../../lib/plugins/macvtap/config.js';
-import { canonicalDst, containerOps, containerRoute, hasGatewayRoute, hostPrefix, routeTable, sourceRulePriority, sourceRules } from '../../../lib/plugins/macvtap/routing.js';
-import { parseIp } from '../../../lib/ip.js';
-import type { Rule } from '../../../lib/netlink/rule.js';
+import type { NetConf } from '../../../../lib/cni/config.js';
+import { parseConfig } from '../../../../lib/plugins/macvtap/config.js';
+import { canonicalDst, containerOps, containerRoute, hasGatewayRoute, hostPrefix, routeTable, sourceRulePriority, sourceRules } from '../../../../lib/plugins/macvtap/routing.js';
+import { parseIp } from '../../../../lib/ip.js';
+import type { Rule } from '../../../../lib/netlink/rule.js';
 
 const base: NetConf = { name: 'n', type: 'macvtap', master: 'eth1', ipam: { type: 'host-local' } };
 

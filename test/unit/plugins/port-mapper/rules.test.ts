@@ -1,10 +1,10 @@
 // mesos-cni-port-mapper rules as data: upstream's exact DNAT shape and tag, jumps, every excluded
 // device honoured, IPv6, hostIP, snat; and the payload one ADD commits.
 import test from 'ava';
-import { checkTransaction, renderPayload, renderRule, type Rule } from '../../../lib/iptables/index.js';
-import { parsePrefix } from '../../../lib/ip.js';
-import { containerRules, jumps, tag } from '../../../lib/plugins/port-mapper/rules.js';
-import type { Mapping } from '../../../lib/plugins/port-mapper/mappings.js';
+import { checkTransaction, renderPayload, renderRule, type Rule } from '../../../../lib/iptables/index.js';
+import { parsePrefix } from '../../../../lib/ip.js';
+import { containerRules, jumps, tag } from '../../../../lib/plugins/port-mapper/rules.js';
+import type { Mapping } from '../../../../lib/plugins/port-mapper/mappings.js';
 
 const CHAIN = 'MESOS-TEST-PORT-MAPPER';
 const show = (rules: Rule[], family: 4 | 6 = 4) => rules.map((r) => {

@@ -1,9 +1,9 @@
 // host-local ranges and config as data: defaults, validation errors, the round-robin order.
 import test from 'ava';
-import { canonicalize, candidates, fromBig, type Range } from '../../../lib/plugins/host-local/range.js';
-import { parseConfig } from '../../../lib/plugins/host-local/config.js';
-import { parseEnv } from '../../../lib/cni/env.js';
-import { parseResolvConf } from '../../../lib/plugins/host-local/dns.js';
+import { canonicalize, candidates, fromBig, type Range } from '../../../../lib/plugins/host-local/range.js';
+import { parseConfig } from '../../../../lib/plugins/host-local/config.js';
+import { parseEnv } from '../../../../lib/cni/env.js';
+import { parseResolvConf } from '../../../../lib/plugins/host-local/dns.js';
 
 const show = (r: Range) => ({ start: fromBig(r.start, r.family), end: fromBig(r.end, r.family), gw: fromBig(r.gateway, r.family) });
 

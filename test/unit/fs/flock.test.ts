@@ -2,7 +2,7 @@
 // sit in flock while the holder needs one (8 concurrent daemon ADDs once deadlocked that way).
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,18 +104,4 @@ test('a lock file removed by its holder on release: a waiter in another process 
   await holding;
   await new Promise((r) => child.on('exit', r));
   t.is(out.trim(), 'held the file at the path');
-});
-
-test('readSmallFiles reads every file whole, and marks one over maxBytes as cut', async (t) => {
-  const dir = await tempDir(t);
-  await writeFile(join(dir, 'big'), 'x'.repeat(9000) + 'END');
-  await writeFile(join(dir, 'small'), 'tiny');
-  const files = Object.fromEntries((await native.readSmallFiles(dir, 1 << 20)).map((f) => [f.name, f]));
-  t.is(files.big!.text.length, 9003);
-  t.true(files.big!.text.endsWith('END'));
-  t.is(files.big!.truncated, undefined);
-  t.is(files.small!.text, 'tiny');
-  const cut = (await native.readSmallFiles(dir, 100)).find((f) => f.name === 'big')!;
-  t.is(cut.text.length, 100);
-  t.true(cut.truncated);
 });

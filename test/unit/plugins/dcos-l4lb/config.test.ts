@@ -2,10 +2,10 @@
 // booleans, the delegate rewrite (our name, cniVersion and args win), the spartan IPAM network,
 // and every refused field named with what was expected.
 import test from 'ava';
-import { CniError } from '../../../lib/cni/errors.js';
-import type { NetConf } from '../../../lib/cni/config.js';
-import { DEFAULT_MINUTEMAN_PATH, parseConfig } from '../../../lib/plugins/dcos-l4lb/config.js';
-import { ipamConf, spartanRoutes } from '../../../lib/plugins/dcos-l4lb/spartan.js';
+import { CniError } from '../../../../lib/cni/errors.js';
+import type { NetConf } from '../../../../lib/cni/config.js';
+import { DEFAULT_MINUTEMAN_PATH, parseConfig } from '../../../../lib/plugins/dcos-l4lb/config.js';
+import { ipamConf, spartanRoutes } from '../../../../lib/plugins/dcos-l4lb/spartan.js';
 
 const DELEGATE = { type: 'bridge', bridge: 'mesos-cni0', ipMasq: true, mtu: 5000, ipam: { type: 'host-local', subnet: '10.1.2.0/24' } };
 const base = (extra: Record<string, unknown> = {}): NetConf => ({ cniVersion: '0.2.0', name: 'spartan-net', type: 'dcos-l4lb', delegate: DELEGATE, ...extra });

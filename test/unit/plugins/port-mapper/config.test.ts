@@ -4,10 +4,10 @@ import test from 'ava';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CniError } from '../../../lib/cni/errors.js';
-import { parseConfig } from '../../../lib/plugins/port-mapper/config.js';
-import { fromNetworkInfo, fromRuntimeConfig } from '../../../lib/plugins/port-mapper/mappings.js';
-import { preflight, whichSync } from '../../../lib/plugins/port-mapper/preflight.js';
+import { CniError } from '../../../../lib/cni/errors.js';
+import { parseConfig } from '../../../../lib/plugins/port-mapper/config.js';
+import { fromNetworkInfo, fromRuntimeConfig } from '../../../../lib/plugins/port-mapper/mappings.js';
+import { preflight, whichSync } from '../../../../lib/plugins/port-mapper/preflight.js';
 
 const base = (extra: Record<string, unknown> = {}) => ({
   name: 'port-mapper-test',
