@@ -4,7 +4,6 @@
 // its session, or whose view is stale, cannot write; any doubt about a write ends its leadership,
 // and it reads everything again before it leads again.
 import type { Logger } from 'pino';
-import type { Event } from 'node-zookeeper-client';
 import type { ZkSpec } from '../config.js';
 import type { StoredAgent } from '../types.js';
 import { StoreError, type Store, type StoreChange, type StoreHooks } from './types.js';
@@ -123,8 +122,9 @@ export class ZkStore implements Store {
       this.log.info({ node: this.#node }, 'joined the election');
     }
     // Any change among the candidates re-runs the round: the leader we redirect to stays current.
-    const children = await zk.getChildren(p.election, (ev: Event) => {
-      if (zk === this.#zk && ev.getType() === 3 /* NODE_CHILDREN_CHANGED */) this.#elect();
+    // (A watch fires once, for any change or a session event: either way, look again.)
+    const children = await zk.getChildren(p.election, () => {
+      if (zk === this.#zk) this.#elect();
     });
     const seq = (n: string) => Number(n.slice(n.lastIndexOf('_') + 1));
     children.sort((a, b) => seq(a) - seq(b));

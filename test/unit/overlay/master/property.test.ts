@@ -87,7 +87,7 @@ test('random registrations, deletions, restarts and config changes: unique and l
         if (!known) t.is(expectVtep, undefined, `step ${step}: exhaustion reported with ${expectVtep} free`);
         continue;
       }
-      if (!known) t.is(num(res.agent.backend.vxlan.vtep_ip), expectVtep, `step ${step}: lowest free VTEP`);
+      if (!known) t.is<bigint | undefined, bigint | undefined>(num(res.agent.backend.vxlan.vtep_ip), expectVtep, `step ${step}: lowest free VTEP`);
       // Every overlay the agent did not hold before got the lowest block free among the others'
       // (overlays are added in config order, so earlier overlays of this agent count as used).
       for (const o of res.agent.overlays) {
@@ -96,7 +96,7 @@ test('random registrations, deletions, restarts and config changes: unique and l
         if (o.subnet && spec.net) {
           const used = new Set(others.flatMap((x) => x.overlays.filter((y) => y.info.name === o.info.name && y.subnet).map((y) => num(y.subnet!))));
           const size = 1n << BigInt(32 - spec.prefix!);
-          t.is(num(o.subnet), lowestFree(spec.net.base, spec.net.base + (1n << BigInt(32 - spec.net.prefix)) - size, size, used), `step ${step}: lowest free subnet of ${o.info.name}`);
+          t.is<bigint | undefined, bigint | undefined>(num(o.subnet), lowestFree(spec.net.base, spec.net.base + (1n << BigInt(32 - spec.net.prefix)) - size, size, used), `step ${step}: lowest free subnet of ${o.info.name}`);
           checks++;
         }
       }
