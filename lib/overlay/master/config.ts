@@ -230,7 +230,8 @@ export async function parseMasterConfig(raw: unknown, env: NodeJS.ProcessEnv = p
   if (c['network'] === undefined) throw new ConfigError('network: required (the NetworkConfig object)');
   const network = parseNetwork(c['network']);
   const listenText = optStr(c, 'listen', 'listen') ?? DEFAULT_LISTEN;
-  const listen = hostPort(listenText, 'listen');
+  // Port 0: the kernel picks one (tests); `advertise` must then be set for other masters.
+  const listen = hostPort(listenText, 'listen', true);
   const advText = optStr(c, 'advertise', 'advertise');
   if (advText !== undefined) hostPort(advText, 'advertise');
   const wildcard = listen.host === '0.0.0.0' || listen.host === '::';

@@ -54,9 +54,9 @@ export function optArray(o: Obj, key: string, field: string): unknown[] | undefi
 }
 
 /** "host:port" (IPv6 hosts in brackets). */
-export function hostPort(s: string, field: string): { host: string; port: number } {
+export function hostPort(s: string, field: string, allowZero = false): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(s);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new ConfigError(`${field}: expected "host:port" (e.g. "0.0.0.0:5055" or "[::1]:5055"), got ${show(s)}`);
+  if (!m || port < (allowZero ? 0 : 1) || port > 65535) throw new ConfigError(`${field}: expected "host:port" (e.g. "0.0.0.0:5055" or "[::1]:5055"), got ${show(s)}`);
   return { host: m[1] ?? m[2]!, port };
 }
