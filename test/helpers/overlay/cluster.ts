@@ -193,6 +193,17 @@ export class Cluster {
     }
   }
 
+  /** Wait until master i reports `role` on /overlay-master/leader. */
+  async waitRole(i: number, role: string, timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.http(i, 'GET', '/overlay-master/leader', undefined, 2000).catch(() => undefined);
+      if (r?.status === 200 && r.json().role === role) return;
+      if (Date.now() > end) throw new Error(`master ${i} not ${role} after ${timeoutMs} ms (logs in ${this.dir})`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+
   /** What the ZooKeeper store holds (read from inside the namespace). */
   async zkDump(root = '/overlay-master'): Promise<{ agents: Record<string, any>; claims: Record<string, string[]> }> {
     const { stdout } = await execFileP('ip', ['netns', 'exec', this.ns, process.execPath, here('./zk-dump.js'), this.zkConnect, root], { timeout: 30_000 });
