@@ -15,7 +15,7 @@ for (const p of ports) {
     u.on('error', () => c.destroy());
     c.on('close', () => u.destroy());
     u.on('close', () => c.destroy());
-  }).listen(join(dir!, `${p}.sock`));
+  }).listen({ path: join(dir!, `${p}.sock`), backlog: 4096 });
 }
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();

@@ -12,7 +12,7 @@ import { CLAIM_KINDS, claimsOf, paths } from './zk-layout.js';
 
 const META = Buffer.from('{"format":"mesos-overlay-master/1"}');
 /** Records are read this many at a time when a master takes over. */
-const READ_CHUNK = 500;
+const READ_CHUNK = 2500;
 
 export class ZkStore implements Store {
   readonly kind = 'zookeeper' as const;
