@@ -99,39 +99,27 @@ function parseOverlay(raw: unknown, i: number, seen: Set<string>, spaces: Space[
     }
     spaces.push({ family: net.family, lo: net.base, hi });
   };
-  const subnet = optStr(o, 'subnet', `${field}.subnet`);
-  if (subnet !== undefined) {
+  // IPv4 then IPv6, the same steps with upstream's texts for each.
+  for (const v6 of [false, true]) {
+    const [sKey, pKey] = v6 ? (['subnet6', 'prefix6'] as const) : (['subnet', 'prefix'] as const);
+    const text = optStr(o, sKey, `${field}.${sKey}`);
+    if (text === undefined) continue;
+    let net: Net;
     try {
-      spec.net = parseNet(subnet, 4);
+      net = parseNet(text, v6 ? 6 : 4);
     } catch (e) {
-      throw new ConfigError(`Unable to determine subnet for network: ${(e as Error).message}`);
+      throw new ConfigError(`Unable to determine ${v6 ? 'IPv6 ' : ''}subnet for network: ${(e as Error).message}`);
     }
-    claim(spec.net, false);
+    claim(net, v6);
     // Upstream reads an absent prefix as 0 and a prefix shorter than the subnet's as is; both
     // give nonsense blocks. Ours: required, and room for the /prefix+1 bridge halves.
-    const prefix = optUint(o, 'prefix', `${field}.prefix`);
-    if (prefix === undefined || prefix < spec.net.prefix || prefix > 31) {
-      throw new ConfigError(`${field}.prefix: expected the agents' block length, from ${spec.net.prefix} (the subnet's) to 31, got ${JSON.stringify(o['prefix'])}`);
+    const max = v6 ? 127 : 31;
+    const prefix = optUint(o, pKey, `${field}.${pKey}`);
+    if (prefix === undefined || prefix < net.prefix || prefix > max) {
+      throw new ConfigError(`${field}.${pKey}: expected the agents' block length, from ${net.prefix} (the ${sKey}'s) to ${max}, got ${JSON.stringify(o[pKey])}`);
     }
-    spec.prefix = prefix;
-    info.subnet = spec.net.text;
-    info.prefix = prefix;
-  }
-  const subnet6 = optStr(o, 'subnet6', `${field}.subnet6`);
-  if (subnet6 !== undefined) {
-    try {
-      spec.net6 = parseNet(subnet6, 6);
-    } catch (e) {
-      throw new ConfigError(`Unable to determine IPv6 subnet for network: ${(e as Error).message}`);
-    }
-    claim(spec.net6, true);
-    const prefix6 = optUint(o, 'prefix6', `${field}.prefix6`);
-    if (prefix6 === undefined || prefix6 < spec.net6.prefix || prefix6 > 127) {
-      throw new ConfigError(`${field}.prefix6: expected the agents' block length, from ${spec.net6.prefix} (the subnet6's) to 127, got ${JSON.stringify(o['prefix6'])}`);
-    }
-    spec.prefix6 = prefix6;
-    info.subnet6 = spec.net6.text;
-    info.prefix6 = prefix6;
+    if (v6) [spec.net6, spec.prefix6, info.subnet6, info.prefix6] = [net, prefix, net.text, prefix];
+    else [spec.net, spec.prefix, info.subnet, info.prefix] = [net, prefix, net.text, prefix];
   }
   // Field order as the proto's, so /state reads like upstream's.
   spec.info = { name, ...(info.subnet !== undefined && { subnet: info.subnet, prefix: info.prefix }), ...(info.subnet6 !== undefined && { subnet6: info.subnet6, prefix6: info.prefix6 }), enabled };

@@ -1,6 +1,6 @@
 // Networks as (family, base, prefix) with bigint arithmetic, for pools of addresses and blocks.
 // Parsing and formatting go through lib/netlink/ip.ts.
-import { formatIp, parsePrefix, type Family } from '../../netlink/ip.js';
+import { bigToIp, formatIp, ipToBig, parsePrefix, type Family } from '../../netlink/ip.js';
 
 export interface Net {
   family: Family;
@@ -15,22 +15,7 @@ export interface Net {
 
 export const bitsOf = (f: Family): number => (f === 4 ? 32 : 128);
 
-export function bytesToBig(b: Uint8Array): bigint {
-  let n = 0n;
-  for (const x of b) n = (n << 8n) | BigInt(x);
-  return n;
-}
-
-export function bigToIp(n: bigint, family: Family): string {
-  const len = family === 4 ? 4 : 16;
-  const b = new Uint8Array(len);
-  let v = n;
-  for (let i = len - 1; i >= 0; i--) {
-    b[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return formatIp(b);
-}
+export { ipToBig as bytesToBig, bigToIp };
 
 export const hostMask = (family: Family, prefix: number): bigint => (1n << BigInt(bitsOf(family) - prefix)) - 1n;
 
@@ -45,7 +30,7 @@ export function parseNet(s: unknown, family: Family): Net {
     throw new Error(`expected ${want} network "address/prefix", got ${JSON.stringify(s)}`);
   }
   if (p.family !== family) throw new Error(`expected ${want} network, got ${JSON.stringify(s)}`);
-  const addr = bytesToBig(p.bytes);
+  const addr = ipToBig(p.bytes);
   const base = addr & ~hostMask(family, p.prefix);
   return { family, addr, base, prefix: p.prefix, text: `${formatIp(p.bytes)}/${p.prefix}` };
 }

@@ -128,12 +128,17 @@ test('kill -9 at random points of a write: the file holds the old state or the n
     const p = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     let last = 0;
     let start = -1;
+    let first!: () => void;
+    const started = new Promise<void>((r) => (first = r));
     p.stdout!.on('data', (d: Buffer) => {
       for (const m of d.toString().matchAll(/committed (\d+)/g)) last = Number(m[1]);
       if (start < 0) start = last - 1;
+      first();
     });
     const exit = new Promise((r) => p.once('exit', r));
-    await new Promise((r) => setTimeout(r, 150 + Math.random() * 250));
+    // Kill at a random moment once it writes (its start-up time varies with the machine's load).
+    await Promise.race([started, exit]);
+    await new Promise((r) => setTimeout(r, Math.random() * 150));
     p.kill('SIGKILL');
     await exit;
     const snap = await readSnapshot(dir);
