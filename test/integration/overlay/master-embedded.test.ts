@@ -78,8 +78,12 @@ test('watch: a change reaches parked watchers as a delta of that agent only; an 
   const full = (await call(m, 'GET', '/overlay-master/watch')).json();
   t.true(full.full);
   t.is(full.agents.length, 20);
-  const parked = Array.from({ length: 50 }, () => call(m, 'GET', `/overlay-master/watch?epoch=${full.epoch}&version=${full.version}&timeout_ms=10000`));
-  await new Promise((r) => setTimeout(r, 200));
+  const parked = Array.from({ length: 50 }, () => call(m, 'GET', `/overlay-master/watch?epoch=${full.epoch}&version=${full.version}&timeout_ms=20000`));
+  // Their failure (if this test fails first) is this test's, not an unhandled rejection.
+  const settled = Promise.allSettled(parked);
+  t.teardown(() => settled.then(() => {}));
+  // Every watch parked (under a loaded test run, connecting takes a while).
+  for (let k = 0; k < 200 && m.master.watch.watchers < 50; k++) await new Promise((r) => setTimeout(r, 50));
   t.is(m.master.watch.watchers, 50);
   await call(m, 'POST', '/overlay-master/agents/register', { ip: '10.0.1.1' });
   for (const p of await Promise.all(parked)) {
