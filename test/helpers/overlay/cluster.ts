@@ -3,7 +3,7 @@
 // dir. The test process reaches them through unix sockets (relay.ts). Everything is removed by
 // close(), also after a failure. Shared by the integration tests and the benchmark.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -192,6 +192,14 @@ export class Cluster {
       if (Date.now() > end) throw new Error(`no master leads after ${timeoutMs} ms (logs in ${this.dir})`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** When master i last started to lead (epoch ms, from its log). */
+  ledAt(i: number): number {
+    const lines = readFileSync(join(this.dir, `master${i}.log`), 'utf8').trim().split('\n');
+    const led = lines.map((l) => JSON.parse(l) as { msg: string; time: string }).filter((l) => l.msg.startsWith('leading: recovered'));
+    if (led.length === 0) throw new Error(`master ${i} never led (log in ${this.dir})`);
+    return Date.parse(led.at(-1)!.time);
   }
 
   /** Wait until master i reports `role` on /overlay-master/leader. */

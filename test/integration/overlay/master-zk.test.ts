@@ -86,10 +86,12 @@ zkTest('kill -9 of the leader during a burst: another leads within session timeo
     if (failure) throw failure;
   };
   await until(100);
-  await c.killMaster(leader);
   const t0 = Date.now();
+  await c.killMaster(leader);
   const next = await c.waitLeader(3, (SESSION_S + 10) * 1000);
-  const failover = Date.now() - t0;
+  // Measured to the moment the new leader serves (its own log line), not to when our polling,
+  // slowed by whatever else the machine runs, happens to see it.
+  const failover = c.ledAt(next) - t0;
   t.log(`failover: master ${leader} killed, master ${next} leads after ${failover} ms (bound ${(SESSION_S + 2) * 1000} ms)`);
   t.true(failover <= (SESSION_S + 2) * 1000, `failover took ${failover} ms`);
   await until(acked.size + 100);
