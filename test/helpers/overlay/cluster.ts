@@ -87,8 +87,7 @@ export class Cluster {
 
   startZk(i: number): void {
     const log = join(this.dir, `zk${i}.log`);
-    // nice: the JVMs' start-up must not starve timing-sensitive tests running beside this file.
-    const args = ['netns', 'exec', this.ns, 'nice', '-n', '10', 'java', '-Xms32m', '-Xmx192m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dzookeeper.log.dir=${this.dir}`, '-cp', ZK_CP, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(this.dir, `zoo${i}.cfg`)];
+    const args = ['netns', 'exec', this.ns, 'java', '-Xms32m', '-Xmx192m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dzookeeper.log.dir=${this.dir}`, '-cp', ZK_CP, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(this.dir, `zoo${i}.cfg`)];
     const p = spawn('ip', args, { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, JAVA_TOOL_OPTIONS: '' } });
     p.on('error', () => {});
     writeFileSync(log, `started pid ${p.pid}\n`);
