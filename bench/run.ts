@@ -3,7 +3,9 @@
 // printed side by side. Knobs: BENCH_N (containers per attach run, default 200), BENCH_ROUNDS (attach
 // runs per method, alternating, default 2), BENCH_STARTUP_RUNS (30), BENCH_PLUGIN_N (20),
 // BENCH_PM_N (100, port-mapper containers), BENCH_PM_SCALE (500, containers on one bridge; 0 skips),
-// BENCH_DAEMON_N (50, launcher + daemon vs standalone vs Go; 0 skips), BENCH_DAEMON_RSS_N (1000).
+// BENCH_DAEMON_N (50, launcher + daemon vs standalone vs Go; 0 skips), BENCH_DAEMON_RSS_N (1000),
+// BENCH_OVERLAY_N (1000 agents registering on the overlay master; 0 skips), BENCH_OVERLAY_RECOVER_N
+// (10000 agents recovered), BENCH_OVERLAY_WATCHERS (1000 watchers).
 // Every count skips its part at 0.
 import { cpus, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { benchPortMapper, portMapperTable } from './port-mapper.js';
 import { benchPortMapperScale, scaleTable } from './port-mapper-scale.js';
 import { benchDaemon, daemonTable } from './daemon.js';
 import { measureStartup, startupTable } from './startup.js';
+import { benchOverlayMaster, overlayTable } from './overlay-master.js';
 import { mean, median, ms, p95, sum, table } from './stats.js';
 
 const N = Number(process.env.BENCH_N ?? 200);
@@ -24,6 +27,9 @@ const PM_N = Number(process.env.BENCH_PM_N ?? 100); // port-mapper containers (i
 const PM_SCALE = Number(process.env.BENCH_PM_SCALE ?? 500); // ADD of the ~10th vs ~Nth container on one bridge
 const DAEMON_N = Number(process.env.BENCH_DAEMON_N ?? 50); // Go vs standalone vs launcher+daemon (0 skips)
 const DAEMON_RSS_N = Number(process.env.BENCH_DAEMON_RSS_N ?? 1000); // containers attached when the daemon's RSS is read
+const OVERLAY_N = Number(process.env.BENCH_OVERLAY_N ?? 1000);
+const OVERLAY_RECOVER_N = Number(process.env.BENCH_OVERLAY_RECOVER_N ?? 10_000);
+const OVERLAY_WATCHERS = Number(process.env.BENCH_OVERLAY_WATCHERS ?? 1000);
 const prefix = `mcb${process.pid.toString(36)}`;
 
 cleanupOnSignals();
@@ -98,6 +104,12 @@ async function main(): Promise<void> {
     const d = await benchDaemon(`${prefix}d`, DAEMON_N, DAEMON_RSS_N);
     console.log('\n' + daemonTable(d));
     console.log(`\n(c)/(a) = ${d.seqRatio.toFixed(2)}: goal <= 0.15 ${d.seqRatio <= 0.15 ? 'met' : 'NOT met'}; containers/s x${d.cpsRatio.toFixed(1)}: goal >= 5 ${d.cpsRatio >= 5 ? 'met' : 'NOT met'}; RSS ${d.rssMb.toFixed(0)} MB: goal <= 100 ${d.rssMb <= 100 ? 'met' : 'NOT met'}\n`);
+  }
+  if (process.getuid?.() === 0 && OVERLAY_N > 0) {
+    console.log(`overlay master: ${OVERLAY_N} agents registering per store, ${OVERLAY_RECOVER_N} recovered, ${OVERLAY_WATCHERS} watchers; ZooKeeper: 3 members in a namespace`);
+    const o = await benchOverlayMaster(OVERLAY_N, OVERLAY_RECOVER_N, OVERLAY_WATCHERS);
+    console.log('\n' + overlayTable(o));
+    console.log(`\nembedded ${o.regEmbedded.toFixed(0)}/s: goal >= 1000 ${o.regEmbedded >= 1000 ? 'met' : 'NOT met'}; ZooKeeper ${o.regZk.toFixed(0)}/s: goal >= 200 ${o.regZk >= 200 ? 'met' : 'NOT met'}; recovery ${ms(o.recoverEmbeddedMs)} ms: goal <= 1000 ${o.recoverEmbeddedMs <= 1000 ? 'met' : 'NOT met'}; failover ${ms(o.failoverMs)} ms: goal <= 5000 ${o.failoverMs <= 5000 ? 'met' : 'NOT met'}; watch ${ms(o.watchMs)} ms: goal <= 1000 ${o.watchMs <= 1000 ? 'met' : 'NOT met'}\n`);
   }
   if (STARTUP_RUNS <= 0) return;
   console.log(`start-up: ${STARTUP_RUNS} runs each, interleaved, CNI_COMMAND=VERSION`);

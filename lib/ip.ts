@@ -137,3 +137,21 @@ export function hostAddress(p: IpPrefix, n: number): string {
   }
   return formatIp(bytes);
 }
+
+/** An address's bytes as one number (for range arithmetic). */
+export function ipToBig(b: Uint8Array): bigint {
+  let n = 0n;
+  for (const x of b) n = (n << 8n) | BigInt(x);
+  return n;
+}
+
+/** A number back to address text of the family (IPv6 compressed as formatIp does). */
+export function bigToIp(n: bigint, family: Family): string {
+  const b = new Uint8Array(family === 4 ? 4 : 16);
+  let v = n;
+  for (let i = b.length - 1; i >= 0; i--) {
+    b[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return formatIp(b);
+}

@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 # nftables: only its `nft` CLI, which a test uses to write rules the way nft does (comments in userdata).
-for p in iptables ipset iproute2 containernetworking-plugins conntrack netcat-openbsd iputils-ping nftables; do
+# zookeeperd: ZooKeeper 3.8 and a JRE; the overlay master's tests and bench run their own ensemble
+# from its jars inside a test namespace (the package's own service is never used).
+for p in iptables ipset iproute2 containernetworking-plugins conntrack netcat-openbsd iputils-ping nftables zookeeperd; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 # node-gyp builds the addon when no prebuild matches: a C++ compiler, make and python3.

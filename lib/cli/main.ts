@@ -13,6 +13,7 @@ const USAGE = `usage:
                  [--port-mapping HOST:CONTAINER[/proto] ...] [--cache-dir DIR]
     --port-mapping goes into network_info.port_mappings with --mesos, else into the
     portMappings capability (runtimeConfig) of plugins that declare it
+  mesos-cni overlay-master --config master.json [--log-level info] [--log-file FILE]
   mesos-cni demo`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -81,6 +82,10 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`mesos-cni exec ${command}: CNI error ${err.code}: ${err.message}`);
       return 1;
     }
+  }
+  if (cmd === 'overlay-master') {
+    const { overlayMasterMain } = await import('../overlay/master/main.js');
+    return overlayMasterMain(rest);
   }
   if (cmd === 'demo') {
     const { runDemo } = await import('./demo.js');

@@ -2,8 +2,8 @@
 // round-robin from the last reserved address, as the reference plugin does.
 import { CniError } from '../../cni/errors.js';
 import type { IpConfig } from '../../cni/result.js';
-import { parseIp, type IpAddr } from '../../ip.js';
-import { candidates, describeSet, fromBig, rangeFor, toBig, type Range, type RangeSet } from './range.js';
+import { bigToIp, ipToBig, parseIp, type IpAddr } from '../../ip.js';
+import { candidates, describeSet, rangeFor, type Range, type RangeSet } from './range.js';
 import type { LeaseStore } from './store.js';
 
 /** Plugin-specific codes of host-local. */
@@ -14,7 +14,7 @@ export const HostLocalError = {
 } as const;
 
 function ipConfig(ip: bigint, r: Range): IpConfig {
-  return { address: `${fromBig(ip, r.family)}/${r.prefix}`, gateway: fromBig(r.gateway, r.family) };
+  return { address: `${bigToIp(ip, r.family)}/${r.prefix}`, gateway: bigToIp(r.gateway, r.family) };
 }
 
 /**
@@ -22,10 +22,10 @@ function ipConfig(ip: bigint, r: Range): IpConfig {
  */
 export async function allocate(store: LeaseStore, set: RangeSet, idx: number, id: string, ifname: string, requested: IpAddr | undefined): Promise<IpConfig> {
   if (requested) {
-    const v = toBig(requested.bytes);
+    const v = ipToBig(requested.bytes);
     const r = rangeFor(set, requested.family, v)!;
     if (v === r.gateway) throw new CniError(HostLocalError.Requested, `requested ip ${requested.text} is subnet's gateway`);
-    if (!(await store.reserve(fromBig(v, r.family), id, ifname, idx))) {
+    if (!(await store.reserve(bigToIp(v, r.family), id, ifname, idx))) {
       throw new CniError(HostLocalError.Requested, `requested IP address ${requested.text} is not available in range set ${describeSet(set)}`);
     }
     return ipConfig(v, r);
@@ -33,14 +33,14 @@ export async function allocate(store: LeaseStore, set: RangeSet, idx: number, id
   // Duplicate allocation for the same attachment is not allowed by the spec.
   for (const lease of await store.byId(id, ifname)) {
     const ip = parseIp(lease.ip, 'lease');
-    if (rangeFor(set, ip.family, toBig(ip.bytes))) {
+    if (rangeFor(set, ip.family, ipToBig(ip.bytes))) {
       throw new CniError(HostLocalError.Duplicate, `${lease.ip} has been allocated to ${id}, duplicate allocation is not allowed`);
     }
   }
   const family = set[0]!.family;
   const last = await lastReserved(store, idx, family);
   for (const { ip, range } of candidates(set, last)) {
-    if (await store.reserve(fromBig(ip, family), id, ifname, idx)) return ipConfig(ip, range);
+    if (await store.reserve(bigToIp(ip, family), id, ifname, idx)) return ipConfig(ip, range);
   }
   throw new CniError(HostLocalError.NoAddress, `no IP addresses available in range set: ${describeSet(set)}`);
 }
@@ -51,7 +51,7 @@ async function lastReserved(store: LeaseStore, idx: number, family: 4 | 6): Prom
   if (!text) return undefined;
   try {
     const ip = parseIp(text, 'last_reserved_ip');
-    return ip.family === family ? toBig(ip.bytes) : undefined;
+    return ip.family === family ? ipToBig(ip.bytes) : undefined;
   } catch {
     return undefined;
   }

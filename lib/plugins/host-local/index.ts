@@ -4,7 +4,8 @@ import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import type { IpConfig, Result } from '../../cni/result.js';
 import { LATEST } from '../../cni/version.js';
-import { toBig, rangeFor } from './range.js';
+import { ipToBig } from '../../ip.js';
+import { rangeFor } from './range.js';
 import { parseConfig } from './config.js';
 import { readResolvConf } from './dns.js';
 import { allocate, HostLocalError } from './allocate.js';
@@ -21,7 +22,7 @@ async function add(ctx: PluginContext): Promise<Result> {
     const got: IpConfig[] = [];
     try {
       for (const [idx, set] of cfg.rangeSets.entries()) {
-        const want = [...pending.values()].find((ip) => rangeFor(set, ip.family, toBig(ip.bytes)));
+        const want = [...pending.values()].find((ip) => rangeFor(set, ip.family, ipToBig(ip.bytes)));
         if (want) pending.delete(want.text);
         try {
           got.push(await allocate(store, set, idx, id, ifname, want));

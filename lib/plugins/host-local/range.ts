@@ -1,6 +1,6 @@
 // Address ranges of host-local: canonicalisation (defaults for start/end/gateway), membership and
 // the round-robin walk, with the reference plugin's exact rules. Addresses are bigints here.
-import { formatIp, parseIp, parsePrefix, type Family } from '../../ip.js';
+import { bigToIp, ipToBig, parseIp, parsePrefix, type Family } from '../../ip.js';
 import { configError } from '../../cni/errors.js';
 
 export interface Range {
@@ -17,21 +17,6 @@ export interface Range {
 /** A range set: ranges of one family, tried in order, allocating one address. */
 export type RangeSet = Range[];
 
-export function toBig(bytes: Uint8Array): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
-}
-
-export function fromBig(v: bigint, family: Family): string {
-  const n = family === 4 ? 4 : 16;
-  const out = new Uint8Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return formatIp(out);
-}
 
 const bits = (f: Family) => (f === 4 ? 32 : 128);
 
@@ -48,13 +33,13 @@ export function canonicalize(raw: RawRange, field: string): Range {
   const width = bits(sub.family);
   if (sub.prefix > width - 2) throw configError(`${field}.subnet`, 'a network with room for addresses (at most /30 or /126)', raw.subnet);
   const hostMask = (1n << BigInt(width - sub.prefix)) - 1n;
-  const net = toBig(sub.bytes) & ~hostMask;
-  const subnetText = `${fromBig(net, sub.family)}/${sub.prefix}`;
+  const net = ipToBig(sub.bytes) & ~hostMask;
+  const subnetText = `${bigToIp(net, sub.family)}/${sub.prefix}`;
   const inSubnet = (v: bigint) => (v & ~hostMask) === net;
   const addr = (v: unknown, f: string) => {
     const ip = parseIp(v, f);
     if (ip.family !== sub.family) throw configError(f, `an IPv${sub.family} address like the subnet ${subnetText}`, v);
-    const b = toBig(ip.bytes);
+    const b = ipToBig(ip.bytes);
     if (!inSubnet(b)) throw configError(f, `an address in ${subnetText}`, v);
     return b;
   };
@@ -62,7 +47,7 @@ export function canonicalize(raw: RawRange, field: string): Range {
   const start = raw.rangeStart === undefined ? net + 1n : addr(raw.rangeStart, `${field}.rangeStart`);
   let end = raw.rangeEnd === undefined ? net | hostMask : addr(raw.rangeEnd, `${field}.rangeEnd`);
   if (raw.rangeEnd === undefined && sub.family === 4) end -= 1n;
-  if (start > end) throw configError(`${field}.rangeStart`, `an address not after rangeEnd ${fromBig(end, sub.family)}`, raw.rangeStart);
+  if (start > end) throw configError(`${field}.rangeStart`, `an address not after rangeEnd ${bigToIp(end, sub.family)}`, raw.rangeStart);
   return { family: sub.family, net, prefix: sub.prefix, start, end, gateway, subnetText };
 }
 
@@ -79,7 +64,7 @@ export function overlaps(a: Range, b: Range): boolean {
 }
 
 export function describeSet(set: RangeSet): string {
-  return set.map((r) => `${fromBig(r.start, r.family)}-${fromBig(r.end, r.family)}`).join(',');
+  return set.map((r) => `${bigToIp(r.start, r.family)}-${bigToIp(r.end, r.family)}`).join(',');
 }
 
 /**

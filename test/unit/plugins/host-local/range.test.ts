@@ -1,11 +1,12 @@
 // host-local ranges and config as data: defaults, validation errors, the round-robin order.
 import test from 'ava';
-import { canonicalize, candidates, fromBig, type Range } from '../../../../lib/plugins/host-local/range.js';
+import { bigToIp } from '../../../../lib/ip.js';
+import { canonicalize, candidates, type Range } from '../../../../lib/plugins/host-local/range.js';
 import { parseConfig } from '../../../../lib/plugins/host-local/config.js';
 import { parseEnv } from '../../../../lib/cni/env.js';
 import { parseResolvConf } from '../../../../lib/plugins/host-local/dns.js';
 
-const show = (r: Range) => ({ start: fromBig(r.start, r.family), end: fromBig(r.end, r.family), gw: fromBig(r.gateway, r.family) });
+const show = (r: Range) => ({ start: bigToIp(r.start, r.family), end: bigToIp(r.end, r.family), gw: bigToIp(r.gateway, r.family) });
 
 test('defaults: gateway and start .1, end before broadcast (IPv4) or the last address (IPv6)', (t) => {
   t.deepEqual(show(canonicalize({ subnet: '10.1.2.0/24' }, 'ipam')), { start: '10.1.2.1', end: '10.1.2.254', gw: '10.1.2.1' });
@@ -27,12 +28,12 @@ test('validation errors name the field', (t) => {
 
 test('candidates: after the last reserved address, wrapping, skipping the gateway, each once', (t) => {
   const r = canonicalize({ subnet: '10.0.0.0/29' }, 'ipam'); // .1 (gw) .. .6
-  const walk = (last?: bigint) => [...candidates([r], last)].map((c) => fromBig(c.ip, 4));
+  const walk = (last?: bigint) => [...candidates([r], last)].map((c) => bigToIp(c.ip, 4));
   t.deepEqual(walk(), ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6']);
   t.deepEqual(walk(r.start + 3n), ['10.0.0.5', '10.0.0.6', '10.0.0.2', '10.0.0.3', '10.0.0.4']);
   t.deepEqual(walk(r.end), ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6']);
   const r2 = canonicalize({ subnet: '10.0.1.0/30' }, 'ipam'); // .1 (gw) .. .2
-  t.deepEqual([...candidates([r, r2], r.end)].map((c) => fromBig(c.ip, 4)), ['10.0.1.2', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6']);
+  t.deepEqual([...candidates([r, r2], r.end)].map((c) => bigToIp(c.ip, 4)), ['10.0.1.2', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6']);
 });
 
 const env = (args?: string) => parseEnv({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: '/p', CNI_ARGS: args });

@@ -1,0 +1,102 @@
+// The embedded store: one directory holding one snapshot of every agent record. Each commit writes
+// the whole snapshot to a temporary file, fsyncs it, renames it over the old one and fsyncs the
+// directory, so after a crash at any point the file is the old state or the new one, never a mix.
+// Per-agent JSON is cached, so a commit costs the I/O and a string join, not a re-serialisation.
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StoredAgent } from '../types.js';
+import { StoreError, type Store, type StoreChange, type StoreHooks } from './types.js';
+
+export const STATE_FILE = 'overlay-master.json';
+export const FORMAT = 'mesos-overlay-master/1';
+
+interface Snapshot {
+  format: string;
+  version: number;
+  agents: StoredAgent[];
+}
+
+/** Read a snapshot file; undefined when there is none yet. */
+export async function readSnapshot(dir: string): Promise<Snapshot | undefined> {
+  const file = join(dir, STATE_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StoreError(`embedded store ${file}: ${(e as Error).message}`);
+  }
+  let s: Snapshot;
+  try {
+    s = JSON.parse(text) as Snapshot;
+  } catch (e) {
+    throw new StoreError(`embedded store ${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  if (s?.format !== FORMAT || !Number.isInteger(s.version) || !Array.isArray(s.agents)) {
+    throw new StoreError(`embedded store ${file}: expected {"format":"${FORMAT}","version":N,"agents":[...]}, got another shape`);
+  }
+  return s;
+}
+
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded' as const;
+  readonly #records = new Map<string, string>();
+  #version = 0;
+
+  constructor(readonly dir: string) {}
+
+  get location(): string {
+    return join(this.dir, STATE_FILE);
+  }
+
+  /** The snapshot's version: one more per commit. */
+  get version(): number {
+    return this.#version;
+  }
+
+  async start(hooks: StoreHooks): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    // A temporary file left by a crash mid-write is never the state: the rename did not happen.
+    for (const f of await readdir(this.dir)) if (f.startsWith(`${STATE_FILE}.tmp`)) await rm(join(this.dir, f), { force: true });
+    const snap = await readSnapshot(this.dir);
+    this.#version = snap?.version ?? 0;
+    for (const a of snap?.agents ?? []) this.#records.set(a.ip, JSON.stringify(a));
+    hooks.lead(snap?.agents ?? []);
+  }
+
+  async commit(changes: StoreChange[]): Promise<void> {
+    const next = new Map(this.#records);
+    for (const c of changes) {
+      if (c.after) next.set(c.ip, JSON.stringify(c.after));
+      else next.delete(c.ip);
+    }
+    const version = this.#version + 1;
+    const text = `{"format":"${FORMAT}","version":${version},"agents":[${[...next.values()].join(',')}]}\n`;
+    const file = join(this.dir, STATE_FILE);
+    const tmp = `${file}.tmp${process.pid}`;
+    try {
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, file);
+      const d = await open(this.dir, 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw new StoreError(`embedded store ${file}: write: ${(e as Error).message}`);
+    }
+    this.#records.clear();
+    for (const [k, v] of next) this.#records.set(k, v);
+    this.#version = version;
+  }
+
+  async close(): Promise<void> {}
+}
