@@ -101,10 +101,10 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
         }
       }
       await masq;
-      // The bridge's MAC may change as ports join (udev/MAC policy): read it and the port's now.
-      const [brNow, hostLink] = await Promise.all([host.link.get(br.index), host.link.get(hostVeth)]);
+      // The bridge's MAC is pinned (ensureBridge): it did not change as the port joined.
+      const hostLink = await host.link.get(hostVeth);
       const interfaces: Interface[] = [
-        { name: cfg.bridge, mac: brNow.mac! },
+        { name: cfg.bridge, mac: br.mac! },
         { name: hostVeth, mac: hostLink.mac! },
         { name: ctx.env.ifname, mac: ctrLink.mac!, sandbox: ctx.env.netns! },
       ];
