@@ -95,25 +95,38 @@ for (const backend of BACKENDS) {
     t.log(`${backend}: ${retried} of 20 transactions lost the -N race and were retried`);
   });
 
-  rootTest(`${backend}: ensureChain creates once and never flushes`, async (t) => {
+  rootTest(`${backend}: concurrent ensureChain calls create the chain once`, async (t) => {
     const [h] = await namespaces(t, 1);
     const made = await Promise.all([1, 2, 3].map(() => iptables.ensureChain(h!.ns, 4, 'filter', 'SHARED-F', { backend })));
     t.is(made.filter(Boolean).length, 1);
+  });
+
+  rootTest(`${backend}: ensureChain on an existing chain creates nothing and never flushes it`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    await iptables.ensureChain(h!.ns, 4, 'filter', 'SHARED-F', { backend });
     await iptables.restore(h!.ns, { table: 'filter', shared: [{ name: 'SHARED-F' }], ops: [{ op: 'append', rule: { chain: 'SHARED-F', comment: 'x', target: { kind: 'ACCEPT' } } }] }, { backend });
     t.false(await iptables.ensureChain(h!.ns, 4, 'filter', 'SHARED-F', { backend }));
     t.is((await iptables.save(h!.ns, 4, 'filter', { backend })).rules.filter((r) => r.chain === 'SHARED-F').length, 1);
-    // A shared chain no op refers to is still ensured (an optimistic try could not prove it exists).
+  });
+
+  rootTest(`${backend}: restore ensures a shared chain that no op refers to`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    // An optimistic try could not prove it exists.
     const r = await iptables.restore(h!.ns, { table: 'filter', shared: [{ name: 'UNUSED' }], ops: [{ op: 'append', rule: { chain: 'INPUT', comment: 'y', target: { kind: 'ACCEPT' } } }] }, { backend });
     t.deepEqual(r.created, ['UNUSED']);
     t.true(iptables.hasChain(await iptables.save(h!.ns, 4, 'filter', { backend }), 'UNUSED'));
   });
 }
 
-rootTest('the default backend is the distribution alternative and an exec failure is a clear error', async (t) => {
+rootTest('the default backend is the distribution alternative', async (t) => {
   const [h] = await namespaces(t, 1);
   await iptables.restore(h!.ns, { table: 'filter', own: ['DEF'], ops: [{ op: 'append', rule: { chain: 'DEF', target: { kind: 'ACCEPT' } } }] });
   const viaDefault = (await execInNetns(h!.ns, 'iptables-save', ['-t', 'filter'])).stdout;
   t.true(viaDefault.includes('-A DEF -j ACCEPT'));
+});
+
+rootTest('a restore that fails is a clear error naming the binary, the table and the payload line', async (t) => {
+  const [h] = await namespaces(t, 1);
   const e = await t.throwsAsync(iptables.restore(h!.ns, { table: 'raw', ops: [{ op: 'append', rule: { chain: 'NOPE', target: { kind: 'ACCEPT' } } }] }), {
     instanceOf: iptables.IptablesError,
   });
