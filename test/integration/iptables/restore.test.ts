@@ -1,6 +1,7 @@
 // One-transaction restores in test namespaces: atomic landing, all-or-nothing failure, the
 // --noflush declaration pitfall, IPv6, and the shared-chain creation race.
-import { namespaces, rootTest } from '../../helpers/fixture.js';
+import type { ExecutionContext } from 'ava';
+import { namespaces, rootTest, type TestNs } from '../../helpers/fixture.js';
 import { execInNetns } from '../../../lib/netns/index.js';
 import { SpecError } from '../../../lib/native/index.js';
 import * as iptables from '../../../lib/iptables/index.js';
@@ -19,6 +20,11 @@ for (const backend of BACKENDS) {
     t.true(text.includes(`-A PREROUTING -m addrtype --dst-type LOCAL -j ${CHAIN}`));
     t.true(text.includes(`-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${CHAIN}`));
     t.true(text.includes(`-A ${CHAIN} ! -i mesos-cni0 -p tcp -m tcp --dport 8080 -m comment --comment "container_id: c1" -j DNAT --to-destination 192.168.0.2:80`));
+  });
+
+  rootTest(`${backend}: a second container's rules go into the existing chain in one exec, without -N or a second pair of jumps`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'c1', [{ host: 8080, ip: '192.168.0.2', port: 80 }, { host: 8443, ip: '192.168.0.2', port: 443 }]), { backend });
     // A second container: the chain exists, so no -N and no second pair of jumps.
     const r2 = await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'c2', [{ host: 9090, ip: '192.168.0.3', port: 80 }]), { backend });
     t.deepEqual(r2.created, []);
@@ -51,17 +57,31 @@ for (const backend of BACKENDS) {
     t.is(await saveText(h!.ns, 4, 'nat', backend), before);
   });
 
-  rootTest(`${backend}: a shared chain keeps its rules across other containers' transactions`, async (t) => {
+  /** Port-mapper rules for containers A and B, each in its own transaction into the shared CHAIN. */
+  const twoContainers = async (t: ExecutionContext): Promise<TestNs> => {
     const [h] = await namespaces(t, 1);
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'A', [{ host: 1001, ip: '10.0.0.1', port: 80 }]), { backend });
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'B', [{ host: 1002, ip: '10.0.0.2', port: 80 }]), { backend });
-    const saved = await iptables.save(h!.ns, 4, 'nat', { backend });
+    return h!;
+  };
+
+  rootTest(`${backend}: a shared chain keeps its rules across other containers' transactions`, async (t) => {
+    const h = await twoContainers(t);
+    const saved = await iptables.save(h.ns, 4, 'nat', { backend });
     t.deepEqual(saved.rules.filter((r) => r.chain === CHAIN).map((r) => r.comment), ['container_id: A', 'container_id: B']);
-    // The pitfall itself, shown with a raw payload: a declaration under --noflush flushes.
-    await runRestore(h!.ns, 4, 'nat', `*nat\n:${CHAIN} - [0:0]\nCOMMIT\n`, { backend, waitSeconds: 5, timeoutMs: 30_000 });
-    t.deepEqual((await iptables.save(h!.ns, 4, 'nat', { backend })).rules.filter((r) => r.chain === CHAIN), []);
+  });
+
+  rootTest(`${backend}: the pitfall: a chain declaration under --noflush flushes the chain`, async (t) => {
+    const h = await twoContainers(t);
+    // The pitfall itself, shown with a raw payload.
+    await runRestore(h.ns, 4, 'nat', `*nat\n:${CHAIN} - [0:0]\nCOMMIT\n`, { backend, waitSeconds: 5, timeoutMs: 30_000 });
+    t.deepEqual((await iptables.save(h.ns, 4, 'nat', { backend })).rules.filter((r) => r.chain === CHAIN), []);
+  });
+
+  rootTest(`${backend}: the API refuses to declare (own) a chain this process uses as shared`, async (t) => {
+    const h = await twoContainers(t);
     // Which is why the API refuses to declare a chain this process uses as shared.
-    const e = await t.throwsAsync(iptables.restore(h!.ns, { table: 'nat', own: [CHAIN], ops: [] }, { backend }), { instanceOf: SpecError });
+    const e = await t.throwsAsync(iptables.restore(h.ns, { table: 'nat', own: [CHAIN], ops: [] }, { backend }), { instanceOf: SpecError });
     t.is(e!.message, `transaction.own[0]: ${CHAIN} is used as a shared chain in this process; declaring it would flush it (pass it in shared instead)`);
   });
 
