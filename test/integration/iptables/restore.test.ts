@@ -94,6 +94,11 @@ for (const backend of BACKENDS) {
     t.true(text.includes(`-A ${CHAIN} ! -i mesos-cni0 -p tcp -m tcp --dport 8080 -m comment --comment "container_id: v6" -j DNAT --to-destination [fd00::2]:80`), text);
     // Not in the IPv4 table.
     t.false((await saveText(h!.ns, 4, 'nat', backend)).includes(CHAIN));
+  });
+
+  rootTest(`${backend}: removeTagged removes IPv6 rules by tag`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'v6', [{ host: 8080, ip: 'fd00::2', port: 80 }], 6), { backend });
     t.is(await iptables.removeTagged(h!.ns, 6, 'nat', { chains: [CHAIN], tag: 'container_id: v6' }, { backend }), 1);
     t.false((await saveText(h!.ns, 6, 'nat', backend)).includes('container_id: v6'));
   });

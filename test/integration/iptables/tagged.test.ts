@@ -80,27 +80,50 @@ for (const backend of BACKENDS) {
     t.is((await iptables.readTagged(h.ns, 4, 'nat', ['NO-SUCH', 'POSTROUTING'], 'container_id: G', { backend })).length, 1);
   });
 
-  rootTest(`${backend}: removeTagged removes exactly container_id: P, not P.C or lookalikes`, async (t) => {
+  /** Port-mapper rules tagged P (two), P.C, "P " and xP in CHAIN, and a MASQUERADE tagged P in POSTROUTING. */
+  const taggedPAndLookalikes = async (t: ExecutionContext): Promise<TestNs> => {
     const [h] = await namespaces(t, 1);
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'P', [{ host: 8080, ip: '10.0.0.2', port: 80 }, { host: 53, ip: '10.0.0.2', port: 53, proto: 'udp' }]), { backend });
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'P.C', [{ host: 8081, ip: '10.0.0.3', port: 80 }]), { backend });
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'P ', [{ host: 8082, ip: '10.0.0.4', port: 80 }]), { backend });
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'xP', [{ host: 8083, ip: '10.0.0.5', port: 80 }]), { backend });
-    // The same tag in another chain is deleted too unless chains narrows it.
     await iptables.restore(h!.ns, {
       table: 'nat',
       ops: [{ op: 'append', rule: { chain: 'POSTROUTING', source: '10.0.0.2', comment: 'container_id: P', target: { kind: 'MASQUERADE' } } }],
     }, { backend });
-    t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN], tag: 'container_id: P' }, { backend }), 2);
-    let saved = await iptables.save(h!.ns, 4, 'nat', { backend });
+    return h!;
+  };
+  const removeP = (h: TestNs, chains: string[]) => iptables.removeTagged(h.ns, 4, 'nat', { chains, tag: 'container_id: P' }, { backend });
+
+  rootTest(`${backend}: removeTagged removes exactly container_id: P, not P.C or lookalikes`, async (t) => {
+    const h = await taggedPAndLookalikes(t);
+    t.is(await removeP(h, [CHAIN]), 2);
+    const saved = await iptables.save(h.ns, 4, 'nat', { backend });
     t.deepEqual(saved.rules.filter((r) => r.chain === CHAIN).map((r) => r.comment), ['container_id: P.C', 'container_id: P ', 'container_id: xP']);
+  });
+
+  rootTest(`${backend}: removeTagged removes the tag only from the chains it is given`, async (t) => {
+    const h = await taggedPAndLookalikes(t);
+    // The same tag in another chain is deleted too unless chains narrows it.
+    await removeP(h, [CHAIN]);
+    let saved = await iptables.save(h.ns, 4, 'nat', { backend });
     t.is(saved.rules.filter((r) => r.chain === 'POSTROUTING').length, 1);
-    await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN, 'POSTROUTING'], tag: 'container_id: P' }, { backend });
-    saved = await iptables.save(h!.ns, 4, 'nat', { backend });
+    await removeP(h, [CHAIN, 'POSTROUTING']);
+    saved = await iptables.save(h.ns, 4, 'nat', { backend });
     t.is(saved.rules.filter((r) => r.chain === 'POSTROUTING').length, 0);
+  });
+
+  rootTest(`${backend}: removeTagged leaves the untagged jumps`, async (t) => {
+    const h = await taggedPAndLookalikes(t);
+    await removeP(h, [CHAIN, 'POSTROUTING']);
+    const saved = await iptables.save(h.ns, 4, 'nat', { backend });
     t.is(saved.rules.filter((r) => r.chain === 'PREROUTING').length, 1, 'jumps are untagged and stay');
-    // Twice is fine: the second finds nothing.
-    t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: [CHAIN, 'POSTROUTING'], tag: 'container_id: P' }, { backend }), 0);
+  });
+
+  rootTest(`${backend}: removeTagged twice is fine: the second finds nothing`, async (t) => {
+    const h = await taggedPAndLookalikes(t);
+    await removeP(h, [CHAIN, 'POSTROUTING']);
+    t.is(await removeP(h, [CHAIN, 'POSTROUTING']), 0);
   });
 
   rootTest(`${backend}: tags written by other tools with quotes and apostrophes are matched and deleted exactly`, async (t) => {
