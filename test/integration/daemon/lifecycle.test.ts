@@ -73,14 +73,14 @@ rootTest('no daemon: the launcher runs the Node entry (socket absent, stale, sta
   t.regex(r4.stderr, /served by the daemon/);
 });
 
-rootTest('a daemon that never acknowledges, or declines: fallback with the stdin already read; no trailer: code 11', async (t) => {
-  const [host, ctr] = await namespaces(t, 2, 'dl');
-  const dir = await tempDir(t);
-  const bin = await launcherDir(t, join(dir, 'x.sock'));
-  for (const [name, onConn] of [
-    ['silent', () => {}],
-    ['decline', (s: import('node:net').Socket) => s.once('data', () => s.end(Buffer.from('D')))],
-  ] as const) {
+for (const [name, what, onConn] of [
+  ['silent', 'never acknowledges', () => {}],
+  ['decline', 'declines', (s: import('node:net').Socket) => s.once('data', () => s.end(Buffer.from('D')))],
+] as const) {
+  rootTest(`a daemon that ${what}: the launcher falls back with the stdin already read`, async (t) => {
+    const [host, ctr] = await namespaces(t, 2, 'dl');
+    const dir = await tempDir(t);
+    const bin = await launcherDir(t, join(dir, 'x.sock'));
     const sock = join(dir, `${name}.sock`);
     const srv = createServer(onConn).listen(sock);
     t.teardown(() => void srv.close());
@@ -91,7 +91,12 @@ rootTest('a daemon that never acknowledges, or declines: fallback with the stdin
     t.is(r.exitCode, 0, r.stdout + r.stderr);
     t.is(r.stdout, '{"cniVersion":"1.0.0","ips":[{"address":"10.82.0.2/24","gateway":"10.82.0.1"}]}\n', name);
     t.regex(r.stderr, name === 'silent' ? /no answer from the daemon/ : /daemon declined/);
-  }
+  });
+}
+
+rootTest('a launcher without its trailer answers code 11', async (t) => {
+  const [host] = await namespaces(t, 1, 'dl');
+  const dir = await tempDir(t);
   const bare = join(dir, 'bare');
   await copyFile(launcherBinary(), bare);
   await chmod(bare, 0o755);
@@ -100,7 +105,11 @@ rootTest('a daemon that never acknowledges, or declines: fallback with the stdin
   t.like(JSON.parse(r.stdout), { cniVersion: '0.3.1', code: 11 });
 });
 
-rootTest('daemon killed mid-request: the runtime gets code 11 or the result, and DEL leaves nothing', async (t) => {
+/**
+ * A bridge ADD through the daemon whose slow IPAM has started when the daemon is SIGKILLed; the
+ * ADD's answer, once the orphaned IPAM has finished its lease; `del()` is the runtime's DEL.
+ */
+async function killedMidAdd(t: ExecutionContext) {
   const [host, ctr] = await namespaces(t, 2, 'dk');
   const dir = await tempDir(t);
   const slow = await slowIpam(dir, 1);
@@ -112,17 +121,36 @@ rootTest('daemon killed mid-request: the runtime gets code 11 or the result, and
   for (let i = 0; i < 100 && !(await readFile(slow.log, 'utf8').catch(() => '')).includes('start'); i++) await sleep(20);
   d.child.kill('SIGKILL');
   const r = await add;
+  await sleep(1500); // the orphaned IPAM finishes its lease
+  const del = () => call(host!, join(bin, 'bridge'), bridgeConf(dir, bridge, 'slow-ipam'), { ...env, CNI_COMMAND: 'DEL' });
+  return { host: host!, ctr: ctr!, dir, r, del };
+}
+
+rootTest('daemon killed mid-request: the runtime gets code 11', async (t) => {
+  const { r } = await killedMidAdd(t);
   t.is(r.exitCode, 1, r.stdout);
   t.like(JSON.parse(r.stdout), { cniVersion: '1.0.0', code: 11, msg: 'mesos-cni daemon went away mid-request' });
-  await sleep(1500); // the orphaned IPAM finishes its lease
-  // The runtime's DEL (no daemon now: the launcher runs the Node entry) removes what ADD left.
-  const del = await call(host!, join(bin, 'bridge'), bridgeConf(dir, bridge, 'slow-ipam'), { ...env, CNI_COMMAND: 'DEL' });
-  t.is(del.exitCode, 0, del.stdout);
-  t.regex(del.stderr, /running the node entry/);
-  await leftovers(t, host!, ctr!, dir);
 });
 
-rootTest('per container ID: same container in arrival order, other containers in parallel; SIGTERM drains', async (t) => {
+rootTest('daemon killed mid-request: the runtime\'s DEL, run by the Node entry, leaves nothing', async (t) => {
+  const { host, ctr, dir, del: runDel } = await killedMidAdd(t);
+  // The runtime's DEL (no daemon now: the launcher runs the Node entry) removes what ADD left.
+  const del = await runDel();
+  t.is(del.exitCode, 0, del.stdout);
+  t.regex(del.stderr, /running the node entry/);
+  await leftovers(t, host, ctr, dir);
+});
+
+/**
+ * Through a daemon with a 1 s IPAM: ADD sa/eth0, 150 ms later ADD sa/eth1 and sb/eth0, 300 ms
+ * later SIGTERM; the answers, the daemon's exit and log, each IPAM run's [start, end] in ms, and
+ * a VERSION call made after the daemon is gone. Run once for the four tests that read it (its
+ * namespaces are gone with the first of them; the others read only the recorded outcome).
+ */
+let drainRun: ReturnType<typeof drain> | undefined;
+const drained = (t: ExecutionContext) => (drainRun ??= drain(t));
+
+async function drain(t: ExecutionContext) {
   const [host, c1, c2] = await namespaces(t, 3, 'ds');
   const dir = await tempDir(t);
   const slow = await slowIpam(dir, 1);
@@ -136,12 +164,11 @@ rootTest('per container ID: same container in arrival order, other containers in
   const a2 = add('sa', c1!, 'eth1');
   const b1 = add('sb', c2!, 'eth0');
   await sleep(300);
-  // SIGTERM with three requests accepted: all three complete, then the daemon exits 0.
+  // SIGTERM with three requests accepted.
   d.child.kill('SIGTERM');
-  const rs = await Promise.all([a1, a2, b1]);
-  for (const r of rs) t.is(r.exitCode, 0, r.stdout + r.stderr);
-  t.is(await d.exited, 0);
-  t.regex(await d.logText(), /"draining"/);
+  const answers = await Promise.all([a1, a2, b1]);
+  const exitCode = await d.exited;
+  const log = await d.logText();
   const spans: Record<string, [number, number]> = {};
   for (const line of (await readFile(slow.log, 'utf8')).trim().split('\n')) {
     const [what, id, ifname, ns] = line.split(' ');
@@ -149,42 +176,84 @@ rootTest('per container ID: same container in arrival order, other containers in
     spans[key] ??= [0, 0];
     spans[key]![what === 'start' ? 0 : 1] = Number(BigInt(ns!) / 1_000_000n);
   }
-  const [sa0, sa1, sb0] = [spans['sa/eth0']!, spans['sa/eth1']!, spans['sb/eth0']!];
+  const next = await call(host!, join(bin, 'bridge'), '{"cniVersion":"0.4.0"}', { CNI_COMMAND: 'VERSION' });
+  return { answers, exitCode, log, spans, next };
+}
+
+rootTest('per container ID: requests for the same container run in arrival order', async (t) => {
+  const { spans } = await drained(t);
+  const [sa0, sa1] = [spans['sa/eth0']!, spans['sa/eth1']!];
   t.true(sa1[0] >= sa0[1], `same container serialised: ${JSON.stringify(spans)}`);
+});
+
+rootTest('per container ID: requests for other containers run in parallel', async (t) => {
+  const { spans } = await drained(t);
+  const [sa0, sb0] = [spans['sa/eth0']!, spans['sb/eth0']!];
   t.true(sb0[0] < sa0[1], `other container in parallel: ${JSON.stringify(spans)}`);
-  // After the drain nothing listens: the next call runs standalone.
-  const r = await call(host!, join(bin, 'bridge'), '{"cniVersion":"0.4.0"}', { CNI_COMMAND: 'VERSION' });
+});
+
+rootTest('SIGTERM drains: the accepted requests all complete, then the daemon exits 0', async (t) => {
+  const { answers, exitCode, log } = await drained(t);
+  for (const r of answers) t.is(r.exitCode, 0, r.stdout + r.stderr);
+  t.is(exitCode, 0);
+  t.regex(log, /"draining"/);
+});
+
+rootTest('after a SIGTERM drain nothing listens: the next call runs standalone', async (t) => {
+  const { next: r } = await drained(t);
   t.is(r.stdout, VERSION_OUT);
   t.regex(r.stderr, /running the node entry/);
 });
 
-rootTest('socket permissions: dir 0700 and socket 0600 created; unsafe dir, foreign file, live daemon refused', async (t) => {
+/** `mesos-cni daemon --socket sock` in `host`, expected to refuse: its exit code and stderr. */
+async function refusedDaemon(host: TestNs, sock: string): Promise<{ code: number | null; err: string }> {
+  const child = spawn('ip', ['netns', 'exec', host.name, process.execPath, CLI, 'daemon', '--socket', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, err };
+}
+
+rootTest('socket permissions: the daemon creates its dir 0700 and its socket 0600', async (t) => {
   const [host] = await namespaces(t, 1, 'dp');
   const dir = await tempDir(t);
   const d = await startDaemon(t, host!.name, join(dir, 'new', 'd.sock'));
   t.is((await stat(join(dir, 'new'))).mode & 0o777, 0o700);
   t.is((await lstat(d.socket)).mode & 0o777, 0o600);
-  const refused = async (sock: string) => {
-    const child = spawn('ip', ['netns', 'exec', host!.name, process.execPath, CLI, 'daemon', '--socket', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    return { code, err };
-  };
-  const live = await refused(d.socket);
+});
+
+rootTest('socket permissions: a second daemon on a live socket is refused', async (t) => {
+  const [host] = await namespaces(t, 1, 'dp');
+  const d = await startDaemon(t, host!.name);
+  const live = await refusedDaemon(host!, d.socket);
   t.is(live.code, 1);
   t.regex(live.err, /already listening/);
+});
+
+rootTest('socket permissions: a socket dir writable by others is refused', async (t) => {
+  const [host] = await namespaces(t, 1, 'dp');
+  const dir = await tempDir(t);
   await mkdir(join(dir, 'open'), { mode: 0o777 });
   await chmod(join(dir, 'open'), 0o777);
-  const open = await refused(join(dir, 'open', 'd.sock'));
+  const open = await refusedDaemon(host!, join(dir, 'open', 'd.sock'));
   t.is(open.code, 1);
   t.regex(open.err, /writable by others \(mode 0777\): refusing/);
+});
+
+rootTest('socket permissions: a file that is not a socket at the socket path is refused', async (t) => {
+  const [host] = await namespaces(t, 1, 'dp');
+  const dir = await tempDir(t);
   await mkdir(join(dir, 'file'), { mode: 0o700 });
   await writeFile(join(dir, 'file', 'd.sock'), 'not a socket');
-  t.regex((await refused(join(dir, 'file', 'd.sock'))).err, /not a socket: refusing/);
+  t.regex((await refusedDaemon(host!, join(dir, 'file', 'd.sock'))).err, /not a socket: refusing/);
+});
+
+rootTest('socket permissions: a socket dir of another user is refused', async (t) => {
+  const [host] = await namespaces(t, 1, 'dp');
+  const dir = await tempDir(t);
   await mkdir(join(dir, 'theirs'), { mode: 0o700 });
   await chown(join(dir, 'theirs'), 65534, 65534);
-  t.regex((await refused(join(dir, 'theirs', 'd.sock'))).err, /belongs to uid 65534/);
+  t.regex((await refusedDaemon(host!, join(dir, 'theirs', 'd.sock'))).err, /belongs to uid 65534/);
 });
 
 rootTest('launcher talks only to a daemon running as root: a socket served by another user is skipped', async (t) => {

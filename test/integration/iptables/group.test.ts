@@ -31,7 +31,7 @@ for (const backend of BACKENDS) {
     for (let i = 0; i < 12; i++) t.true(text.includes(`-A GRP-${i} -m comment --comment "grp ${i}" -j RETURN`), `GRP-${i}`);
   });
 
-  rootTest.serial(`${backend}: a failing transaction in a batch fails alone; the rest land`, async (t) => {
+  rootTest.serial(`${backend}: a failing transaction in a batch fails alone while the rest of the batch lands`, async (t) => {
     const [h] = await namespaces(t, 1);
     const before = { ...iptables.stats };
     const bad: iptables.Transaction = { table: 'nat', ops: [{ op: 'append', rule: { chain: 'NO-SUCH-CHAIN', target: { kind: 'RETURN' } } }] };

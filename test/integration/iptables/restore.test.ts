@@ -1,6 +1,7 @@
 // One-transaction restores in test namespaces: atomic landing, all-or-nothing failure, the
 // --noflush declaration pitfall, IPv6, and the shared-chain creation race.
-import { namespaces, rootTest } from '../../helpers/fixture.js';
+import type { ExecutionContext } from 'ava';
+import { namespaces, rootTest, type TestNs } from '../../helpers/fixture.js';
 import { execInNetns } from '../../../lib/netns/index.js';
 import { SpecError } from '../../../lib/native/index.js';
 import * as iptables from '../../../lib/iptables/index.js';
@@ -19,6 +20,11 @@ for (const backend of BACKENDS) {
     t.true(text.includes(`-A PREROUTING -m addrtype --dst-type LOCAL -j ${CHAIN}`));
     t.true(text.includes(`-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${CHAIN}`));
     t.true(text.includes(`-A ${CHAIN} ! -i mesos-cni0 -p tcp -m tcp --dport 8080 -m comment --comment "container_id: c1" -j DNAT --to-destination 192.168.0.2:80`));
+  });
+
+  rootTest(`${backend}: a second container's rules go into the existing chain in one exec, without -N or a second pair of jumps`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'c1', [{ host: 8080, ip: '192.168.0.2', port: 80 }, { host: 8443, ip: '192.168.0.2', port: 443 }]), { backend });
     // A second container: the chain exists, so no -N and no second pair of jumps.
     const r2 = await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'c2', [{ host: 9090, ip: '192.168.0.3', port: 80 }]), { backend });
     t.deepEqual(r2.created, []);
@@ -51,17 +57,31 @@ for (const backend of BACKENDS) {
     t.is(await saveText(h!.ns, 4, 'nat', backend), before);
   });
 
-  rootTest(`${backend}: a shared chain keeps its rules across other containers' transactions`, async (t) => {
+  /** Port-mapper rules for containers A and B, each in its own transaction into the shared CHAIN. */
+  const twoContainers = async (t: ExecutionContext): Promise<TestNs> => {
     const [h] = await namespaces(t, 1);
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'A', [{ host: 1001, ip: '10.0.0.1', port: 80 }]), { backend });
     await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'B', [{ host: 1002, ip: '10.0.0.2', port: 80 }]), { backend });
-    const saved = await iptables.save(h!.ns, 4, 'nat', { backend });
+    return h!;
+  };
+
+  rootTest(`${backend}: a shared chain keeps its rules across other containers' transactions`, async (t) => {
+    const h = await twoContainers(t);
+    const saved = await iptables.save(h.ns, 4, 'nat', { backend });
     t.deepEqual(saved.rules.filter((r) => r.chain === CHAIN).map((r) => r.comment), ['container_id: A', 'container_id: B']);
-    // The pitfall itself, shown with a raw payload: a declaration under --noflush flushes.
-    await runRestore(h!.ns, 4, 'nat', `*nat\n:${CHAIN} - [0:0]\nCOMMIT\n`, { backend, waitSeconds: 5, timeoutMs: 30_000 });
-    t.deepEqual((await iptables.save(h!.ns, 4, 'nat', { backend })).rules.filter((r) => r.chain === CHAIN), []);
+  });
+
+  rootTest(`${backend}: the pitfall: a chain declaration under --noflush flushes the chain`, async (t) => {
+    const h = await twoContainers(t);
+    // The pitfall itself, shown with a raw payload.
+    await runRestore(h.ns, 4, 'nat', `*nat\n:${CHAIN} - [0:0]\nCOMMIT\n`, { backend, waitSeconds: 5, timeoutMs: 30_000 });
+    t.deepEqual((await iptables.save(h.ns, 4, 'nat', { backend })).rules.filter((r) => r.chain === CHAIN), []);
+  });
+
+  rootTest(`${backend}: the API refuses to declare (own) a chain this process uses as shared`, async (t) => {
+    const h = await twoContainers(t);
     // Which is why the API refuses to declare a chain this process uses as shared.
-    const e = await t.throwsAsync(iptables.restore(h!.ns, { table: 'nat', own: [CHAIN], ops: [] }, { backend }), { instanceOf: SpecError });
+    const e = await t.throwsAsync(iptables.restore(h.ns, { table: 'nat', own: [CHAIN], ops: [] }, { backend }), { instanceOf: SpecError });
     t.is(e!.message, `transaction.own[0]: ${CHAIN} is used as a shared chain in this process; declaring it would flush it (pass it in shared instead)`);
   });
 
@@ -74,6 +94,11 @@ for (const backend of BACKENDS) {
     t.true(text.includes(`-A ${CHAIN} ! -i mesos-cni0 -p tcp -m tcp --dport 8080 -m comment --comment "container_id: v6" -j DNAT --to-destination [fd00::2]:80`), text);
     // Not in the IPv4 table.
     t.false((await saveText(h!.ns, 4, 'nat', backend)).includes(CHAIN));
+  });
+
+  rootTest(`${backend}: removeTagged removes IPv6 rules by tag`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    await iptables.restore(h!.ns, portMapperAdd(CHAIN, 'v6', [{ host: 8080, ip: 'fd00::2', port: 80 }], 6), { backend });
     t.is(await iptables.removeTagged(h!.ns, 6, 'nat', { chains: [CHAIN], tag: 'container_id: v6' }, { backend }), 1);
     t.false((await saveText(h!.ns, 6, 'nat', backend)).includes('container_id: v6'));
   });
@@ -95,25 +120,38 @@ for (const backend of BACKENDS) {
     t.log(`${backend}: ${retried} of 20 transactions lost the -N race and were retried`);
   });
 
-  rootTest(`${backend}: ensureChain creates once and never flushes`, async (t) => {
+  rootTest(`${backend}: concurrent ensureChain calls create the chain once`, async (t) => {
     const [h] = await namespaces(t, 1);
     const made = await Promise.all([1, 2, 3].map(() => iptables.ensureChain(h!.ns, 4, 'filter', 'SHARED-F', { backend })));
     t.is(made.filter(Boolean).length, 1);
+  });
+
+  rootTest(`${backend}: ensureChain on an existing chain creates nothing and never flushes it`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    await iptables.ensureChain(h!.ns, 4, 'filter', 'SHARED-F', { backend });
     await iptables.restore(h!.ns, { table: 'filter', shared: [{ name: 'SHARED-F' }], ops: [{ op: 'append', rule: { chain: 'SHARED-F', comment: 'x', target: { kind: 'ACCEPT' } } }] }, { backend });
     t.false(await iptables.ensureChain(h!.ns, 4, 'filter', 'SHARED-F', { backend }));
     t.is((await iptables.save(h!.ns, 4, 'filter', { backend })).rules.filter((r) => r.chain === 'SHARED-F').length, 1);
-    // A shared chain no op refers to is still ensured (an optimistic try could not prove it exists).
+  });
+
+  rootTest(`${backend}: restore ensures a shared chain that no op refers to`, async (t) => {
+    const [h] = await namespaces(t, 1);
+    // An optimistic try could not prove it exists.
     const r = await iptables.restore(h!.ns, { table: 'filter', shared: [{ name: 'UNUSED' }], ops: [{ op: 'append', rule: { chain: 'INPUT', comment: 'y', target: { kind: 'ACCEPT' } } }] }, { backend });
     t.deepEqual(r.created, ['UNUSED']);
     t.true(iptables.hasChain(await iptables.save(h!.ns, 4, 'filter', { backend }), 'UNUSED'));
   });
 }
 
-rootTest('the default backend is the distribution alternative and an exec failure is a clear error', async (t) => {
+rootTest('the default backend is the distribution alternative', async (t) => {
   const [h] = await namespaces(t, 1);
   await iptables.restore(h!.ns, { table: 'filter', own: ['DEF'], ops: [{ op: 'append', rule: { chain: 'DEF', target: { kind: 'ACCEPT' } } }] });
   const viaDefault = (await execInNetns(h!.ns, 'iptables-save', ['-t', 'filter'])).stdout;
   t.true(viaDefault.includes('-A DEF -j ACCEPT'));
+});
+
+rootTest('a restore that fails is a clear error naming the binary, the table and the payload line', async (t) => {
+  const [h] = await namespaces(t, 1);
   const e = await t.throwsAsync(iptables.restore(h!.ns, { table: 'raw', ops: [{ op: 'append', rule: { chain: 'NOPE', target: { kind: 'ACCEPT' } } }] }), {
     instanceOf: iptables.IptablesError,
   });

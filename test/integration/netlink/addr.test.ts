@@ -28,7 +28,7 @@ async function withVeth(t: ExecutionContext): Promise<TestNs> {
   return ns!;
 }
 
-rootTest('IPv4: add with broadcast, label and peer; list matches ip addr', async (t) => {
+rootTest('IPv4: broadcast, label and peer given to add are listed back, as ip addr shows them', async (t) => {
   const ns = await withVeth(t);
   await ns.nl.addr.add({ dev: 'va', address: '10.0.1.1/24', broadcast: true, label: 'va:1' });
   await ns.nl.addr.add({ dev: 'va', address: '10.0.0.1/32', peer: '10.0.0.2' });
@@ -43,22 +43,33 @@ rootTest('IPv4: add with broadcast, label and peer; list matches ip addr', async
   t.deepEqual(theirs, ours);
 });
 
-rootTest('IPv6: NODAD by default, so the address is never tentative; noDad:false leaves DAD on', async (t) => {
+/** withVeth with both ends up and `address` added to va with `spec`, listed (global scope) by us and by ip addr. */
+async function ipv6Added(t: ExecutionContext, address: string, spec: { noDad?: boolean }) {
   const ns = await withVeth(t);
   await ns.nl.link.set({ name: 'va', up: true });
   await ns.nl.link.set({ name: 'vb', up: true });
-  await ns.nl.addr.add({ dev: 'va', address: 'fd00::1/64' });
-  await ns.nl.addr.add({ dev: 'va', address: 'fd00::2/64', noDad: false });
+  await ns.nl.addr.add({ dev: 'va', address, ...spec });
   const global = (await ns.nl.addr.list({ dev: 'va', family: 6 })).filter((x) => x.scope === 'global');
-  const [a, b] = global.sort((x, y) => x.address.localeCompare(y.address));
+  const theirs = await oracle(ns, 'va');
+  return { global, theirs };
+}
+
+rootTest('IPv6: add sets NODAD by default, so the address is never tentative', async (t) => {
+  const { global, theirs } = await ipv6Added(t, 'fd00::1/64', {});
+  const [a] = global;
   t.is(a!.address, 'fd00::1/64');
   t.true(a!.noDad);
   t.false(a!.tentative);
+  t.deepEqual(theirs.map((x) => [x.local, x.nodad === true]).sort(), [['fd00::1', true]]);
+});
+
+rootTest('IPv6: noDad:false leaves DAD on', async (t) => {
+  const { global, theirs } = await ipv6Added(t, 'fd00::2/64', { noDad: false });
+  const [b] = global;
   t.is(b!.address, 'fd00::2/64');
   t.false(b!.noDad);
-  t.true(b!.tentative, 'DAD is still probing the second address');
-  const theirs = await oracle(ns, 'va');
-  t.deepEqual(theirs.map((x) => [x.local, x.nodad === true]).sort(), [['fd00::1', true], ['fd00::2', false]]);
+  t.true(b!.tentative, 'DAD is still probing the address');
+  t.deepEqual(theirs.map((x) => [x.local, x.nodad === true]).sort(), [['fd00::2', false]]);
 });
 
 rootTest('list filters by device and family in the kernel', async (t) => {
@@ -74,15 +85,27 @@ rootTest('list filters by device and family in the kernel', async (t) => {
   t.deepEqual((await ns.nl.addr.list()).map((a) => a.address).sort(), ['10.0.0.1/24', '10.0.0.2/24', 'fd00::2/64']);
 });
 
-rootTest('duplicate add fails with EEXIST; ensure tolerates it; replace updates lifetimes', async (t) => {
+rootTest('a duplicate add fails with EEXIST, IPv4 and IPv6', async (t) => {
   const ns = await withVeth(t);
   for (const address of ['10.0.0.1/24', 'fd00::1/64']) {
     await ns.nl.addr.add({ dev: 'va', address });
     const e = await t.throwsAsync(ns.nl.addr.add({ dev: 'va', address }), { instanceOf: NetlinkError });
     t.is(e!.code, 'EEXIST');
     t.regex(e!.message, new RegExp(`^add address ${address} dev va: File exists`));
-    await ns.nl.addr.ensure({ dev: 'va', address });
   }
+});
+
+rootTest('addr.ensure tolerates an existing address, IPv4 and IPv6', async (t) => {
+  const ns = await withVeth(t);
+  for (const address of ['10.0.0.1/24', 'fd00::1/64']) {
+    await ns.nl.addr.add({ dev: 'va', address });
+    await t.notThrowsAsync(ns.nl.addr.ensure({ dev: 'va', address }));
+  }
+});
+
+rootTest('addr.replace updates the lifetimes of an existing address', async (t) => {
+  const ns = await withVeth(t);
+  for (const address of ['10.0.0.1/24', 'fd00::1/64']) await ns.nl.addr.add({ dev: 'va', address });
   await ns.nl.addr.replace({ dev: 'va', address: '10.0.0.1/24', validLft: 600, preferredLft: 300 });
   await ns.nl.addr.replace({ dev: 'va', address: 'fd00::1/64', validLft: 900 });
   const [v4, v6] = await ns.nl.addr.list({ dev: 'va' }).then((l) => l.filter((a) => a.scope === 'global'));

@@ -2,6 +2,7 @@
 // a veth enslaved and UP from its single create request, port options as `bridge link set` does.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { ExecutionContext } from 'ava';
 import { SpecError } from '../../../lib/native/index.js';
 import { ipJson, namespaces, rootTest, type TestNs } from '../../helpers/fixture.js';
 
@@ -70,20 +71,34 @@ rootTest('vlanFiltering on is honoured where the kernel has it, else refused as 
   }
 });
 
-rootTest('bridge defaults decode as the kernel reports them, and stp on is kept', async (t) => {
+/** br1 created with stp on and forward delay 200, br2 with defaults. */
+async function twoBridges(t: ExecutionContext): Promise<TestNs> {
   const [host] = await namespaces(t, 1);
   await host!.nl.link.add({ kind: 'bridge', name: 'br1', stp: true, forwardDelay: 200 });
   await host!.nl.link.add({ kind: 'bridge', name: 'br2' });
-  const br1 = await host!.nl.link.get('br1');
-  t.is(br1.stp, true);
-  t.is(br1.forwardDelay, 200);
-  const br2 = await host!.nl.link.get('br2');
+  return host!;
+}
+
+rootTest('bridge defaults decode as the kernel reports them', async (t) => {
+  const host = await twoBridges(t);
+  const br2 = await host.nl.link.get('br2');
   t.is(br2.stp, false);
   t.is(br2.forwardDelay, 1500);
   t.is(br2.ageingTime, 30000);
   t.is(br2.vlanFiltering, false);
   t.is(br2.mcastSnooping, true);
-  t.deepEqual((await host!.nl.link.list({ kind: 'bridge' })).map((l) => l.name).sort(), ['br1', 'br2']);
+});
+
+rootTest('stp on and a forward delay given at creation are kept', async (t) => {
+  const host = await twoBridges(t);
+  const br1 = await host.nl.link.get('br1');
+  t.is(br1.stp, true);
+  t.is(br1.forwardDelay, 200);
+});
+
+rootTest('link.list filters by kind', async (t) => {
+  const host = await twoBridges(t);
+  t.deepEqual((await host.nl.link.list({ kind: 'bridge' })).map((l) => l.name).sort(), ['br1', 'br2']);
 });
 
 rootTest('one create request yields a veth host end that is UP and already enslaved, peer in the container', async (t) => {

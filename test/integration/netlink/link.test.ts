@@ -16,18 +16,24 @@ rootTest('veth pair is created with its peer directly in the other namespace', a
   t.is(oracle[0]?.ifname, 'eth0');
 });
 
-rootTest('link.add refuses a taken name with EEXIST and ensure returns the existing link', async (t) => {
+const vethSpec = { kind: 'veth' as const, name: 'va', peer: { name: 'vb' } };
+
+rootTest('link.add refuses a taken name with EEXIST', async (t) => {
   const [host] = await namespaces(t, 1);
-  const spec = { kind: 'veth' as const, name: 'va', peer: { name: 'vb' } };
-  await host!.nl.link.add(spec);
-  const e = await t.throwsAsync(host!.nl.link.add(spec));
+  await host!.nl.link.add(vethSpec);
+  const e = await t.throwsAsync(host!.nl.link.add(vethSpec));
   t.is((e as { code?: string }).code, 'EEXIST');
   t.is(e!.message, 'add link va type veth: File exists');
-  const l = await host!.nl.link.ensure(spec);
+});
+
+rootTest('link.ensure of a taken name returns the existing link', async (t) => {
+  const [host] = await namespaces(t, 1);
+  await host!.nl.link.add(vethSpec);
+  const l = await host!.nl.link.ensure(vethSpec);
   t.is(l.name, 'va');
 });
 
-rootTest('link.set renames, changes mtu/mac and brings a link up; del is idempotent', async (t) => {
+rootTest('link.set renames a link, changes its mtu and mac and brings it up in one call', async (t) => {
   const [host] = await namespaces(t, 1);
   await host!.nl.link.add({ kind: 'veth', name: 'va', peer: { name: 'vb' } });
   await host!.nl.link.set({ name: 'va', newName: 'vc', mtu: 1280, mac: '02:00:00:00:00:0a', up: true });
@@ -36,6 +42,11 @@ rootTest('link.set renames, changes mtu/mac and brings a link up; del is idempot
   t.is(l.mac, '02:00:00:00:00:0a');
   t.true(l.up);
   t.is(await host!.nl.link.find('va'), undefined);
+});
+
+rootTest('link.del is idempotent', async (t) => {
+  const [host] = await namespaces(t, 1);
+  await host!.nl.link.add({ kind: 'veth', name: 'vc', peer: { name: 'vb' } });
   await host!.nl.link.del('vc');
   await host!.nl.link.del('vc');
   t.deepEqual((await host!.nl.link.list()).map((x) => x.name), ['lo']);

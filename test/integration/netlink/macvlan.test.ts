@@ -55,32 +55,49 @@ rootTest('macvlans in private mode cannot reach each other: the mode is honoured
   await t.throwsAsync(ping(c1, '10.1.0.2', 1));
 });
 
-rootTest('macvtap is created in a container namespace, decodes kind and mode, and gets /dev/tapN', async (t) => {
+/** A macvtap mt0 (mode vepa) on the fake host's p0, created into a container namespace with a pinned index. */
+async function macvtapInContainer(t: ExecutionContext, index: number): Promise<TestNs> {
   const [host, ctr] = (await namespaces(t, 2)) as [TestNs, TestNs];
   await host.nl.link.add({ kind: 'veth', name: 'p0', up: true, peer: { name: 'p1' } });
-  // The character device is named after the ifindex in the host's devtmpfs, whatever namespace the
-  // macvtap is in; two macvtaps with the same index in different namespaces share one name (the
-  // second gets no node). Pinning an unusual index keeps parallel tests apart.
-  const index = 20000 + (process.pid % 10000);
   await host.nl.link.add({ kind: 'macvtap', name: 'mt0', index, link: 'p0', mode: 'vepa', netns: ctr.ns });
+  return ctr;
+}
+
+// The character device is named after the ifindex in the host's devtmpfs, whatever namespace the
+// macvtap is in; two macvtaps with the same index in different namespaces share one name (the
+// second gets no node). Pinning an unusual index keeps parallel tests apart: one range per test.
+const tapIndex = (range: number) => range + (process.pid % 10000);
+
+rootTest('macvtap is created in a container namespace and decodes kind and mode', async (t) => {
+  const index = tapIndex(20000);
+  const ctr = await macvtapInContainer(t, index);
   const mt = await ctr.nl.link.get('mt0');
   t.like(mt, { kind: 'macvtap', mode: 'vepa', index });
   const [oracle] = await ipJson<IpLink[]>(ctr, ['-d', 'link', 'show', 'mt0']);
   t.is(oracle!.linkinfo?.info_kind, 'macvtap');
   t.is(oracle!.linkinfo?.info_data?.mode, 'vepa');
+});
+
+rootTest('a macvtap gets /dev/tapN for as long as the link lives', async (t) => {
+  const index = tapIndex(30000);
+  const ctr = await macvtapInContainer(t, index);
   t.true(existsSync(`/dev/tap${index}`));
   t.true(statSync(`/dev/tap${index}`).isCharacterDevice());
   await ctr.nl.link.del('mt0');
   t.false(existsSync(`/dev/tap${index}`), 'the node goes with the link');
 });
 
-rootTest('macvlan specs are validated; the parent is resolved in the handle namespace', async (t) => {
-  const [host, ctr] = (await namespaces(t, 2)) as [TestNs, TestNs];
+rootTest('macvlan specs are validated with field-naming errors', async (t) => {
+  const [host] = (await namespaces(t, 1)) as [TestNs];
   const e1 = await t.throwsAsync(host.nl.link.add({ kind: 'macvlan', name: 'mv0', link: 'lo', mode: 'source' as never }));
   t.true(e1 instanceof SpecError);
   t.regex(e1!.message, /^link\.mode: expected one of bridge, private, vepa, passthru, got "source"/);
   const e2 = await t.throwsAsync(host.nl.link.add({ kind: 'macvtap', name: 'mv0' } as never));
   t.regex(e2!.message, /^link\.link: required/);
+});
+
+rootTest('a macvlan parent is resolved in the handle namespace', async (t) => {
+  const [host, ctr] = (await namespaces(t, 2)) as [TestNs, TestNs];
   // The parent exists only in the container: looked up in the handle's (host) namespace, it is absent.
   await ctr.nl.link.add({ kind: 'veth', name: 'p0', peer: { name: 'p1' } });
   const e3 = await t.throwsAsync(host.nl.link.add({ kind: 'macvlan', name: 'mv0', link: 'p0', netns: ctr.ns }));

@@ -34,12 +34,17 @@ async function withVeth(t: ExecutionContext): Promise<TestNs> {
   return ns!;
 }
 
-rootTest('permanent IPv4 and IPv6 neighbours: add, list, replace, del; ip neigh agrees', async (t) => {
+/** withVeth plus permanent neighbours 10.0.0.9 and fd00::9 (router) on va, and a noarp 10.0.0.8 on vb. */
+async function withNeighbours(t: ExecutionContext): Promise<TestNs> {
   const ns = await withVeth(t);
   await ns.nl.neigh.add({ dev: 'va', address: '10.0.0.9', lladdr: '02:00:00:00:00:09' });
   await ns.nl.neigh.add({ dev: 'va', address: 'fd00::9', lladdr: '02:00:00:00:00:0a', router: true });
   await ns.nl.neigh.add({ dev: 'vb', address: '10.0.0.8', lladdr: '02:00:00:00:00:08', state: 'noarp' });
-  const va = (await ns.nl.link.get('va')).index;
+  return ns;
+}
+
+rootTest('permanent IPv4 and IPv6 neighbours are listed as added, as ip neigh shows them', async (t) => {
+  const ns = await withNeighbours(t);
   const mine = (l: Neigh[]) => l.map((n) => [n.address, n.lladdr, n.state.join(','), n.flags.includes('router')]).sort();
   const theirs = (l: IpNeigh[]) => l.map((n) => [n.dst, n.lladdr, n.state.join(',').toLowerCase(), n.router !== undefined]).sort();
   t.deepEqual(mine(await ns.nl.neigh.list({ dev: 'va' })), [
@@ -49,34 +54,57 @@ rootTest('permanent IPv4 and IPv6 neighbours: add, list, replace, del; ip neigh 
   // `ip neigh show` hides noarp entries unless asked for `nud all`.
   t.deepEqual(mine(await ns.nl.neigh.list({ dev: 'va' })), theirs(await ipJson<IpNeigh[]>(ns, ['neigh', 'show', 'dev', 'va', 'nud', 'all'])));
   t.deepEqual(mine(await ns.nl.neigh.list()), theirs(await ipJson<IpNeigh[]>(ns, ['neigh', 'show', 'nud', 'all'])));
+});
+
+rootTest('neigh.list filters by family and device', async (t) => {
+  const ns = await withNeighbours(t);
+  const va = (await ns.nl.link.get('va')).index;
   t.deepEqual((await ns.nl.neigh.list({ family: 6 })).map((n) => [n.address, n.dev, n.family]), [['fd00::9', va, 6]]);
   t.deepEqual((await ns.nl.neigh.list({ family: 4, dev: 'vb' })).map((n) => n.state), [['noarp']]);
+});
 
+rootTest('neigh.replace changes the lladdr of an existing neighbour', async (t) => {
+  const ns = await withNeighbours(t);
   await ns.nl.neigh.replace({ dev: 'va', address: '10.0.0.9', lladdr: '02:00:00:00:00:99' });
   t.is((await ns.nl.neigh.list({ family: 4, dev: 'va' }))[0]?.lladdr, '02:00:00:00:00:99');
+});
+
+rootTest('neigh.del is idempotent: twice, and on a device that no longer exists', async (t) => {
+  const ns = await withNeighbours(t);
   for (let i = 0; i < 2; i++) {
     await ns.nl.neigh.del({ dev: 'va', address: '10.0.0.9' });
     await ns.nl.neigh.del({ dev: 'va', address: 'fd00::9' });
   }
   t.deepEqual(await ipJson(ns, ['neigh', 'show', 'dev', 'va']), []);
   await ns.nl.link.del('vb');
-  await ns.nl.neigh.del({ dev: 'vb', address: '10.0.0.8' });
+  await t.notThrowsAsync(ns.nl.neigh.del({ dev: 'vb', address: '10.0.0.8' }));
 });
 
-rootTest('duplicate neighbour is EEXIST; ensure tolerates it; missing device is ENODEV', async (t) => {
+const neighSpec = { dev: 'va', address: '10.0.0.9', lladdr: '02:00:00:00:00:09' };
+
+rootTest('a duplicate neighbour is EEXIST', async (t) => {
   const ns = await withVeth(t);
-  const spec = { dev: 'va', address: '10.0.0.9', lladdr: '02:00:00:00:00:09' };
-  await ns.nl.neigh.add(spec);
-  const e = await t.throwsAsync(ns.nl.neigh.add(spec), { instanceOf: NetlinkError });
+  await ns.nl.neigh.add(neighSpec);
+  const e = await t.throwsAsync(ns.nl.neigh.add(neighSpec), { instanceOf: NetlinkError });
   t.is(e!.code, 'EEXIST');
   t.is(e!.message, 'add neighbour 10.0.0.9 lladdr 02:00:00:00:00:09 dev va: File exists');
-  await ns.nl.neigh.ensure(spec);
-  const e2 = await t.throwsAsync(ns.nl.neigh.add({ ...spec, dev: 'nope0' }), { instanceOf: NetlinkError });
+});
+
+rootTest('neigh.ensure tolerates an existing neighbour', async (t) => {
+  const ns = await withVeth(t);
+  await ns.nl.neigh.add(neighSpec);
+  await t.notThrowsAsync(ns.nl.neigh.ensure(neighSpec));
+});
+
+rootTest('a neighbour on a missing device is ENODEV', async (t) => {
+  const ns = await withVeth(t);
+  const e2 = await t.throwsAsync(ns.nl.neigh.add({ ...neighSpec, dev: 'nope0' }), { instanceOf: NetlinkError });
   t.is(e2!.code, 'ENODEV');
   t.is(e2!.message, 'add neighbour 10.0.0.9 lladdr 02:00:00:00:00:09 dev nope0: No such device');
 });
 
-rootTest('FDB on a bridge port: master (static, permanent) and self entries; bridge fdb agrees', async (t) => {
+/** A namespace with bridge br0 and its port vp (peer vq unenslaved); on vp master entries :01 (static) and :02, and a self entry :03. */
+async function bridgeWithFdb(t: ExecutionContext): Promise<{ ns: TestNs; br: number }> {
   const [ns] = await namespaces(t, 1);
   await ns!.nl.link.add({ kind: 'bridge', name: 'br0', up: true });
   const br = (await ns!.nl.link.get('br0')).index;
@@ -86,14 +114,19 @@ rootTest('FDB on a bridge port: master (static, permanent) and self entries; bri
     { op: 'neigh.add', spec: { family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:02', master: true } },
     { op: 'neigh.add', spec: { family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:03', self: true } },
   ]);
-  const ours = (await ns!.nl.neigh.list({ family: 'bridge', dev: 'vp' })).filter((n) => n.lladdr!.startsWith('02:00:00'));
+  return { ns: ns!, br };
+}
+
+rootTest('FDB on a bridge port: master (static, permanent) and self entries are listed as added, as bridge fdb shows them', async (t) => {
+  const { ns, br } = await bridgeWithFdb(t);
+  const ours = (await ns.nl.neigh.list({ family: 'bridge', dev: 'vp' })).filter((n) => n.lladdr!.startsWith('02:00:00'));
   const view = ours.map((n) => [n.lladdr, n.master, n.flags.join(','), n.state.join(',')]).sort();
   t.deepEqual(view, [
     ['02:00:00:00:00:01', br, '', 'noarp'],
     ['02:00:00:00:00:02', br, '', 'permanent'],
     ['02:00:00:00:00:03', undefined, 'self', 'permanent'],
   ]);
-  const theirs = (await fdbOracle(ns!, 'vp')).filter((f) => f.mac.startsWith('02:00:00'));
+  const theirs = (await fdbOracle(ns, 'vp')).filter((f) => f.mac.startsWith('02:00:00'));
   t.deepEqual(
     theirs.map((f) => [f.mac, f.master, f.flags.join(','), f.state]).sort(),
     [
@@ -102,43 +135,69 @@ rootTest('FDB on a bridge port: master (static, permanent) and self entries; bri
       ['02:00:00:00:00:03', undefined, 'self', 'permanent'],
     ],
   );
-  const e = await t.throwsAsync(ns!.nl.neigh.add({ family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:01', master: true }), { instanceOf: NetlinkError });
-  t.is(e!.code, 'EEXIST');
-  t.is(e!.message, 'add fdb 02:00:00:00:00:01 dev vp master: File exists');
-  // Filtering by bridge keeps br0 and its ports, drops the unenslaved vq.
-  const vp = (await ns!.nl.link.get('vp')).index;
-  const vq = (await ns!.nl.link.get('vq')).index;
-  t.true((await ns!.nl.neigh.list({ family: 'bridge' })).some((n) => n.dev === vq));
-  const underBr = await ns!.nl.neigh.list({ family: 'bridge', master: 'br0' });
-  t.deepEqual([...new Set(underBr.map((n) => n.dev))].sort(), [br, vp].sort());
-  for (let i = 0; i < 2; i++) {
-    await ns!.nl.neigh.del({ family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:01', master: true });
-    await ns!.nl.neigh.del({ family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:02', master: true });
-    await ns!.nl.neigh.del({ family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:03', self: true });
-  }
-  t.deepEqual((await fdbOracle(ns!, 'vp')).filter((f) => f.mac.startsWith('02:00:00')), []);
 });
 
-rootTest('FDB on vxlan: append flood entries to several VTEPs, delete one, the other stays', async (t) => {
+rootTest('FDB on a bridge port: a duplicate master entry is EEXIST', async (t) => {
+  const { ns } = await bridgeWithFdb(t);
+  const e = await t.throwsAsync(ns.nl.neigh.add({ family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:01', master: true }), { instanceOf: NetlinkError });
+  t.is(e!.code, 'EEXIST');
+  t.is(e!.message, 'add fdb 02:00:00:00:00:01 dev vp master: File exists');
+});
+
+rootTest('FDB list by master keeps the bridge and its ports, drops an unenslaved link', async (t) => {
+  const { ns, br } = await bridgeWithFdb(t);
+  const vp = (await ns.nl.link.get('vp')).index;
+  const vq = (await ns.nl.link.get('vq')).index;
+  t.true((await ns.nl.neigh.list({ family: 'bridge' })).some((n) => n.dev === vq));
+  const underBr = await ns.nl.neigh.list({ family: 'bridge', master: 'br0' });
+  t.deepEqual([...new Set(underBr.map((n) => n.dev))].sort(), [br, vp].sort());
+});
+
+rootTest('FDB on a bridge port: del is idempotent', async (t) => {
+  const { ns } = await bridgeWithFdb(t);
+  for (let i = 0; i < 2; i++) {
+    await ns.nl.neigh.del({ family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:01', master: true });
+    await ns.nl.neigh.del({ family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:02', master: true });
+    await ns.nl.neigh.del({ family: 'bridge', dev: 'vp', lladdr: '02:00:00:00:00:03', self: true });
+  }
+  t.deepEqual((await fdbOracle(ns, 'vp')).filter((f) => f.mac.startsWith('02:00:00')), []);
+});
+
+const flood = { family: 'bridge' as const, dev: 'vx0', lladdr: '00:00:00:00:00:00' };
+
+/** A namespace with vxlan vx0 (vni 42): flood entries appended to VTEPs 10.0.0.2 and 10.0.0.3 (vni 43, port 8472), and :07 at 10.0.0.7. */
+async function vxlanWithFdb(t: ExecutionContext): Promise<TestNs> {
   const [ns] = await namespaces(t, 1);
   await ns!.nl.link.add({ kind: 'vxlan', name: 'vx0', vni: 42, learning: false });
-  const flood = { family: 'bridge' as const, dev: 'vx0', lladdr: '00:00:00:00:00:00' };
   await ns!.nl.request([
     { op: 'neigh.append', spec: { ...flood, dst: '10.0.0.2' } },
     { op: 'neigh.append', spec: { ...flood, dst: '10.0.0.3', vni: 43, port: 8472 } },
     { op: 'neigh.add', spec: { family: 'bridge', dev: 'vx0', lladdr: '02:00:00:00:00:07', dst: '10.0.0.7' } },
   ]);
-  const ours = (await ns!.nl.neigh.list({ family: 'bridge', dev: 'vx0' })).map((n) => [n.lladdr, n.dst, n.vni, n.port]).sort();
+  return ns!;
+}
+
+rootTest('FDB on vxlan: append adds flood entries for several VTEPs, as bridge fdb shows them', async (t) => {
+  const ns = await vxlanWithFdb(t);
+  const ours = (await ns.nl.neigh.list({ family: 'bridge', dev: 'vx0' })).map((n) => [n.lladdr, n.dst, n.vni, n.port]).sort();
   t.deepEqual(ours, [
     ['00:00:00:00:00:00', '10.0.0.2', undefined, undefined],
     ['00:00:00:00:00:00', '10.0.0.3', 43, 8472],
     ['02:00:00:00:00:07', '10.0.0.7', undefined, undefined],
   ]);
-  t.deepEqual((await fdbOracle(ns!, 'vx0')).map((f) => [f.mac, f.dst, f.vni, f.port]).sort(), ours);
-  const e = await t.throwsAsync(ns!.nl.neigh.add({ ...flood, dst: '10.0.0.2' }), { instanceOf: NetlinkError });
+  t.deepEqual((await fdbOracle(ns, 'vx0')).map((f) => [f.mac, f.dst, f.vni, f.port]).sort(), ours);
+});
+
+rootTest('FDB on vxlan: add (not append) refuses a MAC that already has a remote', async (t) => {
+  const ns = await vxlanWithFdb(t);
+  const e = await t.throwsAsync(ns.nl.neigh.add({ ...flood, dst: '10.0.0.2' }), { instanceOf: NetlinkError });
   t.is(e!.code, 'EEXIST', 'add (not append) refuses a MAC that already has a remote');
-  for (let i = 0; i < 2; i++) await ns!.nl.neigh.del({ ...flood, dst: '10.0.0.2' });
-  t.deepEqual((await fdbOracle(ns!, 'vx0')).map((f) => f.dst).sort(), ['10.0.0.3', '10.0.0.7']);
+});
+
+rootTest('FDB on vxlan: deleting one flood entry (twice) keeps the others', async (t) => {
+  const ns = await vxlanWithFdb(t);
+  for (let i = 0; i < 2; i++) await ns.nl.neigh.del({ ...flood, dst: '10.0.0.2' });
+  t.deepEqual((await fdbOracle(ns, 'vx0')).map((f) => f.dst).sort(), ['10.0.0.3', '10.0.0.7']);
 });
 
 rootTest('bad specs fail before the kernel, naming the field', async (t) => {

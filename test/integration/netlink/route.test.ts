@@ -78,7 +78,8 @@ rootTest('a container wired in one batch pings its host both ways, IPv4 and IPv6
   t.regex(await nsExec(ctr!, ['ping', '-c1', '-W1', '127.0.0.1']), /1 received/);
 });
 
-rootTest('add with table, metric, mtu, src and proto; list by table/dev/proto/family; ip route agrees', async (t) => {
+/** wired, plus routes in table 1000 (both families, metric 7, mtu 1400, one with src and proto static), 10.9/16 dev va and 10.10/16 dev vb proto 42. */
+async function withRoutes(t: ExecutionContext): Promise<TestNs> {
   const ns = await wired(t);
   await ns.nl.request([
     { op: 'route.add', spec: { dst: '10.8.0.0/16', gw: '10.0.0.2', table: 1000, metric: 7, mtu: 1400, src: '10.0.0.1', proto: 'static' } },
@@ -86,42 +87,96 @@ rootTest('add with table, metric, mtu, src and proto; list by table/dev/proto/fa
     { op: 'route.add', spec: { dst: '10.9.0.0/16', dev: 'va' } },
     { op: 'route.add', spec: { dst: '10.10.0.0/16', dev: 'vb', proto: 42 } },
   ]);
+  return ns;
+}
+
+rootTest('add with table, metric, mtu, src and proto: the route lists back with them, as ip route shows it', async (t) => {
+  const ns = await withRoutes(t);
   const t1000 = await ns.nl.route.list({ table: 1000 });
   t.deepEqual(ours(t1000), ['10.8.0.0/16 via 10.0.0.2 metric 7', 'fd08::/48 via fd00::2 metric 7']);
   t.deepEqual(ours(t1000), await oracle(ns, ['table', '1000']));
   const [r4] = await ns.nl.route.list({ table: 1000, family: 4 });
   t.like(r4, { dst: '10.8.0.0/16', table: 1000, mtu: 1400, src: '10.0.0.1', proto: 'static', scope: 'universe', type: 'unicast' });
+});
+
+rootTest('a gateway-less route is scope link, proto boot, table main', async (t) => {
+  const ns = await withRoutes(t);
   const [r9] = await ns.nl.route.list({ dev: 'va', family: 4 }).then((l) => l.filter((r) => r.dst === '10.9.0.0/16'));
   t.like(r9, { scope: 'link', proto: 'boot', table: 254 }, 'a gateway-less route is scope link, proto boot, table main');
+});
+
+rootTest('route.list filters by device and by proto', async (t) => {
+  const ns = await withRoutes(t);
   t.deepEqual((await ns.nl.route.list({ dev: 'vb' })).map((r) => r.dst).filter((d) => !d.startsWith('fe80')), ['10.10.0.0/16']);
   t.deepEqual((await ns.nl.route.list({ proto: 42 })).map((r) => r.dst), ['10.10.0.0/16']);
+});
+
+rootTest('route.list reads the main table only by default, as ip route does', async (t) => {
+  const ns = await withRoutes(t);
   t.deepEqual(ours(await ns.nl.route.list()), await oracle(ns), 'main table only by default');
+});
+
+rootTest("route.list of table 'all' includes the local table and the others", async (t) => {
+  const ns = await withRoutes(t);
   const all = await ns.nl.route.list({ table: 'all', family: 4 });
   t.true(all.some((r) => r.table === 255 && r.type === 'local' && r.dst === '10.0.0.1/32'));
   t.true(all.some((r) => r.table === 1000));
+});
+
+rootTest('route.list of a table that does not exist is empty', async (t) => {
+  const ns = await withRoutes(t);
   t.deepEqual(await ns.nl.route.list({ table: 4242 }), [], 'a table that does not exist is empty');
 });
 
-rootTest('duplicate add is EEXIST; ensure tolerates it; replace overwrites; append adds a second route', async (t) => {
+const dupCases = [
+  ['10.8.0.0/16', '10.0.0.2', '10.0.0.3'],
+  ['fd08::/48', 'fd00::2', 'fd00::3'],
+] as const;
+
+rootTest('a duplicate route add is EEXIST, IPv4 and IPv6', async (t) => {
   const ns = await wired(t);
-  for (const [dst, gw, gw2] of [
-    ['10.8.0.0/16', '10.0.0.2', '10.0.0.3'],
-    ['fd08::/48', 'fd00::2', 'fd00::3'],
-  ] as const) {
+  for (const [dst, gw] of dupCases) {
     await ns.nl.route.add({ dst, gw });
     const e = await t.throwsAsync(ns.nl.route.add({ dst, gw }), { instanceOf: NetlinkError });
     t.is(e!.code, 'EEXIST');
     t.is(e!.message, `add route ${dst} via ${gw}: File exists`);
-    await ns.nl.route.ensure({ dst, gw });
+  }
+});
+
+rootTest('route.ensure tolerates an existing route, IPv4 and IPv6', async (t) => {
+  const ns = await wired(t);
+  for (const [dst, gw] of dupCases) {
+    await ns.nl.route.add({ dst, gw });
+    await t.notThrowsAsync(ns.nl.route.ensure({ dst, gw }));
+  }
+});
+
+/** wired, with 10.8/16 via 10.0.0.2 and fd08::/48 via fd00::2 each replaced by the gateway .3/::3. */
+async function withReplacedRoutes(t: ExecutionContext): Promise<TestNs> {
+  const ns = await wired(t);
+  for (const [dst, gw, gw2] of dupCases) {
+    await ns.nl.route.add({ dst, gw });
     await ns.nl.route.replace({ dst, gw: gw2 });
+  }
+  return ns;
+}
+
+rootTest('route.replace overwrites the route, IPv4 and IPv6', async (t) => {
+  const ns = await withReplacedRoutes(t);
+  for (const [dst, , gw2] of dupCases) {
     t.deepEqual((await ns.nl.route.list({ family: dst.includes(':') ? 6 : 4 })).filter((r) => r.dst === dst).map((r) => r.gw), [gw2]);
   }
+});
+
+rootTest('route.append adds a second route to the same destination, as ip route shows it', async (t) => {
+  const ns = await withReplacedRoutes(t);
   await ns.nl.route.append({ dst: '10.8.0.0/16', gw: '10.0.0.4' });
   t.deepEqual((await ns.nl.route.list({ family: 4 })).filter((r) => r.dst === '10.8.0.0/16').map((r) => r.gw), ['10.0.0.3', '10.0.0.4']);
   t.deepEqual(ours(await ns.nl.route.list()), await oracle(ns));
 });
 
-rootTest('blackhole, unreachable, prohibit and throw routes; onlink gateways; route.get', async (t) => {
+/** wired, plus blackhole, unreachable, prohibit, throw (table 100) routes and an onlink gateway route via va. */
+async function withSpecialRoutes(t: ExecutionContext): Promise<TestNs> {
   const ns = await wired(t);
   await ns.nl.request([
     { op: 'route.add', spec: { dst: '10.66.0.0/16', type: 'blackhole' } },
@@ -130,16 +185,34 @@ rootTest('blackhole, unreachable, prohibit and throw routes; onlink gateways; ro
     { op: 'route.add', spec: { dst: '10.68.0.0/16', type: 'throw', table: 100 } },
     { op: 'route.add', spec: { dst: '10.69.0.0/16', gw: '192.168.77.1', dev: 'va', onlink: true } },
   ]);
+  return ns;
+}
+
+rootTest('blackhole, unreachable, prohibit and throw routes are added and listed, as ip route shows them', async (t) => {
+  const ns = await withSpecialRoutes(t);
   const list = await ns.nl.route.list({ table: 'all' });
   const byDst = (d: string) => list.find((r) => r.dst === d);
   t.is(byDst('10.66.0.0/16')?.type, 'blackhole');
   t.is(byDst('10.67.0.0/16')?.type, 'unreachable');
   t.is(byDst('fd66::/64')?.type, 'prohibit');
   t.like(byDst('10.68.0.0/16'), { type: 'throw', table: 100 });
-  t.like(byDst('10.69.0.0/16'), { gw: '192.168.77.1', onlink: true });
   t.deepEqual(ours(await ns.nl.route.list()), await oracle(ns));
+});
+
+rootTest('an onlink gateway outside every subnet is added and listed', async (t) => {
+  const ns = await withSpecialRoutes(t);
+  const list = await ns.nl.route.list({ table: 'all' });
+  t.like(list.find((r) => r.dst === '10.69.0.0/16'), { gw: '192.168.77.1', onlink: true });
+});
+
+rootTest('route.get resolves the route the kernel would use', async (t) => {
+  const ns = await withSpecialRoutes(t);
   t.like(await ns.nl.route.get('10.69.1.1'), { gw: '192.168.77.1', dev: (await ns.nl.link.get('va')).index });
   t.like(await ns.nl.route.get({ dst: 'fd00::7' }), { dst: 'fd00::7/128', dev: (await ns.nl.link.get('va')).index });
+});
+
+rootTest('route.get of a blackholed destination is refused with EINVAL', async (t) => {
+  const ns = await withSpecialRoutes(t);
   const e = await t.throwsAsync(ns.nl.route.get('10.66.1.1'), { instanceOf: NetlinkError });
   t.is(e!.code, 'EINVAL', 'a blackhole lookup is refused');
 });
@@ -160,14 +233,22 @@ rootTest('del is idempotent: twice, in a missing table, on a vanished device', a
   t.pass();
 });
 
-rootTest('errors: missing device, unreachable gateway, and bad specs naming the field', async (t) => {
+rootTest('a route on a missing device is ENODEV', async (t) => {
   const ns = await wired(t);
   const e = await t.throwsAsync(ns.nl.route.add({ dst: '10.8.0.0/16', dev: 'nope0' }), { instanceOf: NetlinkError });
   t.is(e!.code, 'ENODEV');
   t.is(e!.message, 'add route 10.8.0.0/16 dev nope0: No such device');
+});
+
+rootTest('a route via an unreachable gateway is ENETUNREACH', async (t) => {
+  const ns = await wired(t);
   const e2 = await t.throwsAsync(ns.nl.route.add({ dst: '10.8.0.0/16', gw: '192.168.1.1' }), { instanceOf: NetlinkError });
   t.is(e2!.code, 'ENETUNREACH');
   t.regex(e2!.message, /^add route 10\.8\.0\.0\/16 via 192\.168\.1\.1: Network is unreachable/);
+});
+
+rootTest('bad specs fail before the kernel, naming the field', async (t) => {
+  const ns = await wired(t);
   const cases: [object, RegExp][] = [
     [{ dst: 'default' }, /^route\.family: required/],
     [{ dst: 'default', family: 5 }, /^route\.family: expected 4 or 6/],

@@ -1,5 +1,5 @@
 // execInNetns: programs run inside test namespaces via the addon's setns-then-exec child.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { namespaces, rootTest } from '../../helpers/fixture.js';
 import { execInNetns } from '../../../lib/netns/index.js';
 import { SpawnError } from '../../../lib/native/index.js';
@@ -17,26 +17,35 @@ rootTest('ip -j link inside a namespace sees only that namespace', async (t) => 
   t.deepEqual(names, ['lo', 'only-a0', 'only-a1']);
 });
 
-rootTest('stdin is delivered and large output is read without deadlock', async (t) => {
+rootTest('stdin is delivered to the program', async (t) => {
   const [a] = await namespaces(t, 1);
   const r = await execInNetns(a!.ns, '/bin/cat', [], { stdin: 'hello netns\n' });
   t.is(r.stdout, 'hello netns\n');
+});
+
+rootTest('large stdin and output are pumped together without deadlock', async (t) => {
+  const [a] = await namespaces(t, 1);
   // 4 MiB both ways: far past the 64 KiB pipe buffers, so stdin and stdout must be pumped together.
   const big = Buffer.alloc(4 << 20, 0x61);
   const r2 = await execInNetns(a!.ns, '/bin/sh', ['-c', 'cat; cat /dev/null >&2'], { stdin: big });
   t.is(r2.stdout.length, big.length);
 });
 
-rootTest('exit status and stderr are reported, thrown by default and returned with check: false', async (t) => {
+const failingScript = 'echo out; echo "bad thing happened" >&2; exit 3';
+
+rootTest('with check: false, the exit status, stdout and stderr are returned', async (t) => {
   const [a] = await namespaces(t, 1);
-  const script = 'echo out; echo "bad thing happened" >&2; exit 3';
-  const r = await execInNetns(a!.ns, '/bin/sh', ['-c', script], { check: false });
+  const r = await execInNetns(a!.ns, '/bin/sh', ['-c', failingScript], { check: false });
   t.is(r.status, 3);
   t.is(r.signal, 0);
   t.is(r.stdout, 'out\n');
   t.is(r.stderr, 'bad thing happened\n');
-  const e = await t.throwsAsync(execInNetns(a!.ns, '/bin/sh', ['-c', script]), { instanceOf: SpawnError });
-  t.is(e!.message, `/bin/sh -c ${script}: exit status 3: bad thing happened`);
+});
+
+rootTest('by default a failing program throws a SpawnError with its exit status and stderr', async (t) => {
+  const [a] = await namespaces(t, 1);
+  const e = await t.throwsAsync(execInNetns(a!.ns, '/bin/sh', ['-c', failingScript]), { instanceOf: SpawnError });
+  t.is(e!.message, `/bin/sh -c ${failingScript}: exit status 3: bad thing happened`);
   t.is((e as SpawnError).detail, 'bad thing happened');
 });
 
@@ -90,15 +99,26 @@ rootTest('50 concurrent spawns in different namespaces each see their own namesp
   t.false(home.some((n) => /^own\d+[ab]$/.test(n)));
 });
 
-rootTest('children run in a lane of their own: 8 at once all run together, and netlink calls do not wait behind them', async (t) => {
+/** 8 children sleeping 0.5 s in one namespace, started together; resolves once they all run. */
+async function eightSleepers(t: ExecutionContext) {
   const [ns] = await namespaces(t, 1);
   const started = performance.now();
   const sleeps = Array.from({ length: 8 }, () => execInNetns(ns!.ns, 'sleep', ['0.5']));
   await new Promise((r) => setTimeout(r, 50)); // every child is running now
-  const q = performance.now();
-  await ns!.nl.link.list();
-  t.true(performance.now() - q < 200, `a link dump waited ${(performance.now() - q).toFixed(0)} ms`);
+  return { ns: ns!, started, sleeps };
+}
+
+rootTest('children run in a lane of their own: 8 at once all run together', async (t) => {
+  const { started, sleeps } = await eightSleepers(t);
   await Promise.all(sleeps);
   // Four threads for all (as before) would take two rounds: over a second.
   t.true(performance.now() - started < 900, `8 x sleep 0.5 took ${(performance.now() - started).toFixed(0)} ms`);
+});
+
+rootTest('children run in a lane of their own: netlink calls do not wait behind them', async (t) => {
+  const { ns, sleeps } = await eightSleepers(t);
+  const q = performance.now();
+  await ns.nl.link.list();
+  t.true(performance.now() - q < 200, `a link dump waited ${(performance.now() - q).toFixed(0)} ms`);
+  await Promise.all(sleeps);
 });

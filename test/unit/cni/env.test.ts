@@ -27,9 +27,12 @@ test('missing or unknown CNI_COMMAND is code 4', (t) => {
   t.regex(t.throws(() => parseEnv({ CNI_COMMAND: 'FOO' }))!.message, /CNI_COMMAND: expected one of/);
 });
 
-test('container IDs and interface names are checked like libcni', (t) => {
+test('container IDs are checked like libcni', (t) => {
   t.is((t.throws(() => parseEnv({ ...full, CNI_CONTAINERID: 'a"b' })) as { msg?: string }).msg, 'invalid characters in containerID');
   t.notThrows(() => parseEnv({ ...full, CNI_CONTAINERID: '2a7b-9c.child_1' }));
+});
+
+test('interface names are checked like libcni', (t) => {
   t.regex(t.throws(() => parseEnv({ ...full, CNI_IFNAME: 'a-very-long-name0' }))!.message, /too long/);
   t.regex(t.throws(() => parseEnv({ ...full, CNI_IFNAME: 'eth/0' }))!.message, /invalid character/);
 });
@@ -50,9 +53,15 @@ test("the port mapper's tag for the longest container ID fits an iptables commen
   t.is(tag('a'.repeat(MAX_CONTAINER_ID)).length, 255);
 });
 
-test('CNI_ARGS parses K=V pairs; values may hold "="; bad pairs are code 4', (t) => {
+test('CNI_ARGS parses K=V pairs, each split at its first "="', (t) => {
   t.deepEqual(parseCniArgs('IP=10.0.0.2;K8S_POD=a=b'), [['IP', '10.0.0.2'], ['K8S_POD', 'a=b']]);
+});
+
+test('absent CNI_ARGS parses to no pairs', (t) => {
   t.deepEqual(parseCniArgs(undefined), []);
+});
+
+test('a CNI_ARGS pair without "=" is code 4', (t) => {
   const e = t.throws(() => parseCniArgs('IP'));
   t.is((e as { code?: number }).code, 4);
 });

@@ -31,13 +31,27 @@ function fakeExec(answers: Record<string, ExecResult>, ours: Record<string, stri
 
 const env = (command = 'ADD') => parseEnv({ CNI_COMMAND: command, CNI_CONTAINERID: 'c1', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: '/a:/b', CNI_ARGS: 'IP=10.0.0.9' });
 
-test('an exec-ed delegate gets the CNI environment (ours replaced, the rest passed) and the config on stdin; its result is parsed', async (t) => {
+/** One ADD through an exec-ed delegate `ipam`, with a base environment holding a stale CNI_COMMAND. */
+async function execedAdd() {
   const x = fakeExec({ ipam: { stdout: '{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.9/24"}]}', stderr: '', exitCode: 0 } });
   const d = createDelegator(env(), { exec: x, baseEnv: { PATH: '/usr/bin', CNI_COMMAND: 'stale', OTHER: 'kept' } });
   const r = await d.add({ type: 'ipam', name: 'n' });
-  t.like(r, { cniVersion: '1.0.0', ips: [{ address: '10.0.0.9/24' }] });
+  return { x, r };
+}
+
+test('an exec-ed delegate gets the CNI environment: ours replaced, the rest passed', async (t) => {
+  const { x } = await execedAdd();
   t.deepEqual(x.seen[0]!.env, { PATH: '/usr/bin', OTHER: 'kept', CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: '/a:/b', CNI_NETNS: '/x', CNI_ARGS: 'IP=10.0.0.9' });
+});
+
+test('an exec-ed delegate gets the config on stdin', async (t) => {
+  const { x } = await execedAdd();
   t.deepEqual(JSON.parse(x.seen[0]!.stdin), { type: 'ipam', name: 'n' });
+});
+
+test("an exec-ed delegate's result is parsed", async (t) => {
+  const { r } = await execedAdd();
+  t.like(r, { cniVersion: '1.0.0', ips: [{ address: '10.0.0.9/24' }] });
 });
 
 test("a delegate's error document becomes a CniError with its code, msg and details", async (t) => {
@@ -63,13 +77,19 @@ test('a delegate of ours runs in-process when the creator gave a runner, with th
   t.is(got[0]!.CNI_COMMAND, 'ADD');
 });
 
-test('without a runner, or with MESOS_CNI_INPROCESS=0, ours is exec-ed', async (t) => {
-  const answer = { stdout: '{"cniVersion":"1.0.0"}', stderr: '', exitCode: 0 };
-  const x = fakeExec({ mine: answer }, { '/fake/mine': 'mine' });
+const oursAnswer = { stdout: '{"cniVersion":"1.0.0"}', stderr: '', exitCode: 0 };
+
+test('without a runner, ours is exec-ed', async (t) => {
+  const x = fakeExec({ mine: oursAnswer }, { '/fake/mine': 'mine' });
   await createDelegator(env(), { exec: x }).add({ type: 'mine' });
+  t.is(x.seen.length, 1);
+});
+
+test('with MESOS_CNI_INPROCESS=0, ours is exec-ed even when the creator gave a runner', async (t) => {
+  const x = fakeExec({ mine: oursAnswer }, { '/fake/mine': 'mine' });
   const inProcess: InProcess = async () => async () => ({ stdout: '', exitCode: 0 });
   await createDelegator(env(), { exec: x, inProcess, baseEnv: { MESOS_CNI_INPROCESS: '0' } }).add({ type: 'mine' });
-  t.is(x.seen.length, 2);
+  t.is(x.seen.length, 1);
 });
 
 test('an executable whose marker names another type is exec-ed, not run as that type', async (t) => {
@@ -80,7 +100,7 @@ test('an executable whose marker names another type is exec-ed, not run as that 
   t.is(x.seen.length, 1);
 });
 
-test('DEL: an exec-ed delegate starts only once releaseAfter settled; a rejected one fails the DEL before it runs', async (t) => {
+test('DEL: an exec-ed delegate starts only once releaseAfter settled', async (t) => {
   const x = fakeExec({ ipam: { stdout: '', stderr: '', exitCode: 0 } });
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -90,9 +110,13 @@ test('DEL: an exec-ed delegate starts only once releaseAfter settled; a rejected
   release();
   await del;
   t.is(x.seen.length, 1);
+});
+
+test('DEL: a rejected releaseAfter fails the DEL before the delegate runs', async (t) => {
+  const x = fakeExec({ ipam: { stdout: '', stderr: '', exitCode: 0 } });
   const failed = createDelegator(env('DEL'), { exec: x }).del({ type: 'ipam' }, { releaseAfter: Promise.reject(new Error('rules still there')) });
   await t.throwsAsync(failed, { message: 'rules still there' });
-  t.is(x.seen.length, 1);
+  t.is(x.seen.length, 0);
 });
 
 test('ADD of a delegate that printed nothing is a decode failure naming it', async (t) => {

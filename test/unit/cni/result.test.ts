@@ -59,9 +59,12 @@ test('a legacy result stays as it is for a legacy target, empty dns kept', (t) =
   t.deepEqual(r, { ip4: { ip: '10.0.0.2/8' }, dns: {} });
 });
 
-test('1.1.0 → 1.0.0 drops 1.1 route attributes; → 0.4.0 adds ips[].version', (t) => {
+test('1.1.0 → 1.0.0 drops 1.1 route attributes', (t) => {
   const r10 = convertResult(current, '1.0.0') as Result;
   t.deepEqual(r10.routes, [{ dst: '0.0.0.0/0', gw: '10.1.0.1' }, { dst: '::/0' }]);
+});
+
+test('1.1.0 → 0.4.0 adds ips[].version and keeps the interfaces', (t) => {
   const r04 = convertResult(current, '0.4.0') as Result;
   t.deepEqual(r04.ips?.map((i) => i.version), ['4', '4', '6']);
   t.deepEqual(r04.interfaces, current.interfaces);

@@ -23,10 +23,13 @@ const failing: Plugin = {
 
 const env = (cmd: string) => ({ CNI_COMMAND: cmd, CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: '/nonexistent' });
 
-test('VERSION answers without a config, with the config version when given', async (t) => {
+test('VERSION answers without a config', async (t) => {
   const a = await handle(plugin, { CNI_COMMAND: 'VERSION' }, Buffer.alloc(0));
   t.is(a.exitCode, 0);
   t.deepEqual(JSON.parse(a.stdout), { cniVersion: '1.1.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+});
+
+test('VERSION answers with the config version when given', async (t) => {
   const b = await handle(plugin, { CNI_COMMAND: 'VERSION' }, Buffer.from('{"cniVersion":"0.4.0"}'));
   t.is(JSON.parse(b.stdout).cniVersion, '0.4.0');
 });
@@ -66,22 +69,32 @@ const refusedInputs: [string, Record<string, string>, string][] = [
   ['an interface name of 16 characters', { CNI_IFNAME: 'x'.repeat(16) }, '{"type":"fake"}'],
   ['a config the plugin refuses', {}, '{"type":"fake","bad":true}'],
 ];
+/** A plugin that refuses `bad: true` in its config and counts every call that reaches it. */
+function picky(): { plugin: Plugin; reached: () => number } {
+  let reached = 0;
+  const p: Plugin = {
+    type: 'picky',
+    validate(conf) {
+      if (conf.bad) throw new CniError(7, 'bad: expected nothing');
+    },
+    add: async () => (reached++, { cniVersion: '1.1.0' }),
+    del: async () => void reached++,
+  };
+  return { plugin: p, reached: () => reached };
+}
 for (const [what, vars, stdin] of refusedInputs) {
-  test(`DEL of ${what} succeeds without running the plugin; ADD refuses it`, async (t) => {
-    let reached = 0;
-    const picky: Plugin = {
-      type: 'picky',
-      validate(conf) {
-        if (conf.bad) throw new CniError(7, 'bad: expected nothing');
-      },
-      add: async () => (reached++, { cniVersion: '1.1.0' }),
-      del: async () => void reached++,
-    };
-    t.deepEqual(await handle(picky, { ...env('DEL'), ...vars }, Buffer.from(stdin)), { stdout: '', exitCode: 0 });
-    const add = await handle(picky, { ...addEnv, ...vars }, Buffer.from(stdin));
+  test(`DEL of ${what} succeeds without running the plugin`, async (t) => {
+    const p = picky();
+    t.deepEqual(await handle(p.plugin, { ...env('DEL'), ...vars }, Buffer.from(stdin)), { stdout: '', exitCode: 0 });
+    t.is(p.reached(), 0, 'DEL did not reach the plugin');
+  });
+
+  test(`ADD of ${what} is refused without running the plugin`, async (t) => {
+    const p = picky();
+    const add = await handle(p.plugin, { ...addEnv, ...vars }, Buffer.from(stdin));
     t.is(add.exitCode, 1);
     t.true(JSON.parse(add.stdout).code > 0);
-    t.is(reached, 0, 'neither reached the plugin');
+    t.is(p.reached(), 0, 'ADD did not reach the plugin');
   });
 }
 
@@ -106,15 +119,19 @@ test('errors are one JSON document {cniVersion, code, msg} with exit status 1', 
   t.is(r.stdout.trim().split('\n').length, 1);
 });
 
+const strict: Plugin = {
+  ...plugin,
+  preflight(env) {
+    if (!env.CNI_CONTAINERID) throw new CniError(101, "Unable to find environment variable 'CNI_CONTAINERID'");
+  },
+};
+
 test('a plugin preflight answers bad input before the generic checks', async (t) => {
-  const strict: Plugin = {
-    ...plugin,
-    preflight(env) {
-      if (!env.CNI_CONTAINERID) throw new CniError(101, "Unable to find environment variable 'CNI_CONTAINERID'");
-    },
-  };
   const r = await handle(strict, { CNI_COMMAND: 'ADD' }, Buffer.from('{}'));
   t.like(JSON.parse(r.stdout), { code: 101, msg: "Unable to find environment variable 'CNI_CONTAINERID'" });
+});
+
+test('VERSION needs no preflight', async (t) => {
   const v = await handle(strict, { CNI_COMMAND: 'VERSION' }, Buffer.alloc(0));
   t.is(v.exitCode, 0, 'VERSION needs no preflight');
 });

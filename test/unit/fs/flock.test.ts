@@ -33,7 +33,8 @@ test('16 holders in turn, each making native calls while it holds the lock: all 
   t.is(most, 1);
 });
 
-test('while another process holds the lock, waiters do not hold up other native calls; they get it when it is released', async (t) => {
+/** Another process holds the lock for 0.6 s; 8 in-process waiters queue for it meanwhile. */
+async function heldElsewhere(t: { teardown: (f: () => Promise<void>) => void }) {
   const dir = await tempDir(t);
   const lock = join(dir, 'lock');
   const other = spawn('flock', [lock, 'sleep', '0.6'], { stdio: 'ignore' });
@@ -41,9 +42,20 @@ test('while another process holds the lock, waiters do not hold up other native 
   await new Promise((r) => setTimeout(r, 150)); // let it take the lock
   const started = Date.now();
   const waiters = Promise.all(Array.from({ length: 8 }, () => withFileLock(lock, async () => Date.now() - started)));
+  return { dir, waiters, exited };
+}
+
+test('while another process holds the lock, its waiters do not hold up other native calls', async (t) => {
+  const { dir, waiters, exited } = await heldElsewhere(t);
   const quick = Date.now();
   await Promise.all(Array.from({ length: 8 }, () => native.readSmallFiles(dir, 64)));
   t.true(Date.now() - quick < 300, 'quick native calls ran while the lock was held elsewhere');
+  await waiters;
+  await exited;
+});
+
+test('waiters for a lock another process holds get it when it is released', async (t) => {
+  const { waiters, exited } = await heldElsewhere(t);
   const got = await waiters;
   t.true(Math.min(...got) >= 300, `lock waited for the other process (${Math.min(...got)} ms)`);
   await exited;
@@ -64,7 +76,8 @@ test('a lock held elsewhere for longer than the timeout fails with LockTimeoutEr
   t.true(took >= 280 && took < 2000, `took ${took} ms`);
 });
 
-test('waiters queued in this process behind a holder are bounded by the same timeout, and the queue goes on after them', async (t) => {
+/** An in-process holder (until release()), then a waiter with a 200 ms timeout and one with 5 s behind it. */
+async function queuedBehindHolder(t: { teardown: (f: () => Promise<void>) => void }) {
   const dir = await tempDir(t);
   const lock = join(dir, 'lock');
   let release!: () => void;
@@ -72,10 +85,23 @@ test('waiters queued in this process behind a holder are bounded by the same tim
   await new Promise((r) => setTimeout(r, 50));
   const waiter = withFileLock(lock, async () => 'never', { timeoutMs: 200 });
   const after = withFileLock(lock, async () => 'after', { timeoutMs: 5000 });
-  await t.throwsAsync(waiter, { instanceOf: LockTimeoutError });
-  release();
-  await holding;
-  t.is(await after, 'after');
+  return { holding, waiter, after, release: () => release() };
+}
+
+test('waiters queued in this process behind a holder are bounded by the same timeout', async (t) => {
+  const q = await queuedBehindHolder(t);
+  await t.throwsAsync(q.waiter, { instanceOf: LockTimeoutError });
+  q.release();
+  await q.holding;
+  await q.after;
+});
+
+test('the in-process queue goes on after a waiter timed out', async (t) => {
+  const q = await queuedBehindHolder(t);
+  await t.throwsAsync(q.waiter, { instanceOf: LockTimeoutError });
+  q.release();
+  await q.holding;
+  t.is(await q.after, 'after');
 });
 
 test('a FIFO at the lock path does not block taking the lock', async (t) => {

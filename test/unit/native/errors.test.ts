@@ -28,10 +28,13 @@ test('errors that did not come from the addon pass through unchanged', (t) => {
   t.is(fromNative('text'), 'text');
 });
 
-test('errno names and texts', (t) => {
+test('errnoName gives the symbolic name, E<number> when unknown', (t) => {
   t.is(errnoName(19), 'ENODEV');
   t.is(errnoName(99), 'EADDRNOTAVAIL');
   t.is(errnoName(4242), 'E4242');
+});
+
+test('errnoMessage gives the text, errno <number> when unknown', (t) => {
   t.is(errnoMessage(17), 'File exists');
   t.is(errnoMessage(4242), 'errno 4242');
 });

@@ -1,11 +1,12 @@
 // readSmallFiles: host-local's bulk lease read. Regular files only, bounded reads, clear errors.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { native } from '../../../lib/native/index.js';
 
-test('every regular file with its text; symlinks and directories skipped; reads bounded by maxBytes', async (t) => {
+/** A directory with two leases, an empty and a 10 000-byte file, a subdirectory and a symlink, read with maxBytes 4096. */
+async function readMixedDir(t: ExecutionContext) {
   const dir = await mkdtemp(join(tmpdir(), 'mcni-rsf-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, '10.0.0.2'), 'c1\r\neth0');
@@ -14,30 +15,55 @@ test('every regular file with its text; symlinks and directories skipped; reads 
   await writeFile(join(dir, 'big'), 'x'.repeat(10_000));
   await mkdir(join(dir, 'sub'));
   await symlink(join(dir, '10.0.0.2'), join(dir, 'link'));
-  const files = (await native.readSmallFiles(dir, 4096)).sort((a, b) => a.name.localeCompare(b.name));
+  return (await native.readSmallFiles(dir, 4096)).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+test('every regular file comes back, symlinks and directories skipped', async (t) => {
+  const files = await readMixedDir(t);
   t.deepEqual(files.map((f) => f.name), ['10.0.0.2', '10.0.0.3', 'big', 'empty']);
+});
+
+test('each file comes back with its text, an empty one as empty text', async (t) => {
+  const files = await readMixedDir(t);
   t.is(files[0]!.text, 'c1\r\neth0');
-  t.is(files[2]!.text.length, 4096);
   t.is(files[3]!.text, '');
 });
 
-test('a missing directory rejects with ENOENT naming it; a bad bound is refused', async (t) => {
+test('reads are bounded by maxBytes', async (t) => {
+  const files = await readMixedDir(t);
+  t.is(files[2]!.text.length, 4096);
+});
+
+test('a missing directory rejects with ENOENT naming it', async (t) => {
   const e = await t.throwsAsync(native.readSmallFiles('/nonexistent/mcni', 16));
   t.is((e as { code?: string }).code, 'ENOENT');
   t.regex(e!.message, /read directory \/nonexistent\/mcni/);
+});
+
+test('a bad maxBytes is refused', async (t) => {
   await t.throwsAsync(native.readSmallFiles('/tmp', 0), { message: /maxBytes/ });
 });
 
-test('readSmallFiles reads every file whole, and marks one over maxBytes as cut', async (t) => {
+/** A directory with a 9003-byte file ending in END and a small one. */
+async function bigAndSmall(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mcni-rsf-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'big'), 'x'.repeat(9000) + 'END');
   await writeFile(join(dir, 'small'), 'tiny');
+  return dir;
+}
+
+test('readSmallFiles reads every file under maxBytes whole', async (t) => {
+  const dir = await bigAndSmall(t);
   const files = Object.fromEntries((await native.readSmallFiles(dir, 1 << 20)).map((f) => [f.name, f]));
   t.is(files.big!.text.length, 9003);
   t.true(files.big!.text.endsWith('END'));
   t.is(files.big!.truncated, undefined);
   t.is(files.small!.text, 'tiny');
+});
+
+test('readSmallFiles marks a file over maxBytes as cut', async (t) => {
+  const dir = await bigAndSmall(t);
   const cut = (await native.readSmallFiles(dir, 100)).find((f) => f.name === 'big')!;
   t.is(cut.text.length, 100);
   t.true(cut.truncated);
