@@ -86,6 +86,8 @@ export interface Binding {
   readSmallFiles(dir: string, maxBytes: number): Promise<{ name: string; text: string; truncated?: boolean }[]>;
   /** Release a fileLock; with unlinkPath, remove the lock file first (while still held). */
   fileUnlock(fd: number, unlinkPath?: string): void;
+  /** The netlink verbs the addon can encode (its OpRegistrar table), sorted. */
+  opNames(): string[];
 }
 
 /** The package root: the nearest directory above this file holding binding.gyp. */
