@@ -1,4 +1,5 @@
-// Module entry: start the executor and publish every registered export.
+// Module entry, run once per env that loads the addon (the main thread, each worker_thread):
+// start that env's executor and publish every registered export.
 #include <napi.h>
 
 #include "executor.h"
@@ -14,7 +15,7 @@ std::vector<Export>& Exports() {
 }  // namespace mcni
 
 static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
-  mcni::InitExecutor(env, exports);
+  mcni::InitExecutor(env);  // throws (and so fails the require) when it cannot work
   for (const mcni::Export& e : mcni::Exports()) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;
 }

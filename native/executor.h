@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "common/fd.h"
+
 namespace mcni {
 
 // What went wrong in a native operation; becomes a JS Error with code/errno/op/detail.
@@ -37,19 +39,28 @@ class Job {
   virtual bool LongRunning() const { return false; }
 };
 
-// Queue `job` on a worker thread; the returned promise settles on the main thread.
+// Queue `job` on a worker thread of this env's addon instance; the returned promise settles on
+// the main thread.
 Napi::Promise Submit(Napi::Env env, std::unique_ptr<Job> job);
 
 // A Failure as a JS Error: message "op: strerror: detail", properties code, errno, op, detail.
 Napi::Error MakeError(Napi::Env env, const Failure& f);
 
+// The job's own copy of a namespace fd handed in from JS (-1: none, stay home), taken on the main
+// thread before Submit: JS may close its Netns the moment the call returns, and the number could
+// then name another file by the time a queued job uses it. Throws a JS error (EBADF: not open).
+UniqueFd DupNetnsFd(Napi::Env env, int fd, const std::string& op, const char* kind);
+
 // Enter the netns behind `fd` on this (worker) thread. Returns 0 or errno.
 int EnterNetns(int fd);
-// Return this worker thread to the process's home namespace. Returns 0 or errno.
+// Return this worker thread to its addon instance's home namespace. Returns 0 or errno.
 int LeaveNetns();
-// fd of the namespace the addon was loaded in (the main thread's netns).
-int HomeNetnsFd();
+// fd of the namespace this env's addon instance was loaded in (its main thread's netns); borrowed.
+int HomeNetnsFd(Napi::Env env);
 
-void InitExecutor(Napi::Env env, Napi::Object exports);
+// Per-env executor (threads, queues, home netns fd, completion channel) as the env's instance
+// data, stopped and joined by an env cleanup hook. Throws a JS error when the home namespace
+// cannot be opened: every worker pins itself to it, so without it no job could ever run.
+void InitExecutor(Napi::Env env);
 
 }  // namespace mcni

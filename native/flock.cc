@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <string>
 
+#include "common/fd.h"
 #include "executor.h"
 #include "registry.h"
 
@@ -31,50 +32,49 @@ class LockJob : public Job {
     const int64_t deadline = NowMs() + timeout_ms_;
     for (;;) {
       // O_NONBLOCK: a FIFO planted at the path must not block the open itself.
-      fd_ = open(path_.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
-      if (fd_ < 0) return failure.Set(errno, "open lock file " + path_);
-      if (!Acquire(deadline)) return;
+      UniqueFd fd(open(path_.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644));
+      if (!fd) return failure.Set(errno, "open lock file " + path_);
+      if (!Acquire(fd.get(), deadline)) return;
       // A holder may have unlinked the file before letting go (fileUnlock with unlink): the lock
       // we now hold is on a file nobody else will open again. Start over on the path's file.
       struct stat held, now;
-      if (fstat(fd_, &held) == 0 && stat(path_.c_str(), &now) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino) return;
-      close(fd_);
-      fd_ = -1;
+      if (fstat(fd.get(), &held) == 0 && stat(path_.c_str(), &now) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino) {
+        fd_ = std::move(fd);
+        return;
+      }
     }
   }
-  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd_); }
+  // The fd holding the lock goes to JS, which releases it with fileUnlock.
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd_.release()); }
   // It waits for another process to unlock: not in the quick lane.
   bool LongRunning() const override { return true; }
 
  private:
   // Poll with LOCK_NB (1 ms, doubling to 50 ms): a blocking flock cannot be given a deadline.
-  bool Acquire(int64_t deadline) {
+  bool Acquire(int fd, int64_t deadline) {
     int64_t pause = 1;
     for (;;) {
-      if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return true;
+      if (flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
       int e = errno;
       if (e != EWOULDBLOCK && e != EINTR) {
         failure.Set(e, "lock " + path_);
-        break;
+        return false;
       }
       int64_t left = deadline - NowMs();
       if (left <= 0) {
         failure.Set(ETIMEDOUT, "lock " + path_, "held by another process for more than " + std::to_string(timeout_ms_) + " ms");
-        break;
+        return false;
       }
       int64_t ms = std::min(pause, left);
       timespec ts{time_t(ms / 1000), long(ms % 1000) * 1000000};
       nanosleep(&ts, nullptr);
       pause = std::min<int64_t>(pause * 2, 50);
     }
-    close(fd_);
-    fd_ = -1;
-    return false;
   }
 
   std::string path_;
   int64_t timeout_ms_;
-  int fd_ = -1;
+  UniqueFd fd_;  // the lock, once held
 };
 
 // fileLock(path, timeoutMs): Promise<fd> — exclusive flock, held until fileUnlock(fd). Rejects
@@ -87,7 +87,7 @@ Napi::Value Lock(const Napi::CallbackInfo& info) {
 // file is removed first, while still held (LockJob's waiters then start over on a new file).
 Napi::Value Unlock(const Napi::CallbackInfo& info) {
   if (info.Length() > 1 && info[1].IsString()) unlink(info[1].As<Napi::String>().Utf8Value().c_str());
-  close(info[0].As<Napi::Number>().Int32Value());
+  close(info[0].As<Napi::Number>().Int32Value());  // JS hands back the fd fileLock gave it
   return info.Env().Undefined();
 }
 

@@ -13,6 +13,7 @@
 
 #include <string>
 
+#include "common/fd.h"
 #include "executor.h"
 #include "js.h"
 #include "registry.h"
@@ -48,21 +49,21 @@ class CreateJob : public Job {
     std::string dir = dirname(copy.data());
     if (int e = MkdirP(dir)) return failure.Set(e, op);
     MakeShared(dir);
-    int fd = open(path_.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-    if (fd < 0) return failure.Set(errno, op);
-    close(fd);
+    // The mount point: an empty file, created (and closed) here; the bind mount below fills it.
+    if (!UniqueFd(open(path_.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0))) return failure.Set(errno, op);
     if (unshare(CLONE_NEWNET) != 0) {
       failure.Set(errno, op);
       unlink(path_.c_str());
       return;
     }
     int merr = mount("/proc/thread-self/ns/net", path_.c_str(), "none", MS_BIND, nullptr) == 0 ? 0 : errno;
-    if (LeaveNetns() != 0) poisoned = true;
+    int leave_err = LeaveNetns();
+    if (leave_err != 0) poisoned = true;
     if (merr) {
       failure.Set(merr, op);
       unlink(path_.c_str());
     } else if (poisoned) {
-      failure.Set(errno, op + ": return to home netns");
+      failure.Set(leave_err, op + ": return to home netns");
     }
   }
 
@@ -94,50 +95,44 @@ class OpenJob : public Job {
   OpenJob(std::string path, bool probe) : path_(std::move(path)), probe_(probe) { failure.kind = "netns"; }
   void Execute() override {
     const std::string op = "open netns " + path_;
-    int pfd = open(path_.c_str(), O_PATH | O_CLOEXEC);
-    if (pfd < 0) {
+    UniqueFd pfd(open(path_.c_str(), O_PATH | O_CLOEXEC));
+    if (!pfd) {
       if (!probe_) failure.Set(errno, op);
       return;
     }
     struct statfs sfs;
-    bool nsfs = fstatfs(pfd, &sfs) == 0 && sfs.f_type == kNsfsMagic;
+    bool nsfs = fstatfs(pfd.get(), &sfs) == 0 && sfs.f_type == kNsfsMagic;
     if (!nsfs) {
-      close(pfd);
       if (!probe_) failure.Set(EINVAL, op, "not a network namespace (not an nsfs file)");
       return;
     }
-    fd_ = open(("/proc/thread-self/fd/" + std::to_string(pfd)).c_str(), O_RDONLY | O_CLOEXEC);
-    int oerr = errno;
-    close(pfd);
-    if (fd_ < 0) {
-      if (!probe_) failure.Set(oerr, op);
+    UniqueFd fd(open(("/proc/thread-self/fd/" + std::to_string(pfd.get())).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      if (!probe_) failure.Set(errno, op);
       return;
     }
-    int type = ioctl(fd_, NS_GET_NSTYPE);
+    int type = ioctl(fd.get(), NS_GET_NSTYPE);
     struct stat st;
-    fstat(fd_, &st);
+    fstat(fd.get(), &st);
     dev_ = st.st_dev;
     ino_ = st.st_ino;
     is_net_ = type == CLONE_NEWNET;
     if (!is_net_ && !probe_) failure.Set(EINVAL, op, "not a network namespace");
-    if (probe_ || !is_net_) {
-      close(fd_);
-      fd_ = -1;
-    }
+    if (!probe_ && is_net_) fd_ = std::move(fd);  // kept for Result, which hands it to JS
   }
   Napi::Value Result(Napi::Env env) override {
     if (probe_) return Napi::Boolean::New(env, is_net_);
     Napi::Object o = Napi::Object::New(env);
-    o.Set("fd", fd_);
     o.Set("dev", (double)dev_);
     o.Set("ino", (double)ino_);
+    o.Set("fd", fd_.release());  // last, so nothing can throw once JS owns it (Netns.close → netnsClose)
     return o;
   }
 
  private:
   std::string path_;
   bool probe_;
-  int fd_ = -1;
+  UniqueFd fd_;
   bool is_net_ = false;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
@@ -160,16 +155,18 @@ Napi::Value IsNetns(const Napi::CallbackInfo& info) {
 // netnsHome(): the namespace the addon was loaded in, as netnsOpen returns it (a new fd).
 Napi::Value Home(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = fcntl(HomeNetnsFd(), F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) throw MakeError(env, Failure{errno, "dup home netns fd", "", "netns"});
+  UniqueFd fd = DupFd(HomeNetnsFd(env));
+  if (!fd) throw MakeError(env, Failure{errno, "dup home netns fd", "", "netns"});
   struct stat st;
-  fstat(fd, &st);
+  fstat(fd.get(), &st);
   Napi::Object o = Napi::Object::New(env);
-  o.Set("fd", fd);
   o.Set("dev", (double)st.st_dev);
   o.Set("ino", (double)st.st_ino);
+  o.Set("fd", fd.release());  // last: nothing can throw after JS owns it
   return o;
 }
+// netnsClose(fd): JS gives back an fd netnsOpen/netnsHome handed it. Jobs queued with it hold
+// their own duplicates, so closing here never pulls a namespace from under one.
 Napi::Value Close(const Napi::CallbackInfo& info) {
   close(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "executor.h"
 #include "registry.h"
 
@@ -20,25 +21,22 @@ class ReadDirJob : public Job {
  public:
   ReadDirJob(std::string dir, size_t max) : dir_(std::move(dir)), max_(max) { failure.kind = "native"; }
   void Execute() override {
-    DIR* d = opendir(dir_.c_str());
+    UniqueDir d(opendir(dir_.c_str()));
     if (!d) return failure.Set(errno, "read directory " + dir_);
-    int dfd = dirfd(d);
+    int dfd = dirfd(d.get());
     std::vector<char> buf(4096);
-    while (dirent* e = readdir(d)) {
+    while (dirent* e = readdir(d.get())) {
       if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
       // Gone meanwhile (released), or not a regular file: skipped, as a lister would.
-      int fd = openat(dfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-      if (fd < 0) continue;
+      UniqueFd fd(openat(dfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+      if (!fd) continue;
       struct stat st;
-      if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        continue;
-      }
+      if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
       // The whole file, up to max_ bytes: a reader that stops short can miss what it looks for
       // (host-local's owner ID after 4 KiB) and answer as if it were not there.
       File f{e->d_name, std::string(), false};
       ssize_t n = 0;
-      while ((n = read(fd, buf.data(), buf.size())) > 0) {
+      while ((n = read(fd.get(), buf.data(), buf.size())) > 0) {
         size_t room = max_ - f.text.size();
         f.text.append(buf.data(), std::min(room, static_cast<size_t>(n)));
         if (static_cast<size_t>(n) > room) {
@@ -46,11 +44,9 @@ class ReadDirJob : public Job {
           break;
         }
       }
-      close(fd);
       if (n < 0) continue;
       files_.push_back(std::move(f));
     }
-    closedir(d);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Array out = Napi::Array::New(env, files_.size());

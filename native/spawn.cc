@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "executor.h"
 #include "js.h"
 #include "registry.h"
@@ -80,29 +81,29 @@ int64_t NowMs() {
 }
 
 // A CLOEXEC pipe whose fds are >= 3 (so the child's dup2 onto 0..2 cannot overwrite one).
-int Pipe(int fds[2]) {
-  if (pipe2(fds, O_CLOEXEC) != 0) return errno;
-  for (int i = 0; i < 2; i++) {
-    if (fds[i] >= 3) continue;
-    int moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-    if (moved < 0) return errno;
-    close(fds[i]);
-    fds[i] = moved;
+struct Pipe {
+  UniqueFd r, w;
+  int Open() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    r.reset(fds[0]);
+    w.reset(fds[1]);
+    for (UniqueFd* end : {&r, &w}) {
+      if (end->get() >= 3) continue;
+      UniqueFd moved = DupFd(end->get(), 3);
+      if (!moved) return errno;
+      *end = std::move(moved);
+    }
+    return 0;
   }
-  return 0;
-}
-
-void CloseFd(int& fd) {
-  if (fd >= 0) close(fd);
-  fd = -1;
-}
+};
 
 class SpawnJob : public Job {
  public:
   bool LongRunning() const override { return true; }
-  SpawnJob(int netns_fd, std::string file, std::vector<std::string> argv, std::vector<std::string> env,
+  SpawnJob(UniqueFd netns, std::string file, std::vector<std::string> argv, std::vector<std::string> env,
            std::string stdin_data, int timeout_ms)
-      : netns_fd_(netns_fd),
+      : netns_(std::move(netns)),
         file_(std::move(file)),
         argv_(std::move(argv)),
         env_(std::move(env)),
@@ -111,13 +112,58 @@ class SpawnJob : public Job {
     failure.kind = "spawn";
   }
 
+  // Every pipe end and the pidfd are owned here, so each path out closes them all.
   void Execute() override {
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-    Run(in, out, err);
-    for (int* p : {in, out, err}) {
-      CloseFd(p[0]);
-      CloseFd(p[1]);
+    Pipe in, out, err;
+    const std::string op = "spawn " + file_;
+    for (Pipe* p : {&in, &out, &err}) {
+      if (int e = p->Open()) return failure.Set(e, op + ": pipe");
     }
+    // Everything the child touches is built here, before the clone.
+    std::vector<char*> argv, envp;
+    for (auto& a : argv_) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env_) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    ChildArgs c{};
+    c.netns_fd = netns_.get();
+    c.in_fd = in.r.get();
+    c.out_fd = out.w.get();
+    c.err_fd = err.w.get();
+    c.file = file_.c_str();
+    c.argv = argv.data();
+    c.envp = envp.data();
+    sigemptyset(&c.empty_mask);
+
+    void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return failure.Set(errno, op + ": child stack");
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    // CLONE_PIDFD (Linux >= 5.3): a pollable exit notification, so the deadline and the pipes
+    // are watched in one poll() and no SIGCHLD handling is needed.
+    int raw_pidfd = -1;
+    // CLONE_VFORK: this worker thread sleeps until the child execs or exits; other threads run on.
+    pid_t pid = clone(ChildMain, static_cast<char*>(stack) + kChildStack,
+                      CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &raw_pidfd);
+    int clone_err = errno;
+    UniqueFd pidfd(raw_pidfd);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    munmap(stack, kChildStack);
+    if (pid < 0) return failure.Set(clone_err, op + ": clone");
+
+    // The child's ends: only its copies stay open, so EOF and EPIPE come when it is done.
+    in.r.reset();
+    out.w.reset();
+    err.w.reset();
+    if (c.err != 0) {
+      int st;
+      while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+      std::string what = std::string(c.step) == "exec" ? "exec " + file_ : op + ": " + c.step;
+      return failure.Set(c.err, what);
+    }
+    Pump(pid, pidfd.get(), in.w, out.r, err.r, op);
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -131,64 +177,13 @@ class SpawnJob : public Job {
   }
 
  private:
-  void Run(int in[2], int out[2], int err[2]) {
-    const std::string op = "spawn " + file_;
-    for (int* p : {in, out, err}) {
-      if (int e = Pipe(p)) return failure.Set(e, op + ": pipe");
-    }
-    // Everything the child touches is built here, before the clone.
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    ChildArgs c{};
-    c.netns_fd = netns_fd_;
-    c.in_fd = in[0];
-    c.out_fd = out[1];
-    c.err_fd = err[1];
-    c.file = file_.c_str();
-    c.argv = argv.data();
-    c.envp = envp.data();
-    sigemptyset(&c.empty_mask);
-
-    void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) return failure.Set(errno, op + ": child stack");
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    // CLONE_PIDFD (Linux >= 5.3): a pollable exit notification, so the deadline and the pipes
-    // are watched in one poll() and no SIGCHLD handling is needed.
-    int pidfd = -1;
-    // CLONE_VFORK: this worker thread sleeps until the child execs or exits; other threads run on.
-    pid_t pid = clone(ChildMain, static_cast<char*>(stack) + kChildStack,
-                      CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
-    int clone_err = errno;
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    munmap(stack, kChildStack);
-    if (pid < 0) return failure.Set(clone_err, op + ": clone");
-
-    CloseFd(in[0]);
-    CloseFd(out[1]);
-    CloseFd(err[1]);
-    if (c.err != 0) {
-      int st;
-      while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-      }
-      close(pidfd);
-      std::string what = std::string(c.step) == "exec" ? "exec " + file_ : op + ": " + c.step;
-      return failure.Set(c.err, what);
-    }
-    Pump(pid, pidfd, in[1], out[0], err[0], op);
-    close(pidfd);
-  }
-
   // Feed stdin and drain both outputs concurrently (a child blocked writing stderr while we
   // block writing its stdin would deadlock), until the child exits or the deadline passes.
-  void Pump(pid_t pid, int pidfd, int& in_w, int& out_r, int& err_r, const std::string& op) {
-    for (int fd : {in_w, out_r, err_r}) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  // A drained or refused end is closed (reset) as soon as it is done with.
+  void Pump(pid_t pid, int pidfd, UniqueFd& in_w, UniqueFd& out_r, UniqueFd& err_r, const std::string& op) {
+    for (UniqueFd* fd : {&in_w, &out_r, &err_r}) fcntl(fd->get(), F_SETFL, fcntl(fd->get(), F_GETFL) | O_NONBLOCK);
     size_t in_off = 0;
-    if (in_.empty()) CloseFd(in_w);
+    if (in_.empty()) in_w.reset();
     const int64_t deadline = timeout_ms_ > 0 ? NowMs() + timeout_ms_ : 0;
     bool exited = false, killed = false;
     while (!exited) {
@@ -196,9 +191,9 @@ class SpawnJob : public Job {
       int n = 0;
       pf[n++] = {pidfd, POLLIN, 0};
       int i_in = -1, i_out = -1, i_err = -1;
-      if (in_w >= 0) pf[i_in = n++] = {in_w, POLLOUT, 0};
-      if (out_r >= 0) pf[i_out = n++] = {out_r, POLLIN, 0};
-      if (err_r >= 0) pf[i_err = n++] = {err_r, POLLIN, 0};
+      if (in_w) pf[i_in = n++] = {in_w.get(), POLLOUT, 0};
+      if (out_r) pf[i_out = n++] = {out_r.get(), POLLIN, 0};
+      if (err_r) pf[i_err = n++] = {err_r.get(), POLLIN, 0};
       int wait_ms = -1;
       if (deadline && !killed) {
         int64_t left = deadline - NowMs();
@@ -217,10 +212,10 @@ class SpawnJob : public Job {
       }
       if (r <= 0) continue;
       if (i_in >= 0 && pf[i_in].revents) {
-        ssize_t w = write(in_w, in_.data() + in_off, in_.size() - in_off);
+        ssize_t w = write(in_w.get(), in_.data() + in_off, in_.size() - in_off);
         if (w > 0) in_off += size_t(w);
         // EPIPE: the child closed stdin without reading it all; that is its business.
-        if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == in_.size()) CloseFd(in_w);
+        if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == in_.size()) in_w.reset();
       }
       if (i_out >= 0 && pf[i_out].revents) Drain(out_r, out_, pid, killed);
       if (i_err >= 0 && pf[i_err].revents) Drain(err_r, err_, pid, killed);
@@ -228,8 +223,8 @@ class SpawnJob : public Job {
     }
     // Whatever the child wrote before exiting is still buffered in the pipes; a grandchild that
     // inherited them and lives on must not hold us past the child's own exit.
-    if (out_r >= 0) Drain(out_r, out_, pid, killed);
-    if (err_r >= 0) Drain(err_r, err_, pid, killed);
+    if (out_r) Drain(out_r, out_, pid, killed);
+    if (err_r) Drain(err_r, err_, pid, killed);
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
@@ -239,16 +234,16 @@ class SpawnJob : public Job {
   }
 
   // Read what is available now; close on EOF or error.
-  void Drain(int& fd, std::string& into, pid_t pid, bool& killed) {
+  void Drain(UniqueFd& fd, std::string& into, pid_t pid, bool& killed) {
     char buf[65536];
     for (;;) {
-      ssize_t r = read(fd, buf, sizeof buf);
+      ssize_t r = read(fd.get(), buf, sizeof buf);
       if (r > 0) {
         if (into.size() + size_t(r) > kMaxOutput) {
           too_much_ = true;
           if (!killed) kill(pid, SIGKILL);
           killed = true;
-          CloseFd(fd);
+          fd.reset();
           return;
         }
         into.append(buf, size_t(r));
@@ -256,12 +251,12 @@ class SpawnJob : public Job {
       }
       if (r < 0 && errno == EINTR) continue;
       if (r < 0 && errno == EAGAIN) return;
-      CloseFd(fd);  // EOF or a real error
+      fd.reset();  // EOF or a real error
       return;
     }
   }
 
-  int netns_fd_;
+  UniqueFd netns_;  // empty: stay in ours
   std::string file_;
   std::vector<std::string> argv_, env_;
   std::string in_;
@@ -284,7 +279,9 @@ std::vector<std::string> Strings(const Napi::Object& o, const char* k) {
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Object req = info[0].As<Napi::Object>();
   std::vector<uint8_t> in = Bytes(req, "stdin");
-  return Submit(info.Env(), std::make_unique<SpawnJob>(I32(req, "netnsFd", -1), Str(req, "file"), Strings(req, "argv"),
+  std::string file = Str(req, "file");
+  UniqueFd netns = DupNetnsFd(info.Env(), I32(req, "netnsFd", -1), "spawn " + file, "spawn");
+  return Submit(info.Env(), std::make_unique<SpawnJob>(std::move(netns), std::move(file), Strings(req, "argv"),
                                                        Strings(req, "env"), std::string(in.begin(), in.end()),
                                                        I32(req, "timeoutMs", 0)));
 }

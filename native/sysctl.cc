@@ -15,33 +15,31 @@ namespace {
 
 class SysctlJob : public Job {
  public:
-  SysctlJob(int netns_fd, std::string key, bool write, std::string value)
-      : netns_fd_(netns_fd), key_(std::move(key)), write_(write), value_(std::move(value)) {
+  SysctlJob(UniqueFd netns, std::string key, bool write, std::string value)
+      : netns_(std::move(netns)), key_(std::move(key)), write_(write), value_(std::move(value)) {
     failure.kind = "sysctl";
   }
   void Execute() override {
     const std::string op = (write_ ? "write sysctl " : "read sysctl ") + key_;
     const std::string path = "/proc/sys/" + key_;
-    if (netns_fd_ >= 0) {
-      if (int e = EnterNetns(netns_fd_)) return failure.Set(e, op + ": enter netns");
+    if (netns_) {
+      if (int e = EnterNetns(netns_.get())) return failure.Set(e, op + ": enter netns");
     }
-    int fd = open(path.c_str(), (write_ ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    UniqueFd fd(open(path.c_str(), (write_ ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
     int open_err = errno;
-    if (netns_fd_ >= 0 && LeaveNetns() != 0) {
+    if (int e = netns_ ? LeaveNetns() : 0) {
       poisoned = true;
-      if (fd >= 0) close(fd);
-      return failure.Set(errno, op + ": return to home netns");
+      return failure.Set(e, op + ": return to home netns");
     }
-    if (fd < 0) return failure.Set(open_err, op);
+    if (!fd) return failure.Set(open_err, op);
     if (write_) {
-      if (write(fd, value_.data(), value_.size()) < 0) failure.Set(errno, op + " = " + value_);
+      if (write(fd.get(), value_.data(), value_.size()) < 0) failure.Set(errno, op + " = " + value_);
     } else {
       char buf[4096];
-      ssize_t n = read(fd, buf, sizeof buf);
+      ssize_t n = read(fd.get(), buf, sizeof buf);
       if (n < 0) failure.Set(errno, op);
       else value_.assign(buf, n);
     }
-    close(fd);
   }
   Napi::Value Result(Napi::Env env) override {
     if (write_) return env.Undefined();
@@ -50,23 +48,24 @@ class SysctlJob : public Job {
   }
 
  private:
-  int netns_fd_;
+  UniqueFd netns_;  // empty: the home namespace
   std::string key_;
   bool write_;
   std::string value_;
 };
 
+Napi::Value Queue(const Napi::CallbackInfo& info, bool write) {
+  Napi::Env env = info.Env();
+  std::string key = info[1].As<Napi::String>().Utf8Value();
+  std::string value = write ? info[2].As<Napi::String>().Utf8Value() : "";
+  UniqueFd netns = DupNetnsFd(env, info[0].As<Napi::Number>().Int32Value(), (write ? "write sysctl " : "read sysctl ") + key, "sysctl");
+  return Submit(env, std::make_unique<SysctlJob>(std::move(netns), std::move(key), write, std::move(value)));
+}
+
 // sysctlRead(netnsFd, "net/ipv4/ip_forward"): Promise<string>
-Napi::Value Read(const Napi::CallbackInfo& info) {
-  return Submit(info.Env(), std::make_unique<SysctlJob>(info[0].As<Napi::Number>().Int32Value(),
-                                                        info[1].As<Napi::String>().Utf8Value(), false, ""));
-}
+Napi::Value Read(const Napi::CallbackInfo& info) { return Queue(info, false); }
 // sysctlWrite(netnsFd, "net/ipv4/ip_forward", "1"): Promise<void>
-Napi::Value Write(const Napi::CallbackInfo& info) {
-  return Submit(info.Env(), std::make_unique<SysctlJob>(info[0].As<Napi::Number>().Int32Value(),
-                                                        info[1].As<Napi::String>().Utf8Value(), true,
-                                                        info[2].As<Napi::String>().Utf8Value()));
-}
+Napi::Value Write(const Napi::CallbackInfo& info) { return Queue(info, true); }
 
 ExportFn e1("sysctlRead", Read);
 ExportFn e2("sysctlWrite", Write);

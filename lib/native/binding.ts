@@ -61,6 +61,9 @@ export interface NativeNftReply {
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
 
+// A call that takes a namespace fd (netlinkOpen, sysctlRead/Write, spawnInNetns, a link spec's
+// netnsFd in netlinkRequest) duplicates it before returning: the job owns its copy, so the caller
+// may close its Netns as soon as the call has returned.
 export interface Binding {
   netlinkOpen(netnsFd: number, protocol?: number): Promise<NativeHandle>;
   netlinkRequest(h: NativeHandle, ops: NativeOp[]): Promise<NativeReply[]>;
@@ -83,6 +86,8 @@ export interface Binding {
   readSmallFiles(dir: string, maxBytes: number): Promise<{ name: string; text: string; truncated?: boolean }[]>;
   /** Release a fileLock; with unlinkPath, remove the lock file first (while still held). */
   fileUnlock(fd: number, unlinkPath?: string): void;
+  /** The netlink verbs the addon can encode (its OpRegistrar table), sorted. */
+  opNames(): string[];
 }
 
 /** The package root: the nearest directory above this file holding binding.gyp (also from a bundle). */

@@ -44,4 +44,5 @@ export const native: Binding = {
   fileLock: wrapAsync('fileLock'),
   readSmallFiles: wrapAsync('readSmallFiles'),
   fileUnlock: (fd, unlinkPath) => binding.fileUnlock(fd, unlinkPath),
+  opNames: () => binding.opNames(),
 };

@@ -30,3 +30,8 @@ export function opDef<K extends OpName>(name: K): OpDef<OpSpecs[K]> {
   if (!d) throw new Error(`netlink: unknown op ${name}`);
   return d as OpDef<OpSpecs[K]>;
 }
+
+/** Every verb defined so far (all of them once the verb modules are loaded), sorted. */
+export function opNames(): string[] {
+  return [...defs.keys()].sort();
+}

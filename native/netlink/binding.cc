@@ -12,15 +12,15 @@ namespace {
 
 class OpenJob : public Job {
  public:
-  OpenJob(int fd, int protocol) : fd_(fd), protocol_(protocol) {}
-  void Execute() override { sock_ = NlSocket::OpenIn(fd_, protocol_, failure, poisoned); }
+  OpenJob(UniqueFd netns, int protocol) : netns_(std::move(netns)), protocol_(protocol) {}
+  void Execute() override { sock_ = NlSocket::OpenIn(netns_.get(), protocol_, failure, poisoned); }
   Napi::Value Result(Napi::Env env) override {
     return Napi::External<HandleBox>::New(env, new HandleBox{sock_},
                                           [](Napi::Env, HandleBox* b) { delete b; });
   }
 
  private:
-  int fd_;
+  UniqueFd netns_;  // empty: the home namespace
   int protocol_;
   SocketRef sock_;
 };
@@ -73,7 +73,8 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   if (protocol != NETLINK_ROUTE && protocol != NETLINK_NETFILTER) {
     throw Napi::TypeError::New(info.Env(), "netlinkOpen: protocol must be NETLINK_ROUTE or NETLINK_NETFILTER");
   }
-  return Submit(info.Env(), std::make_unique<OpenJob>(info[0].As<Napi::Number>().Int32Value(), protocol));
+  UniqueFd netns = DupNetnsFd(info.Env(), info[0].As<Napi::Number>().Int32Value(), "open netlink socket", "netlink");
+  return Submit(info.Env(), std::make_unique<OpenJob>(std::move(netns), protocol));
 }
 
 // netlinkRequest(handle, ops: {op: string, spec: object}[]): Promise<{errno, extack?, items}[]>
@@ -94,6 +95,7 @@ Napi::Value Request(const Napi::CallbackInfo& info) {
     def->encode(Obj(op, "spec"), m);
     NlRequest r;
     r.msg = m.Take();
+    r.fds = m.TakeFds();
     r.dump = def->dump;
     reqs.push_back(std::move(r));
   }

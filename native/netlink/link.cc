@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "executor.h"
 #include "js.h"
 #include "netlink/ops.h"
 
@@ -125,7 +126,7 @@ void EncodeLinkCommon(const Napi::Object& spec, Msg& m) {
   if (Has(spec, "mtu")) m.PutU32(IFLA_MTU, U32(spec, "mtu"));
   if (Has(spec, "mac")) m.PutBytes(IFLA_ADDRESS, Bytes(spec, "mac"));
   if (Has(spec, "master")) m.PutU32(IFLA_MASTER, U32(spec, "master"));  // 0 = nomaster
-  if (Has(spec, "netnsFd")) m.PutU32(IFLA_NET_NS_FD, U32(spec, "netnsFd"));
+  if (Has(spec, "netnsFd")) m.PutFd(IFLA_NET_NS_FD, DupNetnsFd(spec.Env(), I32(spec, "netnsFd"), "link", "netlink"));
   if (Has(spec, "link")) m.PutU32(IFLA_LINK, U32(spec, "link"));
   if (Has(spec, "txqlen")) m.PutU32(IFLA_TXQLEN, U32(spec, "txqlen"));
   if (Has(spec, "group")) m.PutU32(IFLA_GROUP, U32(spec, "group"));

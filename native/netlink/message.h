@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
+
 namespace mcni {
 
 // One request: header, a fixed body (ifinfomsg, ifaddrmsg, ...) and attributes.
@@ -48,6 +50,12 @@ class Msg {
   void PutStr(uint16_t t, const std::string& s) { Put(t, s.c_str(), s.size() + 1); }
   void PutBytes(uint16_t t, const std::vector<uint8_t>& b) { Put(t, b.data(), b.size()); }
   void PutFlag(uint16_t t) { Put(t, nullptr, 0); }
+  // An fd-valued attribute (IFLA_NET_NS_FD): the kernel reads the number when the message is
+  // sent, on a worker, so the message owns the fd until TakeFds hands it to the request.
+  void PutFd(uint16_t t, UniqueFd fd) {
+    PutS32(t, fd.get());
+    fds_.push_back(std::move(fd));
+  }
   size_t NestBegin(uint16_t type) {
     size_t off = buf_.size();
     Put(type, nullptr, 0);
@@ -61,9 +69,11 @@ class Msg {
     Hdr()->nlmsg_len = buf_.size();
     return std::move(buf_);
   }
+  std::vector<UniqueFd> TakeFds() { return std::move(fds_); }
 
  private:
   std::vector<uint8_t> buf_;
+  std::vector<UniqueFd> fds_;
 };
 
 // Index attributes of a reply by type (later duplicates win; max type bounded by `n`).

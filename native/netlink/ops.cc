@@ -3,6 +3,8 @@
 
 #include <map>
 
+#include "registry.h"
+
 namespace mcni {
 namespace {
 std::map<std::string, OpDef>& Ops() {
@@ -28,5 +30,17 @@ Decoder FindDecoder(uint16_t type) {
   auto it = Decoders().find(type);
   return it == Decoders().end() ? nullptr : it->second;
 }
+
+namespace {
+// opNames(): every verb registered above, sorted; test/unit/native/registry.test.ts holds it
+// against the verbs lib/netlink declares with defineOp, so neither side can gain one alone.
+Napi::Value OpNames(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env(), Ops().size());
+  uint32_t i = 0;
+  for (const auto& [name, def] : Ops()) out.Set(i++, name);
+  return out;
+}
+ExportFn e1("opNames", OpNames);
+}  // namespace
 
 }  // namespace mcni

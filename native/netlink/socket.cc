@@ -52,37 +52,33 @@ std::shared_ptr<NlSocket> NlSocket::OpenIn(int netns_fd, int protocol, Failure& 
       return nullptr;
     }
   }
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-  int sock_err = fd < 0 ? errno : 0;
-  if (netns_fd >= 0 && LeaveNetns() != 0) {
-    poisoned = true;  // keep the socket closed and retire the thread
-    if (fd >= 0) close(fd);
-    f.Set(errno, "return to home netns after opening netlink socket");
+  UniqueFd fd(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
+  int sock_err = fd ? 0 : errno;
+  if (int e = netns_fd >= 0 ? LeaveNetns() : 0) {
+    poisoned = true;  // the socket is dropped (closed) and the thread retires
+    f.Set(e, "return to home netns after opening netlink socket");
     return nullptr;
   }
-  if (fd < 0) {
+  if (!fd) {
     f.Set(sock_err, "open netlink socket");
     return nullptr;
   }
   int one = 1;
-  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-  setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+  setsockopt(fd.get(), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(fd.get(), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  setsockopt(fd.get(), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
   int rcvbuf = 1 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   timeval tv{30, 0};  // a wedged kernel path must not hang a worker forever
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_nl sa{};
   sa.nl_family = AF_NETLINK;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     f.Set(errno, "bind netlink socket");
-    close(fd);
     return nullptr;
   }
-  return std::shared_ptr<NlSocket>(new NlSocket(fd, protocol));
+  return std::shared_ptr<NlSocket>(new NlSocket(std::move(fd), protocol));
 }
-
-NlSocket::~NlSocket() { close(fd_); }
 
 void NlSocket::Transact(std::vector<NlRequest>& reqs, Failure& f) {
   f.kind = "netlink";
@@ -137,7 +133,7 @@ bool NlSocket::Send(std::vector<NlRequest*>& reqs, std::map<uint32_t, NlRequest*
   }
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (sendto(fd_, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+  if (sendto(fd_.get(), out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
     f.Set(errno, "send netlink request");
     return false;
   }
@@ -148,7 +144,7 @@ bool NlSocket::Send(std::vector<NlRequest*>& reqs, std::map<uint32_t, NlRequest*
 bool NlSocket::Collect(std::map<uint32_t, NlRequest*>& by_seq, size_t pending, Failure& f) {
   std::vector<uint8_t> buf(kRecvBuf);
   while (pending > 0) {
-    ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
+    ssize_t n = recv(fd_.get(), buf.data(), buf.size(), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       f.Set(errno == EAGAIN ? ETIMEDOUT : errno, "receive netlink reply");

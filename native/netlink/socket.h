@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "executor.h"
 
 namespace mcni {
@@ -23,13 +24,15 @@ struct NlRequest {
   bool done = false;
   // Part of an nf_tables batch: the kernel answers it only on error (see Batch).
   bool quiet = false;
+  // Namespace fds the message names (IFLA_NET_NS_FD): the request's own duplicates, open until
+  // the kernel has read the message.
+  std::vector<UniqueFd> fds;
 };
 
 class NlSocket {
  public:
   // Must run on a worker thread: enters `netns_fd` (-1: stay home), opens, returns home.
   static std::shared_ptr<NlSocket> OpenIn(int netns_fd, int protocol, Failure& f, bool& poisoned);
-  ~NlSocket();
   int protocol() const { return protocol_; }
 
   // Send all requests (one sendmsg per ~64 KiB) and collect every ACK/error and reply.
@@ -43,11 +46,11 @@ class NlSocket {
   void Batch(std::vector<NlRequest>& batch, NlRequest& sentinel, Failure& f);
 
  private:
-  NlSocket(int fd, int protocol) : fd_(fd), protocol_(protocol) {}
+  NlSocket(UniqueFd fd, int protocol) : fd_(std::move(fd)), protocol_(protocol) {}
   bool Exchange(std::vector<NlRequest>& reqs, size_t from, size_t to, Failure& f);
   bool Send(std::vector<NlRequest*>& reqs, std::map<uint32_t, NlRequest*>& by_seq, Failure& f);
   bool Collect(std::map<uint32_t, NlRequest*>& by_seq, size_t pending, Failure& f);
-  int fd_;
+  UniqueFd fd_;
   int protocol_;
   uint32_t seq_ = 0;
   std::mutex mu_;  // one exchange at a time on a socket
