@@ -97,7 +97,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       return result;
     });
   } finally {
-    await early; // never close the namespace under a read still running in it
+    await early; // settled before the caller moves on (its rejection is already handled)
     host.close();
   }
 }
