@@ -4,6 +4,7 @@ import type { NetConf } from './config.js';
 import type { AnyResult } from './result.js';
 import type { Delegator } from './invoke.js';
 import type { Logger } from './log.js';
+import type { ValidAttachments } from './gc.js';
 import type { Netns } from '../netns/netns.js';
 
 export interface PluginContext {
@@ -24,6 +25,11 @@ export interface PluginContext {
    * a DEL (links, the plugin's own rules) runs meanwhile, so the kernel's waits overlap.
    */
   releaseAfter?: Promise<unknown>;
+  /**
+   * GC only: the attachments the runtime says are still valid (`cni.dev/valid-attachments`), or
+   * undefined when it sent none, in which case nothing may be released.
+   */
+  validAttachments?: ValidAttachments;
   log: Logger;
 }
 
