@@ -17,6 +17,8 @@ export const PLUGIN_MARKER = 'mesos-cni-plugin:';
 export interface DelegateOptions {
   /** Override env for this call (e.g. another CNI_IFNAME for an IPAM call). */
   ifname?: string;
+  /** Another CNI_CONTAINERID (a GC releasing one stale attachment's lease with a DEL). */
+  containerId?: string;
   netns?: string;
   /** Exact stdin to send instead of JSON.stringify(conf) (e.g. Mesos' stout-serialised config). */
   stdin?: string;
@@ -183,7 +185,7 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
     const type = (conf as { type?: unknown }).type;
     if (typeof type !== 'string') throw new CniError(ErrorCode.InvalidNetworkConfig, 'delegate.type: expected a string');
     const file = await find(type);
-    const callEnv = { ...env, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns, argsRaw: o.noArgs ? undefined : env.argsRaw };
+    const callEnv = { ...env, containerId: o.containerId ?? env.containerId, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns, argsRaw: o.noArgs ? undefined : env.argsRaw };
     const vars = { ...base, ...envVars(callEnv, command) };
     const stdin = o.stdin ?? JSON.stringify(conf);
     const releaseAfter = command === 'DEL' ? (o.releaseAfter ?? opts.releaseAfter) : undefined;

@@ -52,6 +52,11 @@ export interface Plugin {
   validate?(conf: NetConf, env: CniEnv): void;
   /** The code of the error document when stdin cannot be read (default 5, the spec's I/O failure). */
   readFailureCode?: number;
+  /**
+   * The document ADD prints for `result` (default: the result in the config's cniVersion). For a
+   * plugin whose caller reads one form whatever the config says (Mesos reads only 0.1/0.2 `ip4`).
+   */
+  answer?(ctx: PluginContext, result: AnyResult): AnyResult;
   add(ctx: PluginContext): Promise<AnyResult>;
   del(ctx: PluginContext): Promise<void>;
   check?(ctx: PluginContext): Promise<void>;

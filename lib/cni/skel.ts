@@ -53,13 +53,13 @@ export async function handle(plugin: Plugin, rawEnv: Record<string, string | und
   const cniVersion = versionOf(stdin);
   try {
     const command = rawEnv.CNI_COMMAND;
-    if (!command) return { stdout: '', exitCode: 0, stderr: about(plugin) };
     if (command === 'VERSION') {
       // Works without any config: the spec's VERSION reads at most {"cniVersion"}.
       const supported = plugin.supportedVersions ?? SUPPORTED_VERSIONS;
       return ok({ cniVersion: cniVersion ?? LATEST, supportedVersions: [...supported] });
     }
-    plugin.preflight?.(rawEnv, stdin);
+    plugin.preflight?.(rawEnv, stdin); // a drop-in answers a missing CNI_COMMAND as its upstream did
+    if (!command) return { stdout: '', exitCode: 0, stderr: about(plugin) };
     const env = parseEnv(rawEnv);
     const conf = decodeConfig(stdin);
     checkVersion(conf, plugin.supportedVersions);
@@ -104,8 +104,10 @@ function validate(plugin: Plugin, conf: NetConf, env: CniEnv): void {
 
 async function dispatch(plugin: Plugin, ctx: PluginContext): Promise<Outcome> {
   switch (ctx.command) {
-    case 'ADD':
-      return ok(convertResult(await plugin.add(ctx), ctx.conf.cniVersion));
+    case 'ADD': {
+      const r = await plugin.add(ctx);
+      return ok(plugin.answer ? plugin.answer(ctx, r) : convertResult(r, ctx.conf.cniVersion));
+    }
     case 'DEL':
       await plugin.del(ctx);
       return { stdout: '', exitCode: 0 };

@@ -3,6 +3,7 @@
 // iptables unless only nft is installed, as the reference decides. GC looks at both.
 import type { Netns } from '../../netns/netns.js';
 import { which } from '../../netns/index.js';
+import { installed as nftInstalled } from '../shared/nft.js';
 import { collectMasq, missingMasq, setupMasq, teardownMasq } from '../shared/masq.js';
 import { collectMasqNft, missingMasqNft, setupMasqNft, teardownMasqNft } from '../shared/masq-nft.js';
 import type { BridgeConfig, MasqBackend } from './config.js';
@@ -13,7 +14,7 @@ export interface Attachment {
   ifname: string;
 }
 
-const installed = (bin: string) => which(bin).then(() => true, () => false);
+const installed = (bin: string) => (bin === 'nft' ? nftInstalled() : which(bin).then(() => true, () => false));
 
 /** The backend of `cfg`: its ipMasqBackend, else iptables unless only nft is installed (a PATH lookup, no process). */
 export async function backendOf(cfg: BridgeConfig): Promise<MasqBackend> {
