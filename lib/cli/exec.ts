@@ -114,7 +114,9 @@ export async function execCommand(a: ExecArgs): Promise<AnyResult | undefined> {
       await statusList(list, a.cniPath, opts);
       return undefined;
     }
-    // As libcni: first DEL the attachments this runner made that are no longer valid, then GC.
+    // As libcni: nothing at all when the list says disableGC; else first DEL the attachments this
+    // runner made that are no longer valid, then GC (a list older than 1.1.0 gets the DELs only).
+    if (list.disableGC) return undefined;
     const valid = a.valid ?? [];
     const keep = new Set(valid.map((v) => `${v.containerID}\n${v.ifname}`));
     for (const c of await cachedAttachments(a, list.name)) {

@@ -4,7 +4,7 @@ import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import type { IpConfig, Result } from '../../cni/result.js';
 import { LATEST } from '../../cni/version.js';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ipToBig, parseIp } from '../../ip.js';
 import { describeSet, rangeFor, type RangeSet } from './range.js';
@@ -107,6 +107,7 @@ async function status(ctx: PluginContext): Promise<void> {
   let probe = dir;
   while (!existsSync(probe)) probe = dirname(probe);
   try {
+    if (!statSync(probe).isDirectory()) throw new Error(`${probe} is not a directory`);
     accessSync(probe, constants.W_OK | constants.X_OK);
   } catch (e) {
     throw new CniError(ErrorCode.PluginNotAvailable, `host-local: cannot write the lease store ${dir}`, (e as Error).message);
