@@ -9,19 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { ipJson, namespaces, nsExec, rootTest, uniq, type TestNs } from '../../helpers/fixture.js';
-import { callPlugin, hasReference, ourBinDir, REFERENCE_DIR, type CniCall } from '../../helpers/cni.js';
+import { callPlugin, hasReference, oursFor, referenceFor, type CniCall, type Impl } from '../../helpers/cni.js';
 
 const refTest = hasReference('bridge') ? rootTest : rootTest.skip;
 // The system's nft (the test runner's PATH has node_modules/.bin, which holds an unrelated `nft`).
 const NFT = '/usr/sbin/nft';
 
-interface Impl {
-  name: string;
-  file: () => Promise<string>;
-  path: () => Promise<string>;
-}
-const ours: Impl = { name: 'ours', file: async () => join(await ourBinDir(), 'bridge'), path: async () => `${await ourBinDir()}:${REFERENCE_DIR}` };
-const reference: Impl = { name: 'reference', file: async () => `${REFERENCE_DIR}/bridge`, path: async () => REFERENCE_DIR };
+const ours = oursFor('bridge');
+const reference = referenceFor('bridge');
 
 interface World {
   host: TestNs;
