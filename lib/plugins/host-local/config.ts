@@ -6,7 +6,7 @@ import type { Route } from '../../cni/result.js';
 import { configError, CniError, ErrorCode } from '../../cni/errors.js';
 import { isObject, type NetConf } from '../../cni/config.js';
 import { isLegacy } from '../../cni/version.js';
-import { parseIp, parsePrefix, type IpAddr } from '../../ip.js';
+import { formatIp, parseIp, parsePrefix, type IpAddr } from '../../ip.js';
 import { canonicalize, overlaps, type RangeSet, type RawRange } from './range.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
@@ -96,7 +96,8 @@ function route(r: unknown, field: string): Route {
   if (!isObject(r)) throw configError(field, 'an object {dst, gw}', r);
   const dst = parsePrefix(r.dst, `${field}.dst`);
   if (r.gw !== undefined) parseIp(r.gw, `${field}.gw`);
-  const out: Route = { dst: `${dst.text.split('/')[0]}/${dst.prefix}`, ...(r.gw !== undefined ? { gw: r.gw as string } : {}) };
+  // As the reference prints it: the address in canonical form, its bits as written.
+  const out: Route = { dst: `${formatIp(dst.bytes)}/${dst.prefix}`, ...(r.gw !== undefined ? { gw: formatIp(parseIp(r.gw, `${field}.gw`).bytes) } : {}) };
   for (const [k, [lo, hi]] of Object.entries(ROUTE_INTS)) {
     const v = r[k];
     if (v === undefined) continue;
