@@ -51,12 +51,9 @@ export function validContainerId(id: string): boolean {
 
 /** Parse "K=V;K=V" (CNI_ARGS). Values may contain '='; empty input means no pairs. */
 export function parseCniArgs(raw: string | undefined): [string, string][] {
-  if (!raw) return [];
-  return raw.split(';').map((pair) => {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InputError(ErrorCode.InvalidEnvironment, `CNI_ARGS: invalid pair ${JSON.stringify(pair)}: expected KEY=VALUE`);
-    return [pair.slice(0, eq), pair.slice(eq + 1)];
-  });
+  const { args, argsError } = lenientArgs(raw);
+  if (argsError) throw argsError;
+  return args;
 }
 
 /** CNI_ARGS for a plugin that reads them: the pairs, or the parse error (code 4). */
@@ -65,13 +62,16 @@ export function cniArgs(e: CniEnv): [string, string][] {
   return e.args;
 }
 
+/** The well-formed pairs of CNI_ARGS, and the first malformed one's error (kept for cniArgs()). */
 function lenientArgs(raw: string | undefined): { args: [string, string][]; argsError?: CniError } {
-  try {
-    return { args: parseCniArgs(raw) };
-  } catch (e) {
-    const args = (raw ?? '').split(';').flatMap((p): [string, string][] => (p.indexOf('=') > 0 ? [[p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]] : []));
-    return { args, argsError: e as CniError };
+  const args: [string, string][] = [];
+  let argsError: CniError | undefined;
+  for (const pair of raw ? raw.split(';') : []) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) args.push([pair.slice(0, eq), pair.slice(eq + 1)]);
+    else argsError ??= new InputError(ErrorCode.InvalidEnvironment, `CNI_ARGS: invalid pair ${JSON.stringify(pair)}: expected KEY=VALUE`);
   }
+  return { args, ...(argsError ? { argsError } : {}) };
 }
 
 /** Read and check the environment for the command it names. */
