@@ -25,6 +25,8 @@ export interface ExecArgs {
   labels: Record<string, string>;
   portMappings: PortMapping[];
   cacheDir: string;
+  /** --mesos: network_info.ip_addresses (`--mesos-ip-address`, "" for any). */
+  ipAddresses?: string[];
   /** gc: the attachments still valid (`--valid-attachment CID/IFNAME`). */
   valid?: ValidAttachment[];
 }
@@ -147,7 +149,7 @@ export async function execCommand(a: ExecArgs): Promise<AnyResult | undefined> {
     const conf = list.plugins[0]! as Record<string, unknown>;
     const d = createDelegator({ command: 'ADD', containerId, netns: a.netns, ifname: a.ifname, args: [], argsRaw: undefined, path: a.cniPath }, opts);
     if (a.command === 'add') {
-      const stdin = mesosStdin(conf, networkInfo(list.name, a.labels, a.portMappings));
+      const stdin = mesosStdin(conf, networkInfo(list.name, a.labels, a.portMappings, a.ipAddresses ?? []));
       // Mesos checkpoints network.conf before the plugin runs; DEL replays it.
       await saveCheckpoint(ckptFile, { ...who, stdin });
       const r = await d.run('ADD', conf, { stdin, noArgs: true });
