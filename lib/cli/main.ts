@@ -1,7 +1,8 @@
 // The `mesos-cni` command line: install plugins, run them like a runtime (or like Mesos), the daemon, demo.
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { asCniError } from '../cni/errors.js';
-import { DEFAULT_CACHE_DIR, execCommand, parseLabels, parsePortMapping } from './exec.js';
+import { DEFAULT_CACHE_DIR, execCommand, parseAttachment, parseLabels, parsePortMapping } from './exec.js';
 import { install } from './install.js';
 
 const USAGE = `usage:
@@ -10,7 +11,9 @@ const USAGE = `usage:
   mesos-cni daemon [--socket PATH] [--log-level info] [--log-file FILE]
   mesos-cni exec add|del|check --config FILE [--netns PATH] [--container-id ID] [--ifname eth0]
                  [--cni-path P] [--args K=V;...] [--mesos] [--mesos-labels k=v,...]
-                 [--port-mapping HOST:CONTAINER[/proto] ...] [--cache-dir DIR]
+                 [--port-mapping HOST:CONTAINER[/proto] ...] [--mesos-ip-address IP ...] [--cache-dir DIR]
+  mesos-cni exec status --config FILE [--cni-path P]
+  mesos-cni exec gc --config FILE [--valid-attachment CID/IFNAME ...] [--cni-path P] [--cache-dir DIR]
     --port-mapping goes into network_info.port_mappings with --mesos, else into the
     portMappings capability (runtimeConfig) of plugins that declare it
   mesos-cni overlay-master --config master.json [--log-level info] [--log-file FILE]
@@ -53,13 +56,22 @@ export async function main(argv: string[]): Promise<number> {
         'mesos-labels': { type: 'string', default: '' },
         'port-mapping': { type: 'string', multiple: true, default: [] },
         'cache-dir': { type: 'string', default: DEFAULT_CACHE_DIR },
+        'valid-attachment': { type: 'string', multiple: true, default: [] },
+        'mesos-ip-address': { type: 'string', multiple: true, default: [] },
       },
     });
     const command = positionals[0];
-    if (command !== 'add' && command !== 'del' && command !== 'check') throw new Error(`exec: expected add, del or check, got ${JSON.stringify(command)}\n${USAGE}`);
+    if (command !== 'add' && command !== 'del' && command !== 'check' && command !== 'gc' && command !== 'status') {
+      throw new Error(`exec: expected add, del, check, gc or status, got ${JSON.stringify(command)}\n${USAGE}`);
+    }
     if (!values.config) throw new Error('exec: --config is required');
-    if (command !== 'del' && !values.netns) throw new Error(`exec ${command}: --netns is required`);
+    if ((command === 'add' || command === 'check') && !values.netns) throw new Error(`exec ${command}: --netns is required`);
+    if (values['valid-attachment']!.length && command !== 'gc') throw new Error('exec: --valid-attachment is for gc');
     if (values['mesos-labels'] && !values.mesos) throw new Error('exec: --mesos-labels needs --mesos');
+    if (values['mesos-ip-address']!.length && !values.mesos) throw new Error('exec: --mesos-ip-address needs --mesos');
+    for (const ip of values['mesos-ip-address']!) {
+      if (ip !== '' && !isIP(ip)) throw new Error(`exec: --mesos-ip-address: expected an IP address (or "" for any), got ${JSON.stringify(ip)}`);
+    }
     try {
       const r = await execCommand({
         command,
@@ -73,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
         labels: parseLabels(values['mesos-labels']!),
         portMappings: values['port-mapping']!.map(parsePortMapping),
         cacheDir: values['cache-dir']!,
+        valid: values['valid-attachment']!.map(parseAttachment),
+        ipAddresses: values['mesos-ip-address']!,
       });
       if (r !== undefined) console.log(JSON.stringify(r, null, 2));
       return 0;

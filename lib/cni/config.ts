@@ -21,6 +21,8 @@ export interface NetConf {
 /** A network configuration list (.conflist), as a runtime reads it. */
 export interface NetConfList {
   cniVersion?: string;
+  /** 1.1.0: every version the list may be run with; the runtime uses the highest it speaks. */
+  cniVersions?: string[];
   name: string;
   disableCheck?: boolean;
   disableGC?: boolean;

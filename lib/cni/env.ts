@@ -11,8 +11,14 @@ export interface CniEnv {
   /** Absent on some DELs (Mesos after a reboot; spec allows it). */
   netns: string | undefined;
   ifname: string;
-  /** CNI_ARGS as pairs, in order. */
+  /** CNI_ARGS as pairs, in order (malformed pairs left out: see argsError). */
   args: [string, string][];
+  /**
+   * Why CNI_ARGS did not parse, if it did not. Only plugins that read CNI_ARGS refuse it (cniArgs()),
+   * as with libcni, where each plugin's LoadArgs checks it: a pair meant for another plugin in a
+   * chain must not fail this one.
+   */
+  argsError?: CniError;
   /** The raw CNI_ARGS string, forwarded verbatim to delegates. */
   argsRaw: string | undefined;
   /** CNI_PATH split on ':'. */
@@ -45,12 +51,27 @@ export function validContainerId(id: string): boolean {
 
 /** Parse "K=V;K=V" (CNI_ARGS). Values may contain '='; empty input means no pairs. */
 export function parseCniArgs(raw: string | undefined): [string, string][] {
-  if (!raw) return [];
-  return raw.split(';').map((pair) => {
+  const { args, argsError } = lenientArgs(raw);
+  if (argsError) throw argsError;
+  return args;
+}
+
+/** CNI_ARGS for a plugin that reads them: the pairs, or the parse error (code 4). */
+export function cniArgs(e: CniEnv): [string, string][] {
+  if (e.argsError) throw e.argsError;
+  return e.args;
+}
+
+/** The well-formed pairs of CNI_ARGS, and the first malformed one's error (kept for cniArgs()). */
+function lenientArgs(raw: string | undefined): { args: [string, string][]; argsError?: CniError } {
+  const args: [string, string][] = [];
+  let argsError: CniError | undefined;
+  for (const pair of raw ? raw.split(';') : []) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: invalid pair ${JSON.stringify(pair)}: expected KEY=VALUE`);
-    return [pair.slice(0, eq), pair.slice(eq + 1)];
-  });
+    if (eq > 0) args.push([pair.slice(0, eq), pair.slice(eq + 1)]);
+    else argsError ??= new InputError(ErrorCode.InvalidEnvironment, `CNI_ARGS: invalid pair ${JSON.stringify(pair)}: expected KEY=VALUE`);
+  }
+  return { args, ...(argsError ? { argsError } : {}) };
 }
 
 /** Read and check the environment for the command it names. */
@@ -77,7 +98,7 @@ export function parseEnv(env: Record<string, string | undefined>): CniEnv {
     containerId,
     netns: env.CNI_NETNS || undefined,
     ifname,
-    args: parseCniArgs(env.CNI_ARGS),
+    ...lenientArgs(env.CNI_ARGS),
     argsRaw: env.CNI_ARGS || undefined,
     path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
   };
@@ -94,7 +115,11 @@ function checkIfname(name: string): void {
 
 /** The environment a runtime gives a plugin, as variables (for exec'ing a delegate). */
 export function envVars(e: CniEnv, command: Command = e.command): Record<string, string> {
-  const out: Record<string, string> = { CNI_COMMAND: command, CNI_CONTAINERID: e.containerId, CNI_IFNAME: e.ifname, CNI_PATH: e.path.join(':') };
+  const out: Record<string, string> = { CNI_COMMAND: command, CNI_PATH: e.path.join(':') };
+  // STATUS and GC concern the network: a runtime gives them no container, interface or namespace.
+  if (command === 'STATUS' || command === 'GC') return out;
+  out.CNI_CONTAINERID = e.containerId;
+  out.CNI_IFNAME = e.ifname;
   if (e.netns) out.CNI_NETNS = e.netns;
   if (e.argsRaw) out.CNI_ARGS = e.argsRaw;
   return out;

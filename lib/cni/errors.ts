@@ -9,7 +9,13 @@ export const ErrorCode = {
   IoFailure: 5,
   DecodeFailure: 6,
   InvalidNetworkConfig: 7,
+  /** CNI_NETNS is unusable: the plugin's own namespace (libcni's skel ErrInvalidNetNS). */
+  InvalidNetns: 8,
   TryAgainLater: 11,
+  /** STATUS: the plugin cannot serve ADD now. */
+  PluginNotAvailable: 50,
+  /** STATUS: not available, and attached containers may have limited connectivity. */
+  LimitedConnectivity: 51,
   /** Plugin-specific codes start here. */
   Plugin: 100,
 } as const;

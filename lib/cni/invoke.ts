@@ -17,6 +17,8 @@ export const PLUGIN_MARKER = 'mesos-cni-plugin:';
 export interface DelegateOptions {
   /** Override env for this call (e.g. another CNI_IFNAME for an IPAM call). */
   ifname?: string;
+  /** Another CNI_CONTAINERID (a GC releasing one stale attachment's lease with a DEL). */
+  containerId?: string;
   netns?: string;
   /** Exact stdin to send instead of JSON.stringify(conf) (e.g. Mesos' stout-serialised config). */
   stdin?: string;
@@ -39,6 +41,8 @@ export interface Delegator {
   run(command: Command, conf: object, opts?: DelegateOptions): Promise<AnyResult | undefined>;
   /** Absolute path of the executable for `type` (code 7 naming the path when absent). */
   find(type: string): Promise<string>;
+  /** Whether the plugin `type` speaks spec version `v` (its VERSION answer; asked once per type). */
+  speaks(type: string, v: string): Promise<boolean>;
 }
 
 const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
@@ -160,7 +164,14 @@ export interface DelegatorOptions {
   baseEnv?: Record<string, string | undefined>;
   /** The caller's PluginContext.releaseAfter, the default for its DEL delegations. */
   releaseAfter?: Promise<unknown>;
+  /**
+   * Where an exec'd delegate's stderr goes (default: ours). The spec has a delegate's stderr
+   * reach the caller's; stdout stays the one JSON document. Ours in-process write to ours already.
+   */
+  stderr?: (text: string) => void;
 }
+
+const toStderr = (text: string) => void process.stderr.write(text);
 
 export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Delegator {
   const base = Object.fromEntries(
@@ -174,7 +185,7 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
     const type = (conf as { type?: unknown }).type;
     if (typeof type !== 'string') throw new CniError(ErrorCode.InvalidNetworkConfig, 'delegate.type: expected a string');
     const file = await find(type);
-    const callEnv = { ...env, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns, argsRaw: o.noArgs ? undefined : env.argsRaw };
+    const callEnv = { ...env, containerId: o.containerId ?? env.containerId, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns, argsRaw: o.noArgs ? undefined : env.argsRaw };
     const vars = { ...base, ...envVars(callEnv, command) };
     const stdin = o.stdin ?? JSON.stringify(conf);
     const releaseAfter = command === 'DEL' ? (o.releaseAfter ?? opts.releaseAfter) : undefined;
@@ -187,12 +198,31 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
       }
     }
     await releaseAfter;
-    return interpret(file, await x.exec(file, vars, stdin));
+    const r = await x.exec(file, vars, stdin);
+    if (r.stderr) (opts.stderr ?? toStderr)(r.stderr.endsWith('\n') ? r.stderr : `${r.stderr}\n`);
+    return interpret(file, r);
+  }
+
+  const versions = new Map<string, Promise<string[]>>();
+  function speaks(type: string, v: string): Promise<boolean> {
+    let known = versions.get(type);
+    if (!known) {
+      known = run('VERSION', { type, cniVersion: v }).then(
+        (r) => {
+          const list = (r as { supportedVersions?: unknown } | undefined)?.supportedVersions;
+          return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
+        },
+        () => [],
+      );
+      versions.set(type, known);
+    }
+    return known.then((list) => list.includes(v));
   }
 
   return {
     run,
     find,
+    speaks,
     async add(conf, o) {
       const r = await run('ADD', conf, o);
       if (!r) throw new CniError(ErrorCode.DecodeFailure, `delegate ${(conf as { type: string }).type} ADD printed no result`);

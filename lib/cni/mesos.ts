@@ -27,12 +27,20 @@ export interface MesosNetworkInfo {
   groups?: string[];
 }
 
-/** network_info for a task joining `name` with these labels and port mappings (empty ones omitted). */
-export function networkInfo(name: string, labels: Record<string, string> = {}, portMappings: PortMapping[] = []): MesosNetworkInfo {
+/**
+ * network_info for a task joining `name` with these labels, port mappings and requested addresses
+ * (empty ones omitted). Every `ip_addresses` entry carries `protocol`, as stout writes it (the proto
+ * field has a default, IPv4; IPv6 for an IPv6 address), and `ip_address` when one is asked for
+ * ("" asks for any IPv4 address, as a task without a static address does).
+ */
+export function networkInfo(name: string, labels: Record<string, string> = {}, portMappings: PortMapping[] = [], ipAddresses: string[] = []): MesosNetworkInfo {
   const info: MesosNetworkInfo = { name };
   const entries = Object.entries(labels);
   if (entries.length) info.labels = { labels: entries.map(([key, value]) => ({ key, value })) };
   if (portMappings.length) info.port_mappings = portMappings;
+  if (ipAddresses.length) {
+    info.ip_addresses = ipAddresses.map((ip) => ({ ...(ip ? { ip_address: ip } : {}), protocol: ip.includes(':') ? 'IPv6' : 'IPv4' }));
+  }
   return info;
 }
 

@@ -4,6 +4,7 @@ import type { NetConf } from './config.js';
 import type { AnyResult } from './result.js';
 import type { Delegator } from './invoke.js';
 import type { Logger } from './log.js';
+import type { ValidAttachments } from './gc.js';
 import type { Netns } from '../netns/netns.js';
 
 export interface PluginContext {
@@ -24,6 +25,11 @@ export interface PluginContext {
    * a DEL (links, the plugin's own rules) runs meanwhile, so the kernel's waits overlap.
    */
   releaseAfter?: Promise<unknown>;
+  /**
+   * GC only: the attachments the runtime says are still valid (`cni.dev/valid-attachments`), or
+   * undefined when it sent none, in which case nothing may be released.
+   */
+  validAttachments?: ValidAttachments;
   log: Logger;
 }
 
@@ -46,6 +52,11 @@ export interface Plugin {
   validate?(conf: NetConf, env: CniEnv): void;
   /** The code of the error document when stdin cannot be read (default 5, the spec's I/O failure). */
   readFailureCode?: number;
+  /**
+   * The document ADD prints for `result` (default: the result in the config's cniVersion). For a
+   * plugin whose caller reads one form whatever the config says (Mesos reads only 0.1/0.2 `ip4`).
+   */
+  answer?(ctx: PluginContext, result: AnyResult): AnyResult;
   add(ctx: PluginContext): Promise<AnyResult>;
   del(ctx: PluginContext): Promise<void>;
   check?(ctx: PluginContext): Promise<void>;

@@ -81,7 +81,11 @@ function toCurrent(r: AnyResult, to: string): Result {
 function finish(r: Result, to: string): Result {
   const withVersion = compareVersions(to, '1.0.0') < 0;
   const out: Result = { cniVersion: to };
-  if (r.interfaces) out.interfaces = r.interfaces.map((i) => ({ ...i }));
+  // mtu, socketPath and pciID are 1.1.0 interface fields; before it an interface is name, mac, sandbox.
+  const v11 = compareVersions(to, '1.1.0') >= 0;
+  if (r.interfaces) {
+    out.interfaces = r.interfaces.map(({ mtu, socketPath, pciID, ...i }) => (v11 ? { ...i, ...defined({ mtu, socketPath, pciID }) } : { ...i }));
+  }
   if (r.ips) {
     out.ips = r.ips.map(({ version: _v, ...ip }) =>
       withVersion ? { version: isV4Cidr(ip.address) ? '4' : '6', ...ip } : ip,
@@ -94,6 +98,10 @@ function finish(r: Result, to: string): Result {
   }
   if (r.dns && Object.keys(r.dns).length) out.dns = { ...r.dns };
   return out;
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** A 0.3+ result to 0.1/0.2: the first IPv4 and IPv6 address, routes split by family. */

@@ -9,6 +9,7 @@ import { createDelegator, type InProcess, type PluginExec } from './invoke.js';
 import { createLogger } from './log.js';
 import type { Plugin, PluginContext } from './plugin.js';
 import { convertResult } from './result.js';
+import { validAttachments } from './gc.js';
 import { Netns } from '../netns/netns.js';
 import { hasCommand, LATEST, SUPPORTED_VERSIONS } from './version.js';
 
@@ -16,6 +17,17 @@ export interface Outcome {
   /** The one JSON document (with a trailing newline), or '' for a successful DEL/CHECK/STATUS/GC. */
   stdout: string;
   exitCode: 0 | 1;
+  /** Text for stderr (the "about" text when CNI_COMMAND is unset). */
+  stderr?: string;
+}
+
+/**
+ * What a plugin executable says about itself when run with no CNI_COMMAND (libcni's skel prints
+ * its "about" string and the versions it speaks on stderr, and exits 0 with nothing on stdout).
+ */
+export function about(plugin: Plugin): string {
+  const supported = plugin.supportedVersions ?? SUPPORTED_VERSIONS;
+  return `CNI ${plugin.type} plugin (mesos-cni)\nCNI protocol versions supported: ${supported.join(', ')}\n`;
 }
 
 export interface HandleOptions {
@@ -46,7 +58,8 @@ export async function handle(plugin: Plugin, rawEnv: Record<string, string | und
       const supported = plugin.supportedVersions ?? SUPPORTED_VERSIONS;
       return ok({ cniVersion: cniVersion ?? LATEST, supportedVersions: [...supported] });
     }
-    plugin.preflight?.(rawEnv, stdin);
+    plugin.preflight?.(rawEnv, stdin); // a drop-in answers a missing CNI_COMMAND as its upstream did
+    if (!command) return { stdout: '', exitCode: 0, stderr: about(plugin) };
     const env = parseEnv(rawEnv);
     const conf = decodeConfig(stdin);
     checkVersion(conf, plugin.supportedVersions);
@@ -54,7 +67,9 @@ export async function handle(plugin: Plugin, rawEnv: Record<string, string | und
       throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${env.command}`);
     }
     validate(plugin, conf, env);
-    const netns = plugin.usesNetns === false ? undefined : await openContainerNetns(env);
+    // STATUS and GC concern the network, not a container: no namespace is given or opened.
+    const perContainer = env.command !== 'STATUS' && env.command !== 'GC';
+    const netns = plugin.usesNetns === false || !perContainer ? undefined : await openContainerNetns(env, rawEnv);
     try {
       return await dispatch(plugin, context(plugin, env, conf, stdin, rawEnv, opts, netns));
     } finally {
@@ -89,26 +104,32 @@ function validate(plugin: Plugin, conf: NetConf, env: CniEnv): void {
 
 async function dispatch(plugin: Plugin, ctx: PluginContext): Promise<Outcome> {
   switch (ctx.command) {
-    case 'ADD':
-      return ok(convertResult(await plugin.add(ctx), ctx.conf.cniVersion));
+    case 'ADD': {
+      const r = await plugin.add(ctx);
+      return ok(plugin.answer ? plugin.answer(ctx, r) : convertResult(r, ctx.conf.cniVersion));
+    }
     case 'DEL':
       await plugin.del(ctx);
       return { stdout: '', exitCode: 0 };
-    default: {
-      const fn = ({ CHECK: plugin.check, STATUS: plugin.status, GC: plugin.gc } as Record<string, Plugin['check']>)[ctx.command];
-      if (!fn) throw new CniError(ErrorCode.InvalidEnvironment, `${plugin.type} does not implement ${ctx.command}`);
-      await fn.call(plugin, ctx);
+    case 'CHECK':
+      if (!plugin.check) throw new CniError(ErrorCode.InvalidEnvironment, `${plugin.type} does not implement CHECK`);
+      await plugin.check(ctx);
       return { stdout: '', exitCode: 0 };
-    }
+    default:
+      // As libcni's skel: a plugin without a STATUS handler is ready; one without GC holds nothing to collect.
+      await (ctx.command === 'STATUS' ? plugin.status : plugin.gc)?.call(plugin, ctx);
+      return { stdout: '', exitCode: 0 };
   }
 }
 
 /**
  * Open CNI_NETNS. ADD/CHECK need it; a DEL whose namespace is gone proceeds without one (the
- * runtime may have destroyed it, or Mesos rebooted). A path naming our own namespace is refused:
- * a recycled /proc/<pid>/ns/net can point at the host (containernetworking/plugins#714).
+ * runtime may have destroyed it, or Mesos rebooted). A path naming our own namespace is refused
+ * (code 8, as libcni's skel): a recycled /proc/<pid>/ns/net can point at the host
+ * (containernetworking/plugins#714). CNI_NETNS_OVERRIDE=1 (or true) lifts that check, as in libcni,
+ * for the rare plugin run from inside the container's own namespace.
  */
-async function openContainerNetns(env: CniEnv): Promise<Netns | undefined> {
+async function openContainerNetns(env: CniEnv, rawEnv: Record<string, string | undefined>): Promise<Netns | undefined> {
   if (!env.netns) return undefined;
   let ns: Netns;
   try {
@@ -120,9 +141,9 @@ async function openContainerNetns(env: CniEnv): Promise<Netns | undefined> {
   const own = Netns.current();
   const same = ns.sameAs(own);
   own.close();
-  if (same) {
+  if (same && !/^(1|true)$/i.test(rawEnv.CNI_NETNS_OVERRIDE ?? '')) {
     ns.close();
-    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS: ${env.netns} is the plugin's own network namespace`);
+    throw new CniError(ErrorCode.InvalidNetns, `CNI_NETNS: ${env.netns} is the plugin's own network namespace`);
   }
   return ns;
 }
@@ -147,6 +168,7 @@ function context(
     conf,
     stdin,
     delegate: createDelegator(env, { inProcess: opts.inProcess, exec: opts.exec, baseEnv: rawEnv, releaseAfter: opts.releaseAfter }),
+    ...(env.command === 'GC' ? { validAttachments: validAttachments(conf) } : {}),
     ...(opts.releaseAfter ? { releaseAfter: opts.releaseAfter } : {}),
     log: createLogger(rawEnv, { plugin: plugin.type, containerId: env.containerId, command: env.command }),
   };
@@ -212,6 +234,7 @@ export async function runPlugin(plugin: Plugin, opts: HandleOptions = {}): Promi
     out = await withContainerLock(process.env, (env) => handle(plugin, env, input, opts), (o) => o.exitCode === 0).catch((e: unknown) => failure(e, input));
   }
   try {
+    if (out!.stderr) process.stderr.write(out!.stderr);
     writeStdout(out!.stdout);
     process.exitCode = out!.exitCode;
   } catch (e) {

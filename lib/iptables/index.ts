@@ -14,7 +14,7 @@ export { save, parseSave, hasChain } from './save.js';
 export type { ListOptions } from './list.js';
 export { saveChains } from './list.js';
 export type { ReadOptions, RemoveSpec } from './tagged.js';
-export { readTagged, removeTagged, missing, describeRule, rulesTagged } from './tagged.js';
+export { readTagged, removeTagged, missing, describeRule, rulesTagged, tagsWithPrefix } from './tagged.js';
 export type { AddrType, CtState, Family, PortSpec, Protocol, Table } from './tokens.js';
 export { tokenize, quote, isComment } from './tokens.js';
 export { isNftBackend } from './nft.js';

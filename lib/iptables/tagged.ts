@@ -110,6 +110,16 @@ export async function missing(ns: Netns, family: Family, table: Table, rules: re
   return rules.filter((_, i) => !have.has(key(wanted[i]!.chain, wanted[i]!.args)));
 }
 
+/**
+ * The distinct tags (comments) starting with `prefix` on the rules of `chains`: how an owner whose
+ * tags name what each rule belongs to finds every attachment it has rules for (a GC).
+ */
+export async function tagsWithPrefix(ns: Netns, family: Family, table: Table, chains: readonly string[], prefix: string, opts: IptablesOptions = {}): Promise<string[]> {
+  const c = checked(family, table, chains, prefix);
+  const saved = await saveChains(ns, c.family, c.table, chains, { ...opts, containing: prefix });
+  return [...new Set(saved.rules.map((r) => r.comment).filter((t): t is string => t !== undefined && t.startsWith(prefix)))];
+}
+
 /** A rule as `iptables -S` prints it (`-A CHAIN …`), for messages. */
 export function describeRule(rule: Rule, family: Family, table: Table): string {
   const r = renderRule(rule, family, table);

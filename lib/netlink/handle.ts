@@ -7,6 +7,7 @@ import { LinkApi } from './link.js';
 import { ifname } from './validate.js';
 import './kinds.js';
 import { BridgePortApi } from './bridge_port.js';
+import { BridgeVlanApi } from './bridge_vlan.js';
 import { AddrApi } from './addr.js';
 import { RouteApi } from './route.js';
 import { RuleApi } from './rule.js';
@@ -23,6 +24,7 @@ export class NetlinkHandle {
   readonly netns: Netns | undefined;
   readonly link: LinkApi;
   readonly bridgePort: BridgePortApi;
+  readonly bridgeVlan: BridgeVlanApi;
   readonly addr: AddrApi;
   readonly route: RouteApi;
   readonly rule: RuleApi;
@@ -33,6 +35,7 @@ export class NetlinkHandle {
     this.netns = netns;
     this.link = new LinkApi(this);
     this.bridgePort = new BridgePortApi(this);
+    this.bridgeVlan = new BridgeVlanApi(this);
     this.addr = new AddrApi(this);
     this.route = new RouteApi(this);
     this.rule = new RuleApi(this);

@@ -4,7 +4,9 @@ import type { Netns } from './netns.js';
 
 // Namespace-scoped keys only (net.*). Dotted form, or slash form when an interface name has dots.
 const DOTTED = /^net(\.[A-Za-z0-9_-]+)+$/;
-const SLASHED = /^net(\/[A-Za-z0-9_.@-]+)+$/;
+// A part may be any interface name (only '/', NUL and whitespace are outside one; '.' and '..'
+// are refused below), so `net/ipv4/conf/eth0+1/arp_notify` works as the kernel names it.
+const SLASHED = /^net(\/[^/\0\s]+)+$/;
 
 /** "net.ipv4.ip_forward" or "net/ipv4/conf/eth0.1/forwarding" → the path below /proc/sys. */
 export function sysctlPath(key: string): string {

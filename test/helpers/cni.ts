@@ -1,5 +1,6 @@
 // Running CNI plugins in tests the way a runtime does: exec with the CNI env, config on stdin.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execPlugin, type ExecResult } from '../../lib/cni/invoke.js';
 import { install } from '../../lib/cli/install.js';
@@ -45,3 +46,15 @@ export function callPlugin(file: string, conf: object, c: CniCall): Promise<Exec
   if (c.hostNs) return execPlugin('/usr/sbin/ip', env, JSON.stringify(conf), ['netns', 'exec', c.hostNs, ...argv]);
   return execPlugin(argv[0]!, env, JSON.stringify(conf), argv.slice(1));
 }
+
+/** One implementation of a plugin type as a comparison test runs it: ours, or the reference Go one. */
+export interface Impl {
+  name: 'ours' | 'reference';
+  /** The executable. */
+  file: () => Promise<string>;
+  /** CNI_PATH for it (ours find ours first, then the reference plugins). */
+  path: () => Promise<string>;
+}
+
+export const oursFor = (type: string): Impl => ({ name: 'ours', file: async () => join(await ourBinDir(), type), path: async () => `${await ourBinDir()}:${REFERENCE_DIR}` });
+export const referenceFor = (type: string): Impl => ({ name: 'reference', file: async () => `${REFERENCE_DIR}/${type}`, path: async () => REFERENCE_DIR });

@@ -1,7 +1,8 @@
-// The bridge plugin, config-compatible with the reference one for the fields Mesos/DC/OS use.
-// ADD is a linear script with a rollback stack: IPAM, veth (one request, born in place, enslaved,
-// UP), hairpin, ONE container-side netlink batch (lo, addresses, link up, routes, MAC read back),
-// gateway address on the bridge, ipMasq in one iptables transaction.
+// The bridge plugin, config-compatible with the reference one. ADD is a linear script with a
+// rollback stack: IPAM, veth (one request, born in place, enslaved, UP), port options (hairpin,
+// isolation) and VLANs, the container's sysctls, ONE container-side netlink batch (lo, addresses,
+// link up, routes, MAC read back), gateway address on the bridge, masquerade in one transaction,
+// the MAC spoof filter. An L2-only config (no ipam) stops after the port.
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import { convertResult, type AnyResult, type Interface, type IpConfig, type Result, type Route } from '../../cni/result.js';
@@ -15,81 +16,116 @@ import { Netns } from '../../netns/netns.js';
 import * as sysctl from '../../netns/sysctl.js';
 import { parseConfig, type BridgeConfig } from './config.js';
 import { createVeth } from '../shared/veth.js';
-import { missingMasq, setupMasq, teardownMasq } from '../shared/masq.js';
 import { ensureBridge, ensureGatewayAddr } from './bridge.js';
+import * as masq from './masq.js';
+import { setupSpoofCheck, teardownSpoofCheck } from './spoofcheck.js';
+import { check } from './check.js';
+import { familyOf, ipamRun, routeSpec } from './routes.js';
+import { gc, status } from './gc.js';
 
-const familyOf = (cidr: string) => (cidr.includes(':') ? 6 : 4);
 
 /** Gateways filled in (isGateway: the subnet's first address when IPAM gave none). */
 function withGateways(cfg: BridgeConfig, ips: IpConfig[]): IpConfig[] {
   return ips.map((ip) => (cfg.isGateway && !ip.gateway ? { ...ip, gateway: hostAddress(parsePrefix(ip.address, 'ips.address'), 1) } : ip));
 }
 
-/** IPAM routes plus, for isDefaultGateway, a default route per family that has a gateway. */
+/** IPAM routes plus, for isDefaultGateway, a default route per family that has a gateway and no default route with one. */
 function withDefaultRoutes(cfg: BridgeConfig, ips: IpConfig[], routes: Route[]): Route[] {
   const out = [...routes];
   if (!cfg.isDefaultGateway) return out;
   for (const family of [4, 6] as const) {
     const gw = ips.find((ip) => familyOf(ip.address) === family && ip.gateway)?.gateway;
     const dst = family === 4 ? '0.0.0.0/0' : '::/0';
-    if (gw && !out.some((r) => r.dst === dst)) out.push({ dst, gw });
+    if (gw && !out.some((r) => r.dst === dst && r.gw)) out.push({ dst, gw });
   }
   return out;
 }
 
-/** The container side in one round trip: lo up, addresses, link up, routes, then read the link. */
-function containerOps(ifname: string, ips: IpConfig[], routes: Route[]): Op[] {
+/** The container side in one round trip: lo up, addresses, link up (unless disabled), routes, then read the link. */
+function containerOps(cfg: BridgeConfig, ifname: string, ips: IpConfig[], routes: Route[]): Op[] {
   const ops: Op[] = [{ op: 'link.set', spec: { name: 'lo', up: true } }];
-  for (const ip of ips) ops.push({ op: 'addr.add', spec: { dev: ifname, address: ip.address } });
-  ops.push({ op: 'link.set', spec: { name: ifname, up: true } });
-  for (const r of routes) {
-    const family = familyOf(r.dst);
-    const gw = r.gw ?? ips.find((ip) => familyOf(ip.address) === family)?.gateway;
-    const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst;
-    ops.push({ op: 'route.add', spec: { dst, family, dev: ifname, ...(gw ? { gw } : {}) } });
-  }
+  // No IFA_F_NODAD: DAD is off through accept_dad unless enabledad, as the reference has it.
+  for (const ip of ips) ops.push({ op: 'addr.add', spec: { dev: ifname, address: ip.address, noDad: false } });
+  if (!cfg.disableContainerInterface) ops.push({ op: 'link.set', spec: { name: ifname, up: true } });
+  for (const r of routes) ops.push({ op: 'route.add', spec: routeSpec(ifname, ips, r) });
   ops.push({ op: 'link.get', spec: { name: ifname } });
   return ops;
 }
 
+/**
+ * The container interface's sysctls, as the reference sets them on a layer-3 attachment: the kernel
+ * announces its addresses when it comes up (arp_notify), and IPv6 DAD is off unless enabledad
+ * (a hairpin port would echo its own probes back and fail it). Set before the addresses exist.
+ */
+async function containerSysctls(ns: Netns, cfg: BridgeConfig, ifname: string): Promise<void> {
+  const keys: [string, number][] = [[`net/ipv4/conf/${ifname}/arp_notify`, 1]];
+  if (!cfg.enableDad) keys.push([`net/ipv6/conf/${ifname}/accept_dad`, 0]);
+  await Promise.all(
+    keys.map(([k, v]) =>
+      sysctl.set(ns, k, v).catch((e: Error) => {
+        // A container without IPv6 has no accept_dad: nothing to turn off.
+        if (!k.includes('ipv6')) throw new CniError(ErrorCode.Plugin, `set ${k}=${v} in the container`, e.message);
+      }),
+    ),
+  );
+}
+
+/** The port's VLANs: an access port (vlan: PVID, untagged) or a trunk (tagged), VLAN 1 dropped unless preserveDefaultVlan. */
+function vlanOps(cfg: BridgeConfig, dev: string): Op[] {
+  if (cfg.vlan === 0 && cfg.vlanTrunk.length === 0) return [];
+  const ops: Op[] = [];
+  if (!cfg.preserveDefaultVlan) ops.push({ op: 'bridgeVlan.del', spec: { dev, vid: 1 } });
+  if (cfg.vlan > 0) ops.push({ op: 'bridgeVlan.add', spec: { dev, vid: cfg.vlan, pvid: true, untagged: true } });
+  for (const vid of cfg.vlanTrunk) ops.push({ op: 'bridgeVlan.add', spec: { dev, vid } });
+  return ops;
+}
+
 async function ipamAdd(ctx: PluginContext, type: string): Promise<Result> {
-  // The IPAM plugin gets our whole stdin, as the reference passes it (args.cni.ips etc. reach it).
-  const raw = await ctx.delegate.run('ADD', { type }, { stdin: ctx.stdin.toString('utf8') });
-  const r = convertResult(raw ?? {}, '1.1.0') as Result;
+  const r = convertResult((await ipamRun(ctx, 'ADD', type)) ?? {}, '1.1.0') as Result;
   if (!r.ips?.length) throw new CniError(ErrorCode.Plugin, 'IPAM plugin returned missing IP config');
   return r;
 }
 
 async function add(ctx: PluginContext): Promise<AnyResult> {
-  const cfg = parseConfig(ctx.conf);
+  const cfg = parseConfig(ctx.conf, ctx.env);
   const containerNs = ctx.netns!;
+  const { containerId, ifname } = ctx.env;
   const hostNs = Netns.current();
   const host = await NetlinkHandle.open();
   const container = await NetlinkHandle.open(containerNs);
   try {
     return await Rollback.guard(ctx.log, async (rb) => {
-      const br = await ensureBridge(host, cfg);
-      const ipam = await ipamAdd(ctx, cfg.ipamType);
-      rb.push('IPAM DEL', () => ctx.delegate.run('DEL', { type: cfg.ipamType }, { stdin: ctx.stdin.toString('utf8') }));
-      const ips = withGateways(cfg, ipam.ips!);
-      const routes = withDefaultRoutes(cfg, ips, ipam.routes ?? []);
-      // The masquerade rules need only the addresses: their iptables-restore (a process, ~4 ms)
-      // runs while the links are made. Undoing them first waits for it to settle, so a rollback
-      // never races the rules it removes.
-      const target = { network: cfg.name, containerId: ctx.env.containerId };
-      let masq: Promise<void> | undefined;
-      if (cfg.ipMasq) {
-        const started = setupMasq(hostNs, target, ips.map((ip) => ip.address));
-        masq = started;
+      const br = await ensureBridge(host, hostNs, cfg);
+      let ipam: Result | undefined;
+      if (cfg.ipamType) {
+        const type = cfg.ipamType;
+        ipam = await ipamAdd(ctx, type);
+        rb.push('IPAM DEL', () => ipamRun(ctx, 'DEL', type));
+      }
+      const ips = withGateways(cfg, ipam?.ips ?? []);
+      const routes = ipam ? withDefaultRoutes(cfg, ips, ipam.routes ?? []) : [];
+      // The masquerade rules need only the addresses: their transaction (a process, ~4 ms) runs
+      // while the links are made. Undoing them first waits for it to settle, so a rollback never
+      // races the rules it removes.
+      const target = { network: cfg.name, containerId, ifname };
+      let masqDone: Promise<void> | undefined;
+      if (cfg.ipMasq && ips.length) {
+        const backend = await masq.backendOf(cfg);
+        const started = masq.setup(hostNs, backend, target, ips.map((ip) => ip.address));
+        masqDone = started;
         started.catch(() => undefined); // awaited below; a link failure may come first
-        rb.push('remove ipMasq rules', () => started.catch(() => undefined).then(() => teardownMasq(hostNs, target, ips.map((ip) => ip.address))));
+        rb.push('remove ipMasq rules', () => started.catch(() => undefined).then(() => masq.teardown(hostNs, backend, target, ips.map((ip) => ip.address))));
       }
 
-      const hostVeth = await createVeth({ host, container, containerNs, ifname: ctx.env.ifname, master: br.index, mtu: cfg.mtu, mac: cfg.mac });
+      const hostVeth = await createVeth({ host, container, containerNs, ifname, master: br.index, mtu: cfg.mtu, mac: cfg.mac });
       rb.push(`delete link ${hostVeth}`, () => host.link.del(hostVeth));
-      if (cfg.hairpinMode) await host.bridgePort.set({ dev: hostVeth, hairpin: true });
+      const port = { ...(cfg.hairpinMode ? { hairpin: true } : {}), ...(cfg.portIsolation ? { isolated: true } : {}) };
+      if (Object.keys(port).length) await host.bridgePort.set({ dev: hostVeth, ...port });
+      const vlans = vlanOps(cfg, hostVeth);
+      if (vlans.length) await host.request(vlans);
 
-      const replies = await container.request(containerOps(ctx.env.ifname, ips, routes));
+      if (ips.length) await containerSysctls(containerNs, cfg, ifname);
+      const replies = await container.request(containerOps(cfg, ifname, ips, routes));
       const ctrLink = replies[replies.length - 1]![0] as Link;
 
       if (cfg.isGateway) {
@@ -100,20 +136,26 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
           await sysctl.set(hostNs, f === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding', 1);
         }
       }
-      await masq;
+      await masqDone;
+      if (cfg.macSpoofCheck) {
+        await setupSpoofCheck(hostNs, { containerId, ifname }, hostVeth, ctrLink.mac!);
+        rb.push('remove the MAC spoof filter', () => teardownSpoofCheck(hostNs, { containerId, ifname }));
+      }
       // The bridge's MAC is pinned (ensureBridge): it did not change as the port joined.
       const hostLink = await host.link.get(hostVeth);
       const interfaces: Interface[] = [
         { name: cfg.bridge, mac: br.mac! },
         { name: hostVeth, mac: hostLink.mac! },
-        { name: ctx.env.ifname, mac: ctrLink.mac!, sandbox: ctx.env.netns! },
+        { name: ifname, mac: ctrLink.mac!, sandbox: ctx.env.netns! },
       ];
+      // The config's dns wins over the IPAM's, as in the reference (Mesos writes resolv.conf from it).
+      const dns = cfg.dns ?? (ipam?.dns && Object.keys(ipam.dns).length ? ipam.dns : undefined);
       return {
         cniVersion: '1.1.0',
         interfaces,
-        ips: ips.map((ip) => ({ ...ip, interface: 2 })),
+        ...(ips.length ? { ips: ips.map((ip) => ({ ...ip, interface: 2 })) } : {}),
         ...(routes.length ? { routes } : {}),
-        ...(ipam.dns && Object.keys(ipam.dns).length ? { dns: ipam.dns } : {}),
+        ...(dns ? { dns } : {}),
       };
     });
   } finally {
@@ -130,18 +172,21 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
  * rules there are), both awaited to the end; the lease goes last so the address is not reused early.
  */
 async function del(ctx: PluginContext): Promise<void> {
-  const cfg = parseConfig(ctx.conf);
-  const target = { network: cfg.name, containerId: ctx.env.containerId };
+  const cfg = parseConfig(ctx.conf, ctx.env);
+  const { containerId, ifname } = ctx.env;
+  const target = { network: cfg.name, containerId, ifname };
   const hostNs = Netns.current();
   try {
     const container = ctx.netns ? await NetlinkHandle.open(ctx.netns) : undefined;
     try {
-      const link = await container?.link.find(ctx.env.ifname);
-      // Link-local aside; none known (no link, or flushed by someone) makes teardownMasq look at both families.
-      const addresses = link && cfg.ipMasq ? (await container!.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address) : undefined;
+      const link = await container?.link.find(ifname);
+      const masqOn = cfg.ipMasq && cfg.ipamType !== undefined;
+      // Link-local aside; none known (no link, or flushed by someone) makes teardown look at both families.
+      const addresses = link && masqOn ? (await container!.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address) : undefined;
       await allSettledOrThrow([
         link ? container!.link.del({ index: link.index }) : undefined, // takes the host end with it
-        cfg.ipMasq ? teardownMasq(hostNs, target, addresses) : undefined,
+        masqOn ? masq.backendOf(cfg).then((b) => masq.teardown(hostNs, b, target, addresses)) : undefined,
+        cfg.macSpoofCheck ? teardownSpoofCheck(hostNs, { containerId, ifname }) : undefined,
       ]);
     } finally {
       container?.close();
@@ -149,36 +194,7 @@ async function del(ctx: PluginContext): Promise<void> {
   } finally {
     hostNs.close();
   }
-  await ctx.delegate.run('DEL', { type: cfg.ipamType }, { stdin: ctx.stdin.toString('utf8') });
+  if (cfg.ipamType) await ipamRun(ctx, 'DEL', cfg.ipamType);
 }
 
-/** CHECK: the container link and its addresses from prevResult, the bridge, the rules, then IPAM. */
-async function check(ctx: PluginContext): Promise<void> {
-  const cfg = parseConfig(ctx.conf);
-  if (!ctx.conf.prevResult) throw new CniError(ErrorCode.InvalidNetworkConfig, 'prevResult: required for CHECK');
-  const prev = convertResult(ctx.conf.prevResult, '1.1.0') as Result;
-  const host = await NetlinkHandle.open();
-  const container = await NetlinkHandle.open(ctx.netns!);
-  const hostNs = Netns.current();
-  try {
-    const br = await host.link.find(cfg.bridge);
-    if (br?.kind !== 'bridge') throw new CniError(ErrorCode.Plugin, `bridge ${cfg.bridge}: not found`);
-    const link = await container.link.find(ctx.env.ifname);
-    if (!link) throw new CniError(ErrorCode.Plugin, `container interface ${ctx.env.ifname}: not found in ${ctx.env.netns}`);
-    const have = new Set((await container.addr.list({ dev: link.index })).map((a) => a.address));
-    for (const ip of prev.ips ?? []) {
-      if (!have.has(ip.address)) throw new CniError(ErrorCode.Plugin, `container interface ${ctx.env.ifname}: address ${ip.address} missing`);
-    }
-    if (cfg.ipMasq) {
-      const missing = await missingMasq(hostNs, { network: cfg.name, containerId: ctx.env.containerId }, (prev.ips ?? []).map((i) => i.address));
-      if (missing.length) throw new CniError(ErrorCode.Plugin, `ipMasq: ${missing.length} rule(s) missing in chain ${missing[0]!.chain}`);
-    }
-  } finally {
-    host.close();
-    container.close();
-    hostNs.close();
-  }
-  await ctx.delegate.run('CHECK', { type: cfg.ipamType }, { stdin: ctx.stdin.toString('utf8') });
-}
-
-export const plugin: Plugin = { type: 'bridge', validate: (c) => void parseConfig(c), add, del, check };
+export const plugin: Plugin = { type: 'bridge', validate: (c, e) => void parseConfig(c, e), add, del, check, status, gc };

@@ -13,6 +13,8 @@ import { parseConfig, type L4lbConfig } from './config.js';
 import { deleteLinks } from './links.js';
 import * as minuteman from './minuteman.js';
 import * as spartan from './spartan.js';
+import { RecordStore } from './records.js';
+import { gc, status } from './lifecycle.js';
 
 /** The delegate's failure, keeping its code (a runtime may act on "try again later"). */
 function delegateError(cfg: L4lbConfig, e: unknown): CniError {
@@ -47,6 +49,13 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
     return await Rollback.guard(ctx.log, async (rb) => {
       // The runtime may never DEL a failed ADD: the delegate's attachment must not leak.
       rb.push(`delegate ${cfg.delegateType} DEL`, () => ctx.delegate.del(cfg.delegate));
+      // Which network this attachment is, for a GC (the lease and checkpoint do not say it). Only GC
+      // needs it: a disk that refuses it costs GC this attachment, not the attachment itself.
+      const records = new RecordStore(cfg.spartan.dataDir, cfg.name);
+      await records.write({ containerId: ctx.env.containerId, ifname: ctx.env.ifname, netns: ctx.env.netns! }).then(
+        () => rb.push('remove the attachment record', () => records.remove(ctx.env.containerId, ctx.env.ifname)),
+        (e: Error) => ctx.log.warn('no GC record for this attachment', { error: e.message }),
+      );
       host = await NetlinkHandle.open();
       container = await NetlinkHandle.open(containerNs);
       if (cfg.spartan.enable) await spartan.attach(ctx, cfg.spartan, { host, container, containerNs }, rb);
@@ -87,6 +96,7 @@ async function del(ctx: PluginContext): Promise<void> {
   const [a, b] = await Promise.allSettled([ours(), delegate]);
   if (a.status === 'rejected') throw a.reason;
   if (b.status === 'rejected') throw b.reason;
+  if (cfg.spartan.enable || cfg.minuteman.enable) await new RecordStore(cfg.spartan.dataDir, cfg.name).remove(ctx.env.containerId, ctx.env.ifname);
 }
 
 /** CHECK (upstream has none): the spartan and minuteman pieces, then the delegate's own CHECK. */
@@ -113,4 +123,4 @@ async function check(ctx: PluginContext): Promise<void> {
   }
 }
 
-export const plugin: Plugin = { type: 'dcos-l4lb', validate: (c) => void parseConfig(c), add, del, check };
+export const plugin: Plugin = { type: 'dcos-l4lb', validate: (c) => void parseConfig(c), add, del, check, status, gc };

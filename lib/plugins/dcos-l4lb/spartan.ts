@@ -61,10 +61,13 @@ async function lease(ctx: PluginContext, cfg: SpartanConfig): Promise<string> {
   return parsePrefix(ips[0]!.address, 'IPAM address').text.split('/')[0]!;
 }
 
-/** Give the lease back (idempotent: host-local releases nothing when there is nothing). */
-export async function release(ctx: PluginContext, cfg: SpartanConfig): Promise<void> {
+/**
+ * Give the lease back (idempotent: host-local releases nothing when there is nothing); `of`: another
+ * attachment's (a GC), else the call's own.
+ */
+export async function release(ctx: PluginContext, cfg: SpartanConfig, of?: { containerId: string; ifname: string }): Promise<void> {
   try {
-    await ctx.delegate.run('DEL', ipamConf(cfg));
+    await ctx.delegate.run('DEL', ipamConf(cfg), of ? { containerId: of.containerId, ifname: of.ifname } : {});
   } catch (e) {
     throw fail(`failed to release the ${SPARTAN_NETWORK} lease`, e);
   }

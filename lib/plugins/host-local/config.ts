@@ -1,11 +1,12 @@
 // host-local configuration: the reference plugin's fields (subnet/rangeStart/rangeEnd/gateway or
 // ranges, routes, dataDir, resolvConf) and requested IPs from CNI_ARGS IP=, args.cni.ips and
 // runtimeConfig.ips. All defaulting and validation happens here.
-import type { CniEnv } from '../../cni/env.js';
+import { cniArgs, type CniEnv } from '../../cni/env.js';
+import type { Route } from '../../cni/result.js';
 import { configError, CniError, ErrorCode } from '../../cni/errors.js';
 import { isObject, type NetConf } from '../../cni/config.js';
 import { isLegacy } from '../../cni/version.js';
-import { parseIp, parsePrefix, type IpAddr } from '../../ip.js';
+import { formatIp, parseIp, parsePrefix, type IpAddr } from '../../ip.js';
 import { canonicalize, overlaps, type RangeSet, type RawRange } from './range.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
@@ -15,7 +16,8 @@ export interface HostLocalConfig {
   cniVersion: string | undefined;
   dataDir: string;
   rangeSets: RangeSet[];
-  routes: { dst: string; gw?: string }[];
+  /** Copied into the result whole: dst, gw and the 1.1.0 attributes (mtu, advmss, priority, table, scope). */
+  routes: Route[];
   resolvConf: string | undefined;
   /** Addresses asked for, in the order CNI_ARGS, args.cni.ips, runtimeConfig.ips. */
   requested: IpAddr[];
@@ -23,11 +25,17 @@ export interface HostLocalConfig {
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/** An address, or an address with a prefix (CONVENTIONS' `ip[/prefix]`): only the address is requested. */
+function requested(v: unknown, field: string): IpAddr {
+  return typeof v === 'string' && v.includes('/') ? parsePrefix(v, field) : parseIp(v, field);
+}
+
 function requestedIps(conf: NetConf, env: CniEnv): IpAddr[] {
   const out: IpAddr[] = [];
-  const ignoreUnknown = env.args.some(([k, v]) => k.toLowerCase() === 'ignoreunknown' && /^(1|true)$/i.test(v));
-  for (const [k, v] of env.args) {
-    if (k === 'IP') out.push(parseIp(v, 'CNI_ARGS IP'));
+  const args = cniArgs(env);
+  const ignoreUnknown = args.some(([k, v]) => k.toLowerCase() === 'ignoreunknown' && /^(1|true)$/i.test(v));
+  for (const [k, v] of args) {
+    if (k === 'IP') out.push(requested(v, 'CNI_ARGS IP'));
     else if (k.toLowerCase() !== 'ignoreunknown' && !ignoreUnknown) {
       throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: unknown key ${JSON.stringify(k)} (set IgnoreUnknown=1 to allow keys meant for other plugins)`);
     }
@@ -35,7 +43,7 @@ function requestedIps(conf: NetConf, env: CniEnv): IpAddr[] {
   const cni = isObject(conf.args) && isObject(conf.args.cni) ? conf.args.cni : undefined;
   if (cni?.ips !== undefined) {
     if (!Array.isArray(cni.ips)) throw configError('args.cni.ips', 'an array of IP addresses', cni.ips);
-    cni.ips.forEach((ip, i) => out.push(parseIp(ip, `args.cni.ips[${i}]`)));
+    cni.ips.forEach((ip, i) => out.push(requested(ip, `args.cni.ips[${i}]`)));
   }
   const rt = conf.runtimeConfig?.ips;
   if (rt !== undefined) {
@@ -46,21 +54,29 @@ function requestedIps(conf: NetConf, env: CniEnv): IpAddr[] {
   return out;
 }
 
-function rangeSets(ipam: Record<string, unknown>): RangeSet[] {
-  const sets: RangeSet[] = [];
-  if (ipam.subnet !== undefined) sets.push([canonicalize(ipam as RawRange, 'ipam')]);
-  if (ipam.ranges !== undefined) {
-    if (!Array.isArray(ipam.ranges)) throw configError('ipam.ranges', 'an array of range sets (arrays of ranges)', ipam.ranges);
-    ipam.ranges.forEach((set, i) => {
-      if (!Array.isArray(set) || set.length === 0) throw configError(`ipam.ranges[${i}]`, 'a non-empty array of ranges', set);
-      const rs = set.map((r, j) => {
-        if (!isObject(r)) throw configError(`ipam.ranges[${i}][${j}]`, 'an object with subnet', r);
-        return canonicalize(r as RawRange, `ipam.ranges[${i}][${j}]`);
-      });
-      if (rs.some((r) => r.family !== rs[0]!.family)) throw configError(`ipam.ranges[${i}]`, 'ranges of one address family');
-      sets.push(rs);
+/** A list of range sets (`ipam.ranges`, the `ipRanges` capability), each a non-empty array of one family's ranges. */
+function setList(v: unknown, field: string): RangeSet[] {
+  if (!Array.isArray(v)) throw configError(field, 'an array of range sets (arrays of ranges)', v);
+  return v.map((set, i) => {
+    if (!Array.isArray(set) || set.length === 0) throw configError(`${field}[${i}]`, 'a non-empty array of ranges', set);
+    const rs = set.map((r, j) => {
+      if (!isObject(r)) throw configError(`${field}[${i}][${j}]`, 'an object with subnet', r);
+      return canonicalize(r as RawRange, `${field}[${i}][${j}]`);
     });
-  }
+    if (rs.some((r) => r.family !== rs[0]!.family)) throw configError(`${field}[${i}]`, 'ranges of one address family');
+    return rs;
+  });
+}
+
+/**
+ * The range sets in the reference's order: the `ipRanges` capability's first, then the old-style
+ * single range, then `ranges` (set indexes name the round-robin cursors, so the order is shared).
+ */
+function rangeSets(ipam: Record<string, unknown>, runtime: Record<string, unknown> | undefined): RangeSet[] {
+  const sets: RangeSet[] = [];
+  if (runtime?.ipRanges !== undefined && !(Array.isArray(runtime.ipRanges) && runtime.ipRanges.length === 0)) sets.push(...setList(runtime.ipRanges, 'runtimeConfig.ipRanges'));
+  if (ipam.subnet !== undefined) sets.push([canonicalize(ipam as RawRange, 'ipam')]);
+  if (ipam.ranges !== undefined) sets.push(...setList(ipam.ranges, 'ipam.ranges'));
   if (sets.length === 0) throw configError('ipam', 'a subnet or ranges (no IP ranges specified)');
   const all = sets.flatMap((s, i) => s.map((r) => ({ r, i })));
   for (let a = 0; a < all.length; a++) {
@@ -73,6 +89,24 @@ function rangeSets(ipam: Record<string, unknown>): RangeSet[] {
   return sets;
 }
 
+const ROUTE_INTS = { mtu: [0, 2 ** 31 - 1], advmss: [0, 2 ** 31 - 1], priority: [0, 2 ** 32 - 1], table: [0, 2 ** 32 - 1], scope: [0, 255] } as const;
+
+/** One route of the config, checked, with its 1.1.0 attributes kept (the result drops them below 1.1.0). */
+function route(r: unknown, field: string): Route {
+  if (!isObject(r)) throw configError(field, 'an object {dst, gw}', r);
+  const dst = parsePrefix(r.dst, `${field}.dst`);
+  if (r.gw !== undefined) parseIp(r.gw, `${field}.gw`);
+  // As the reference prints it: the address in canonical form, its bits as written.
+  const out: Route = { dst: `${formatIp(dst.bytes)}/${dst.prefix}`, ...(r.gw !== undefined ? { gw: formatIp(parseIp(r.gw, `${field}.gw`).bytes) } : {}) };
+  for (const [k, [lo, hi]] of Object.entries(ROUTE_INTS)) {
+    const v = r[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw configError(`${field}.${k}`, `an integer from ${lo} to ${hi}`, v);
+    (out as unknown as Record<string, number>)[k] = v;
+  }
+  return out;
+}
+
 export function parseConfig(conf: NetConf, env: CniEnv): HostLocalConfig {
   if (!isObject(conf.ipam)) throw configError('ipam', 'an object (IPAM config missing)');
   const ipam = conf.ipam as Record<string, unknown>;
@@ -83,13 +117,8 @@ export function parseConfig(conf: NetConf, env: CniEnv): HostLocalConfig {
   if (ipam.resolvConf !== undefined && typeof ipam.resolvConf !== 'string') throw configError('ipam.resolvConf', 'a file path', ipam.resolvConf);
   const routes = (ipam.routes ?? []) as unknown;
   if (!Array.isArray(routes)) throw configError('ipam.routes', 'an array of {dst, gw}', routes);
-  const checkedRoutes = routes.map((r, i) => {
-    if (!isObject(r)) throw configError(`ipam.routes[${i}]`, 'an object {dst, gw}', r);
-    const dst = parsePrefix(r.dst, `ipam.routes[${i}].dst`);
-    if (r.gw !== undefined) parseIp(r.gw, `ipam.routes[${i}].gw`);
-    return { dst: `${dst.text.split('/')[0]}/${dst.prefix}`, ...(r.gw !== undefined ? { gw: r.gw as string } : {}) };
-  });
-  const sets = rangeSets(ipam);
+  const checkedRoutes = routes.map((r, i) => route(r, `ipam.routes[${i}]`));
+  const sets = rangeSets(ipam, conf.runtimeConfig);
   const perFamily = (f: number) => sets.filter((s) => s[0]!.family === f).length;
   if ((perFamily(4) > 1 || perFamily(6) > 1) && isLegacy(conf.cniVersion)) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `CNI version ${conf.cniVersion ?? '(none)'} does not support more than 1 address per family`);

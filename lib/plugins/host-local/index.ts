@@ -4,8 +4,10 @@ import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import type { IpConfig, Result } from '../../cni/result.js';
 import { LATEST } from '../../cni/version.js';
-import { ipToBig } from '../../ip.js';
-import { rangeFor } from './range.js';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ipToBig, parseIp } from '../../ip.js';
+import { describeSet, rangeFor, type RangeSet } from './range.js';
 import { parseConfig } from './config.js';
 import { readResolvConf } from './dns.js';
 import { allocate, HostLocalError } from './allocate.js';
@@ -69,20 +71,66 @@ async function check(ctx: PluginContext): Promise<void> {
   }
 }
 
-/** GC (1.1.0): release every lease whose attachment is not in cni.dev/valid-attachments. */
+/**
+ * GC (1.1.0): release every lease whose attachment is not in cni.dev/valid-attachments. A lease of
+ * an old version (the container ID alone) stays while any attachment of its container is valid,
+ * as the reference's DEL treats it. No list at all: nothing is released (the runtime said nothing).
+ */
 async function gc(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf, ctx.env);
-  const valid = ctx.conf['cni.dev/valid-attachments'];
-  if (valid !== undefined && !Array.isArray(valid)) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, 'cni.dev/valid-attachments: expected an array of {containerID, ifname}');
-  }
-  const keep = new Set((valid ?? []).map((a: { containerID?: string; ifname?: string }) => `${a.containerID}\n${a.ifname}`));
-  const store = await LeaseStore.open(cfg.dataDir, cfg.name);
-  await store.locked(async () => {
+  const valid = ctx.validAttachments;
+  const store = LeaseStore.existing(cfg.dataDir, cfg.name);
+  if (!valid || !store) return;
+  const released = await store.locked(async () => {
+    const out: string[] = [];
     for (const l of await store.leases()) {
-      if (!keep.has(`${l.containerId}\n${l.ifname}`)) await store.release(l.ip);
+      // A lease too large to read has no owner we could match: it keeps its address.
+      if (l.containerId === '') continue;
+      const keep = l.ifname === '' ? valid.hasContainer(l.containerId) : valid.has(l.containerId, l.ifname);
+      if (!keep) {
+        await store.release(l.ip);
+        out.push(l.ip);
+      }
     }
+    return out;
   });
+  if (released.length) ctx.log.info('released stale leases', { ips: released });
 }
 
-export const plugin: Plugin = { type: 'host-local', usesNetns: false, validate: (c, e) => void parseConfig(c, e), add, del, check, gc };
+/**
+ * STATUS (1.1.0): ready when the store can be written (its directory, or the nearest existing
+ * parent where it would be made) and some range set still has a free address; else code 50.
+ */
+async function status(ctx: PluginContext): Promise<void> {
+  const cfg = parseConfig(ctx.conf, ctx.env);
+  const dir = join(cfg.dataDir, cfg.name);
+  let probe = dir;
+  while (!existsSync(probe)) probe = dirname(probe);
+  try {
+    if (!statSync(probe).isDirectory()) throw new Error(`${probe} is not a directory`);
+    accessSync(probe, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    throw new CniError(ErrorCode.PluginNotAvailable, `host-local: cannot write the lease store ${dir}`, (e as Error).message);
+  }
+  const store = LeaseStore.existing(cfg.dataDir, cfg.name);
+  if (!store) return;
+  const taken = (await store.leases()).flatMap((l) => {
+    try {
+      const ip = parseIp(l.ip, 'lease');
+      return [{ family: ip.family, v: ipToBig(ip.bytes) }];
+    } catch {
+      return [];
+    }
+  });
+  const full = (set: RangeSet) => {
+    const size = set.reduce((n, r) => n + (r.end - r.start + 1n) - (r.gateway >= r.start && r.gateway <= r.end ? 1n : 0n), 0n);
+    const used = taken.filter((t) => rangeFor(set, t.family, t.v) && !set.some((r) => r.gateway === t.v)).length;
+    return BigInt(used) >= size;
+  };
+  const exhausted = cfg.rangeSets.filter(full);
+  if (exhausted.length) {
+    throw new CniError(ErrorCode.PluginNotAvailable, `host-local: no IP addresses available in range set: ${describeSet(exhausted[0]!)}`);
+  }
+}
+
+export const plugin: Plugin = { type: 'host-local', usesNetns: false, validate: (c, e) => void parseConfig(c, e), add, del, check, gc, status };

@@ -35,15 +35,20 @@ export function canonicalize(raw: RawRange, field: string): Range {
   const hostMask = (1n << BigInt(width - sub.prefix)) - 1n;
   const net = ipToBig(sub.bytes) & ~hostMask;
   const subnetText = `${bigToIp(net, sub.family)}/${sub.prefix}`;
+  if (ipToBig(sub.bytes) !== net) {
+    // The reference's words: an address with host bits is not taken for its network.
+    throw configError(`${field}.subnet`, `a network address: network has host bits set. For a subnet mask of length ${sub.prefix} the network address is ${bigToIp(net, sub.family)}`, raw.subnet);
+  }
   const inSubnet = (v: bigint) => (v & ~hostMask) === net;
-  const addr = (v: unknown, f: string) => {
+  const addr = (v: unknown, f: string, inside = true) => {
     const ip = parseIp(v, f);
     if (ip.family !== sub.family) throw configError(f, `an IPv${sub.family} address like the subnet ${subnetText}`, v);
     const b = ipToBig(ip.bytes);
-    if (!inSubnet(b)) throw configError(f, `an address in ${subnetText}`, v);
+    if (inside && !inSubnet(b)) throw configError(f, `an address in ${subnetText}`, v);
     return b;
   };
-  const gateway = raw.gateway === undefined ? net + 1n : addr(raw.gateway, `${field}.gateway`);
+  // A gateway outside the subnet is the reference's to accept (an on-link router elsewhere).
+  const gateway = raw.gateway === undefined ? net + 1n : addr(raw.gateway, `${field}.gateway`, false);
   const start = raw.rangeStart === undefined ? net + 1n : addr(raw.rangeStart, `${field}.rangeStart`);
   let end = raw.rangeEnd === undefined ? net | hostMask : addr(raw.rangeEnd, `${field}.rangeEnd`);
   if (raw.rangeEnd === undefined && sub.family === 4) end -= 1n;

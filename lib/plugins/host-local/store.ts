@@ -28,7 +28,14 @@ export class LeaseStore {
 
   static async open(dataDir: string, network: string): Promise<LeaseStore> {
     const dir = join(dataDir, network);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    if (mkdirSync(dir, { recursive: true, mode: 0o755 }) !== undefined) {
+      // A new store: its lock file as the reference's makes it (0750, before the umask), once.
+      try {
+        closeSync(openSync(join(dir, 'lock'), 'wx', 0o750));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
     return new LeaseStore(dir);
   }
 

@@ -26,6 +26,7 @@ import {
   sourceRules,
 } from './routing.js';
 import { HostRouteStore } from './state.js';
+import { forward } from '../../cni/forward.js';
 
 async function ipamAdd(ctx: PluginContext, type: string): Promise<Result> {
   // The IPAM plugin gets our whole stdin, as upstream passes it: args.cni.ips reach host-local.
@@ -82,7 +83,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       const hostDsts = ips.map((ip) => hostPrefix(ip.address));
       if (routeIf) {
         // Recorded before the routes exist: DEL can always find what ADD may have installed.
-        await store.write(containerId, ifname, { hostrouteif: routeIf.name, dsts: hostDsts });
+        await store.write(containerId, ifname, { hostrouteif: routeIf.name, dsts: hostDsts, containerId, ifname });
         rb.push('remove the host route record', () => store.remove(containerId, ifname));
         // Up before the container announces itself, so its gratuitous ARP reaches the host (as
         // upstream, it is never set down again: other containers' routes may use it).
@@ -262,4 +263,47 @@ async function check(ctx: PluginContext): Promise<void> {
   await ipamRun(ctx, 'CHECK', cfg.ipamType);
 }
 
-export const plugin: Plugin = { type: 'macvtap', validate: (c) => void parseConfig(c), add, del, check };
+/** STATUS (1.1.0): the master (and hostrouteif) exist on the host, else code 50; then the IPAM's STATUS. */
+async function status(ctx: PluginContext): Promise<void> {
+  const cfg = parseConfig(ctx.conf);
+  const host = await NetlinkHandle.open();
+  try {
+    for (const [field, name] of [['master', cfg.master], ['hostrouteif', cfg.hostRouteIf]] as const) {
+      if (name && !(await host.link.find(name))) throw new CniError(ErrorCode.PluginNotAvailable, `${field}: no interface ${JSON.stringify(name)} in the host namespace`);
+    }
+  } finally {
+    host.close();
+  }
+  await forward(ctx, { type: cfg.ipamType }, ctx.stdin.toString('utf8'));
+}
+
+/**
+ * GC (1.1.0): the host routes (hostrouteif) of attachments the runtime no longer lists, from their
+ * records, and the records; then the IPAM's GC with the same list. No list, nothing released.
+ */
+async function gc(ctx: PluginContext): Promise<void> {
+  const cfg = parseConfig(ctx.conf);
+  const valid = ctx.validAttachments;
+  if (valid) {
+    const store = new HostRouteStore(cfg.dataDir, cfg.name);
+    const stale = (await store.all()).filter((r) => !valid.has(r.containerId, r.ifname));
+    if (stale.length) {
+      const host = await NetlinkHandle.open();
+      try {
+        for (const r of stale) {
+          // The interface itself may be gone, and its routes with it.
+          if (r.dsts.length && (await host.link.find(r.hostrouteif))) {
+            await host.request(r.dsts.map((dst) => ({ op: 'route.del' as const, spec: { dst, dev: r.hostrouteif } })));
+          }
+          await store.remove(r.containerId, r.ifname);
+        }
+      } finally {
+        host.close();
+      }
+      ctx.log.info('removed the host routes of stale attachments', { attachments: stale.map((r) => `${r.containerId}/${r.ifname}`) });
+    }
+  }
+  await forward(ctx, { type: cfg.ipamType }, ctx.stdin.toString('utf8'));
+}
+
+export const plugin: Plugin = { type: 'macvtap', validate: (c) => void parseConfig(c), add, del, check, status, gc };

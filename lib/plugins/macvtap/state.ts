@@ -4,7 +4,7 @@
 // attachment: <dataDir>/<network>/<containerID>@<ifname> (a container ID holds no '@'), or, where
 // that is longer than a file name may be, `sha256-<hex of it>`.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { readRegularFile } from '../../fs/read.js';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.js';
@@ -14,6 +14,9 @@ export interface HostRouteRecord {
   hostrouteif: string;
   /** Route destinations, "<ip>/32" or "<ip>/128". */
   dsts: string[];
+  /** The attachment (GC reads it back; a record written before these fields has them in its name only). */
+  containerId?: string;
+  ifname?: string;
 }
 
 export class HostRouteStore {
@@ -63,5 +66,27 @@ export class HostRouteStore {
 
   async remove(containerId: string, ifname: string): Promise<void> {
     await rm(this.file(containerId, ifname), { force: true });
+  }
+
+  /**
+   * Every record of the network with its attachment: from the record's own fields, else from its
+   * name (`<containerID>@<ifname>`); a hashed name of an old record without the fields is skipped.
+   */
+  async all(): Promise<(HostRouteRecord & { containerId: string; ifname: string })[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const out: (HostRouteRecord & { containerId: string; ifname: string })[] = [];
+    for (const name of names.filter((n) => !n.startsWith('.'))) {
+      const at = name.lastIndexOf('@');
+      let rec: HostRouteRecord | undefined;
+      try {
+        rec = JSON.parse(readRegularFile(join(this.dir, name))) as HostRouteRecord;
+      } catch {
+        continue; // not a record of ours, or unreadable: left alone
+      }
+      const containerId = rec.containerId ?? (at > 0 ? name.slice(0, at) : undefined);
+      const ifname = rec.ifname ?? (at > 0 ? name.slice(at + 1) : undefined);
+      if (containerId && ifname && typeof rec.hostrouteif === 'string' && Array.isArray(rec.dsts)) out.push({ ...rec, containerId, ifname });
+    }
+    return out;
   }
 }

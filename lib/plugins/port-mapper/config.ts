@@ -19,6 +19,8 @@ export interface PortMapperConfig {
   delegate: Record<string, unknown>;
   delegateType: string;
   mappings: Mapping[];
+  /** The config came from Mesos: its `args` carried `org.apache.mesos` (Mesos injects it; we never synthesize it into the input). */
+  fromMesos: boolean;
 }
 
 const WRONG_TYPE = 'Found JSON value of wrong type'; // stout's text for a present value of another type
@@ -108,5 +110,6 @@ export function parseConfig(c: Record<string, unknown>): PortMapperConfig {
     delegate: { ...delegate.value, name: name.value, args },
     delegateType: type.value,
     mappings: mergeMappings(fromMesos, fromRuntime),
+    fromMesos: found.ok && Object.hasOwn(found.value, 'org.apache.mesos'),
   };
 }

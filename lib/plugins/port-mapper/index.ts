@@ -16,6 +16,7 @@ import { badArgs, Code } from './errors.js';
 import { install, missing, readTagged, remove } from './nat.js';
 import { preflight } from './preflight.js';
 import { containerRules } from './rules.js';
+import { gc, status } from './lifecycle.js';
 
 /** The delegate's absolute path (preflight found it; it may have vanished since). */
 async function delegatePath(ctx: PluginContext, cfg: PortMapperConfig): Promise<string> {
@@ -183,4 +184,18 @@ async function check(ctx: PluginContext): Promise<void> {
   }
 }
 
-export const plugin: Plugin = { type: 'mesos-cni-port-mapper', usesNetns: false, readFailureCode: Code.ReadFailure, preflight, add, del, check };
+/**
+ * What ADD prints. Called by Mesos (its `org.apache.mesos` args, no CNI_ARGS), the form Mesos reads
+ * whatever `cniVersion` the operator wrote at the top: upstream's `ip4`/`ip6`/`dns` only, keys
+ * sorted — a 0.3+ result is "no IP" to Mesos (TaskStatus and /etc/hosts lose the address). Called by
+ * any other runtime, the result in the config's version.
+ */
+export function answer(ctx: PluginContext, result: AnyResult): AnyResult {
+  const cfg = parseConfig(ctx.conf);
+  if (!cfg.fromMesos || ctx.env.argsRaw !== undefined) return convertResult(result, cfg.cniVersion);
+  const legacy = convertResult(result, undefined) as LegacyResult;
+  const view = { ...(legacy.dns ? { dns: legacy.dns } : {}), ...(legacy.ip4 ? { ip4: legacy.ip4 } : {}), ...(legacy.ip6 ? { ip6: legacy.ip6 } : {}) };
+  return JSON.parse(stoutJson(view)) as LegacyResult;
+}
+
+export const plugin: Plugin = { type: 'mesos-cni-port-mapper', answer, usesNetns: false, readFailureCode: Code.ReadFailure, preflight, add, del, check, status, gc };

@@ -9,7 +9,7 @@ import { MAX_CONTAINER_ID } from '../../cni/env.js';
 import { parseConfig } from './config.js';
 import { badArgs, Code } from './errors.js';
 const TYPE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
-export const COMMANDS = ['ADD', 'DEL', 'CHECK'];
+export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC'];
 
 /** `os::which`: the first executable regular file named `type` in a ':'-separated path. */
 export function whichSync(type: string, path: string): string | undefined {
@@ -28,9 +28,14 @@ export function whichSync(type: string, path: string): string | undefined {
 
 export function preflight(env: Record<string, string | undefined>, stdin: Buffer): void {
   const missing = (v: string) => env[v] === undefined || env[v] === '';
-  for (const v of ['CNI_COMMAND', 'CNI_CONTAINERID']) {
-    if (missing(v)) throw badArgs(`Unable to find environment variable '${v}'`);
+  if (missing('CNI_COMMAND')) throw badArgs("Unable to find environment variable 'CNI_COMMAND'");
+  if (env.CNI_COMMAND === 'STATUS' || env.CNI_COMMAND === 'GC') {
+    // Spec 1.1.0 commands of the network (never sent by Mesos): no container, interface or namespace.
+    if (env.CNI_COMMAND === 'GC' && missing('CNI_PATH')) throw badArgs("Unable to find environment variable 'CNI_PATH'");
+    parseInput(stdin);
+    return;
   }
+  if (missing('CNI_CONTAINERID')) throw badArgs("Unable to find environment variable 'CNI_CONTAINERID'");
   if (env.CNI_COMMAND !== 'DEL' && missing('CNI_NETNS')) {
     throw badArgs("Unable to find environment variable 'CNI_NETNS' for non-'DEL' command");
   }

@@ -4,7 +4,7 @@
 // transaction per family, removed in one, every rule tagged.
 import { createHash } from 'node:crypto';
 import type { Netns } from '../../netns/netns.js';
-import { isComment, missing, removeTagged, restore, type Rule } from '../../iptables/index.js';
+import { isComment, missing, removeTagged, restore, tagsWithPrefix, type Rule } from '../../iptables/index.js';
 import { networkOf, parsePrefix } from '../../ip.js';
 
 export interface MasqTarget {
@@ -20,16 +20,26 @@ export function chainName(t: MasqTarget): string {
   return 'CNI-' + createHash('sha512').update(t.network + t.containerId).digest('hex').slice(0, 24);
 }
 
+const TAG_PREFIX = 'mesos-cni bridge: ';
+
+/** 16 hex characters naming a network in a tag that cannot hold its name. */
+const networkHash = (network: string) => createHash('sha256').update(network).digest('hex').slice(0, 16);
+
 /**
  * The tag every rule of this attachment carries: `mesos-cni bridge: <network> id: <containerID>`,
  * or, when that is no valid comment (over 255 characters, or a network name holding a quote, a
- * backslash or a control character), `mesos-cni bridge: <chain name>`, unique as well. A tag is
- * never refused, so ADD never fails on it and DEL always finds what ADD wrote.
+ * backslash or a control character), `mesos-cni bridge: <chain name> net: <16 hex of the network>`,
+ * unique as well. A tag is never refused, so ADD never fails on it and DEL always finds what ADD
+ * wrote; and either form says which network and attachment a rule belongs to, so a GC finds the
+ * stale ones (a container ID holds no space, so ` id: ` splits the readable form exactly).
  */
 export function tag(t: MasqTarget): string {
-  const readable = `mesos-cni bridge: ${t.network} id: ${t.containerId}`;
-  return isComment(readable) ? readable : `mesos-cni bridge: ${chainName(t)}`;
+  const readable = `${TAG_PREFIX}${t.network} id: ${t.containerId}`;
+  return isComment(readable) ? readable : `${TAG_PREFIX}${chainName(t)} net: ${networkHash(t.network)}`;
 }
+
+/** The fallback tag of earlier versions (no network): still removed by DEL. */
+const legacyTag = (t: MasqTarget) => `${TAG_PREFIX}${chainName(t)}`;
 
 /** The rules for one container address ("10.1.0.5/24"). */
 export function masqRules(t: MasqTarget, address: string): { family: Family; rules: Rule[] } {
@@ -69,9 +79,43 @@ export async function setupMasq(host: Netns, t: MasqTarget, addresses: readonly 
  */
 export async function teardownMasq(host: Netns, t: MasqTarget, addresses?: readonly string[]): Promise<void> {
   const held = [...new Set((addresses ?? []).map(familyOf))];
+  const hashed = tag(t) !== `${TAG_PREFIX}${t.network} id: ${t.containerId}`;
   for (const family of held.length ? held : ([4, 6] as const)) {
     await removeTagged(host, family, 'nat', { chains: ['POSTROUTING'], tag: tag(t), drop: [chainName(t)], known: async () => rulesOf(t, addresses ?? [], family) });
+    // A jump an earlier version tagged without the network (the chain went above).
+    if (hashed) await removeTagged(host, family, 'nat', { chains: ['POSTROUTING'], tag: legacyTag(t) });
   }
+}
+
+/**
+ * GC: remove the rules and chains of `network`'s attachments whose container is not among `valid`
+ * (container IDs; the reference names the chain by network and container, so one container's
+ * attachments of a network share it). Both families; returns what went (IDs, or chains where the
+ * tag held only the chain).
+ */
+export async function collectMasq(host: Netns, network: string, valid: readonly string[]): Promise<string[]> {
+  const keep = new Set(valid);
+  // Hashed tags name the chain: the chains of the valid containers are the ones to keep.
+  const keptChains = new Set(valid.map((containerId) => chainName({ network, containerId })));
+  const gone = new Set<string>();
+  for (const family of [4, 6] as const) {
+    for (const t of await tagsWithPrefix(host, family, 'nat', ['POSTROUTING'], TAG_PREFIX)) {
+      const rest = t.slice(TAG_PREFIX.length);
+      const at = rest.lastIndexOf(' id: ');
+      const hashed = /^(CNI-[0-9a-f]{24}) net: ([0-9a-f]{16})$/.exec(rest);
+      if (hashed) {
+        if (hashed[2] !== networkHash(network) || keptChains.has(hashed[1]!)) continue;
+        await removeTagged(host, family, 'nat', { chains: ['POSTROUTING'], tag: t, drop: [hashed[1]!] });
+        gone.add(hashed[1]!);
+      } else if (at > 0 && rest.slice(0, at) === network) {
+        const containerId = rest.slice(at + 5);
+        if (keep.has(containerId)) continue;
+        await removeTagged(host, family, 'nat', { chains: ['POSTROUTING'], tag: t, drop: [chainName({ network, containerId })] });
+        gone.add(containerId);
+      }
+    }
+  }
+  return [...gone];
 }
 
 /** Which of the expected rules are missing (for CHECK). */

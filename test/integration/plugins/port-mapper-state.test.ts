@@ -19,7 +19,7 @@ rootTest('ADD: delegate first with name+args injected (sorted, no cniVersion), o
   const mock = await mockDelegate(t);
   const add = await runPm(host!, mockConf({}, [[8080, 80], [5353, 53, 'UDP']]), { command: 'ADD', id: 'c-5', netns: ctr!.path, path: mock.dir });
   t.is(add.exitCode, 0, add.stdout + add.stderr);
-  t.is(add.stdout, '{"ip4":{"ip":"10.0.0.5/24"},"dns":{}}\n', 'no cniVersion in our config: the 0.2 form Mesos reads, dns {} kept');
+  t.is(add.stdout, '{"dns":{},"ip4":{"ip":"10.0.0.5/24"}}\n', 'no cniVersion in our config: the 0.2 form Mesos reads, dns {} kept');
   t.is(
     await mock.stdin('ADD', 'c-5'),
     '{"args":{"org.apache.mesos":{"network_info":{"name":"__MESOS_TEST__portMapper","port_mappings":[{"container_port":80,"host_port":8080},{"container_port":53,"host_port":5353,"protocol":"UDP"}]}}},"name":"__MESOS_TEST__portMapper","some":"setting","type":"mock"}',
@@ -107,7 +107,7 @@ rootTest('errors: one JSON document on stdout, exit status 1, upstream codes and
   await expect('{"name": "x",', { command: 'ADD', ...ok }, 101, (() => { try { JSON.parse('{"name": "x",'); } catch (e) { return (e as Error).message; } return ''; })());
   await expect(mockConf({ chain: undefined }), { command: 'ADD', ...ok }, 101, "Failed to get the required field 'chain': Not found");
   await expect(mockConf(), { command: 'ADD', ...ok, path: '/nonexistent' }, 101, "Could not find the delegate plugin 'mock' in '/nonexistent'");
-  await expect(mockConf(), { command: 'GC', ...ok } as never, 104, 'Unsupported command: GC');
+  await expect(mockConf(), { command: 'UPDATE', ...ok } as never, 104, 'Unsupported command: UPDATE');
   await expect(mockConf(), { command: 'ADD', ...ok, id: 'fail-1' }, 102, `Could not execute the delegate plugin '${mock.dir}/mock' for ADD command: Bad IP address`);
   await expect(mockConf(), { command: 'DEL', ...ok, id: 'fail-2' }, 102, `Could not execute the delegate plugin '${mock.dir}/mock' for DEL command: Bad IP address`);
   await expect(mockConf(), { command: 'ADD', ...ok, id: 'noip-1' }, 102, `Delegate CNI plugin '${mock.dir}/mock' did not return an IPv4 or IPv6 address`);
@@ -182,7 +182,8 @@ rootTest('IPv6: the delegate\'s v6 address gets ip6tables rules (jumps exclude :
   const conf = mockConf({ cniVersion: '1.0.0' });
   const add = await runPm(host!, conf, { command: 'ADD', id: 'v6-9', netns: ctr!.path, path: mock.dir });
   t.is(add.exitCode, 0, add.stdout);
-  t.deepEqual(add.json, { cniVersion: '1.0.0', ips: [{ address: '10.0.0.9/24' }, { address: 'fd00::9/64' }] });
+  // Called as Mesos calls it: the form Mesos reads, whatever cniVersion says.
+  t.deepEqual(add.json, { ip4: { ip: '10.0.0.9/24' }, ip6: { ip: 'fd00::9/64' } });
   t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`, DNAT('v6-9', 8080, '10.0.0.9', 80)]);
   t.deepEqual(await natRules(host!, CHAIN, 6), [`-N ${CHAIN}`, DNAT('v6-9', 8080, '[fd00::9]', 80)]);
   t.true((await natRules(host!, undefined, 6)).includes(`-A OUTPUT ! -d ::1/128 -m addrtype --dst-type LOCAL -j ${CHAIN}`));
@@ -202,17 +203,25 @@ rootTest('no port mappings: no rule, no chain, no jump; the delegate still runs'
   t.regex(await mock.stdin('ADD', 'c-4'), /"args":\{"org.apache.mesos":\{"network_info":\{\}\}\}/, 'the synthesized args reach the delegate');
 });
 
-rootTest('results follow our config version; CHECK verifies rules and asks the delegate', async (t) => {
+rootTest('results follow our config version for a CNI runtime, and are the form Mesos reads when Mesos calls; CHECK verifies rules and asks the delegate', async (t) => {
   const [host, ctr] = await namespaces(t, 2, 'pms');
   const mock = await mockDelegate(t);
+  // A CNI runtime: no org.apache.mesos args, the portMappings capability.
+  const cni = (cniVersion: string) => ({ ...mockConf({ cniVersion, runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80 }] } }), args: undefined });
   for (const [version, want] of [
     ['0.2.0', { cniVersion: '0.2.0', ip4: { ip: '10.0.0.6/24' }, dns: {} }],
     ['0.3.1', { cniVersion: '0.3.1', ips: [{ version: '4', address: '10.0.0.6/24' }], routes: [] }],
     ['1.1.0', { cniVersion: '1.1.0', ips: [{ address: '10.0.0.6/24' }], routes: [] }],
   ] as const) {
-    const r = await runPm(host!, mockConf({ cniVersion: version }), { command: 'ADD', id: 'c-6', netns: ctr!.path, path: mock.dir });
+    const r = await runPm(host!, cni(version), { command: 'ADD', id: 'c-6', netns: ctr!.path, path: mock.dir });
     t.deepEqual(r.json, want, version);
+    // Mesos (its args, no CNI_ARGS): the ip4 form whatever the operator wrote at the top.
+    const m = await runPm(host!, mockConf({ cniVersion: version }), { command: 'ADD', id: 'c-6', netns: ctr!.path, path: mock.dir });
+    t.is(m.stdout, '{"dns":{},"ip4":{"ip":"10.0.0.6/24"}}\n', `Mesos, ${version}`);
   }
+  // The same config with CNI_ARGS set is no call from Mesos (it never sets it): the config's version.
+  const withArgs = await runPm(host!, mockConf({ cniVersion: '0.3.1' }), { command: 'ADD', id: 'c-6', netns: ctr!.path, path: mock.dir, env: { CNI_ARGS: 'IgnoreUnknown=1' } });
+  t.like(withArgs.json, { cniVersion: '0.3.1', ips: [{ version: '4', address: '10.0.0.6/24' }] });
   const conf = mockConf({ cniVersion: '1.0.0', prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.0.0.6/24' }] } });
   const ok = await runPm(host!, conf, { command: 'CHECK', id: 'c-6', netns: ctr!.path, path: mock.dir });
   t.is(ok.exitCode, 0, ok.stdout);

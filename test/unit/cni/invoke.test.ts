@@ -123,3 +123,24 @@ test('ADD of a delegate that printed nothing is a decode failure naming it', asy
   const x = fakeExec({ quiet: { stdout: '', stderr: '', exitCode: 0 } });
   await t.throwsAsync(createDelegator(env(), { exec: x }).add({ type: 'quiet' }), { message: 'delegate quiet ADD printed no result' });
 });
+
+test("an exec-ed delegate's stderr is relayed (the spec's rule), success or failure; stdout stays its document", async (t) => {
+  const x = fakeExec({ loud: { stdout: '{"cniVersion":"1.0.0","ips":[]}', stderr: 'warning: something', exitCode: 0 }, quiet: { stdout: '', stderr: '', exitCode: 0 } });
+  const relayed: string[] = [];
+  const d = createDelegator(env(), { exec: x, stderr: (s) => relayed.push(s) });
+  t.like(await d.add({ type: 'loud' }), { cniVersion: '1.0.0' });
+  await d.del({ type: 'quiet' });
+  t.deepEqual(relayed, ['warning: something\n']);
+});
+
+test('speaks: the delegate is asked VERSION once per type; a delegate that cannot answer speaks nothing', async (t) => {
+  const x = fakeExec({ new: { stdout: '{"cniVersion":"1.1.0","supportedVersions":["1.0.0","1.1.0"]}', stderr: '', exitCode: 0 }, old: { stdout: '{"cniVersion":"1.1.0","supportedVersions":["0.4.0","1.0.0"]}', stderr: '', exitCode: 0 }, broken: { stdout: 'garbage', stderr: '', exitCode: 1 } });
+  const d = createDelegator(env('GC'), { exec: x });
+  t.true(await d.speaks('new', '1.1.0'));
+  t.true(await d.speaks('new', '1.0.0'));
+  t.false(await d.speaks('old', '1.1.0'));
+  t.false(await d.speaks('broken', '1.1.0'));
+  t.false(await d.speaks('missing', '1.1.0'));
+  t.is(x.seen.filter((s) => s.file === '/fake/new').length, 1);
+  t.is(x.seen[0]!.env.CNI_COMMAND, 'VERSION');
+});

@@ -88,3 +88,9 @@ test('an unsupported target version is refused', (t) => {
   const e = t.throws(() => convertResult(current, '0.9.0'));
   t.regex(e!.message, /unsupported version "0.9.0"/);
 });
+
+test('interface fields by version: mtu, socketPath and pciID only in 1.1.0 results', (t) => {
+  const r = { cniVersion: '1.1.0', interfaces: [{ name: 'eth0', mac: '02:00:00:00:00:01', sandbox: '/x', mtu: 1400, socketPath: '/s', pciID: '0000:00:01.0' }], ips: [{ address: '10.0.0.2/24' }] };
+  t.deepEqual((convertResult(r, '1.1.0') as Result).interfaces, r.interfaces);
+  for (const v of ['1.0.0', '0.4.0', '0.3.1']) t.deepEqual((convertResult(r, v) as Result).interfaces, [{ name: 'eth0', mac: '02:00:00:00:00:01', sandbox: '/x' }], v);
+});

@@ -135,3 +135,32 @@ test('VERSION needs no preflight', async (t) => {
   const v = await handle(strict, { CNI_COMMAND: 'VERSION' }, Buffer.alloc(0));
   t.is(v.exitCode, 0, 'VERSION needs no preflight');
 });
+
+test('no CNI_COMMAND: the about text and versions on stderr, nothing on stdout, exit 0 (libcni skel)', async (t) => {
+  const r = await handle(plugin, {}, Buffer.alloc(0));
+  t.is(r.exitCode, 0);
+  t.is(r.stdout, '');
+  t.regex(r.stderr!, /^CNI fake plugin \(mesos-cni\)\nCNI protocol versions supported: 0\.1\.0, .*1\.1\.0\n$/);
+});
+
+test('STATUS and GC of a plugin without handlers succeed (libcni skel); they need a 1.1.0 config; GC hands the plugin the valid attachments', async (t) => {
+  const conf = (v: string, extra = {}) => Buffer.from(JSON.stringify({ cniVersion: v, name: 'n', type: 'fake', ...extra }));
+  t.deepEqual(await handle(plugin, { CNI_COMMAND: 'STATUS' }, conf('1.1.0')), { stdout: '', exitCode: 0 });
+  t.deepEqual(await handle(plugin, { CNI_COMMAND: 'GC', CNI_PATH: '/p' }, conf('1.1.0')), { stdout: '', exitCode: 0 });
+  t.like(JSON.parse((await handle(plugin, { CNI_COMMAND: 'STATUS' }, conf('1.0.0'))).stdout), { code: 1 });
+  let seen: unknown = 'unset';
+  const collector: Plugin = { ...plugin, type: 'collector', async gc(ctx) { seen = ctx.validAttachments?.list; } };
+  await handle(collector, { CNI_COMMAND: 'GC', CNI_PATH: '/p' }, conf('1.1.0'));
+  t.is(seen, undefined, 'no list: the plugin is told nothing');
+  await handle(collector, { CNI_COMMAND: 'GC', CNI_PATH: '/p' }, conf('1.1.0', { 'cni.dev/valid-attachments': [{ containerID: 'c', ifname: 'eth0' }] }));
+  t.deepEqual(seen, [{ containerID: 'c', ifname: 'eth0' }]);
+  const bad = await handle(collector, { CNI_COMMAND: 'GC', CNI_PATH: '/p' }, conf('1.1.0', { 'cni.dev/valid-attachments': 'all' }));
+  t.like(JSON.parse(bad.stdout), { code: 7 });
+  const failing: Plugin = { ...plugin, type: 'down', async status() { throw new CniError(50, 'not ready'); } };
+  t.like(JSON.parse((await handle(failing, { CNI_COMMAND: 'STATUS' }, conf('1.1.0'))).stdout), { code: 50, msg: 'not ready' });
+});
+
+test('CNI_ARGS a plugin does not read cannot fail it; cniArgs() refuses them where read (code 4)', async (t) => {
+  const r = await handle(plugin, { ...env('DEL'), CNI_ARGS: 'not-a-pair' }, Buffer.from('{"cniVersion":"1.0.0","name":"n","type":"fake"}'));
+  t.is(r.exitCode, 0, r.stdout);
+});

@@ -11,16 +11,23 @@ const show = (r: Range) => ({ start: bigToIp(r.start, r.family), end: bigToIp(r.
 test('defaults: gateway and start .1, end before broadcast (IPv4) or the last address (IPv6)', (t) => {
   t.deepEqual(show(canonicalize({ subnet: '10.1.2.0/24' }, 'ipam')), { start: '10.1.2.1', end: '10.1.2.254', gw: '10.1.2.1' });
   t.deepEqual(show(canonicalize({ subnet: 'fd00::/120' }, 'ipam')), { start: 'fd00::1', end: 'fd00::ff', gw: 'fd00::1' });
-  t.deepEqual(show(canonicalize({ subnet: '10.1.2.7/24', rangeStart: '10.1.2.10', rangeEnd: '10.1.2.20', gateway: '10.1.2.254' }, 'ipam')), {
+  t.deepEqual(show(canonicalize({ subnet: '10.1.2.0/24', rangeStart: '10.1.2.10', rangeEnd: '10.1.2.20', gateway: '10.1.2.254' }, 'ipam')), {
     start: '10.1.2.10',
     end: '10.1.2.20',
     gw: '10.1.2.254',
   });
+  // As the reference: a gateway outside the subnet is taken as written (an on-link router elsewhere).
+  t.is(show(canonicalize({ subnet: '10.1.2.0/24', gateway: '10.9.9.1' }, 'ipam')).gw, '10.9.9.1');
 });
 
 test('validation errors name the field', (t) => {
   t.regex(t.throws(() => canonicalize({ subnet: '10.0.0.0/31' }, 'ipam'))!.message, /^ipam.subnet: expected a network with room/);
-  t.regex(t.throws(() => canonicalize({ subnet: '10.0.0.0/24', gateway: '10.0.1.1' }, 'ipam'))!.message, /^ipam.gateway: expected an address in 10.0.0.0\/24/);
+  t.regex(t.throws(() => canonicalize({ subnet: '10.0.0.0/24', rangeEnd: '10.0.1.1' }, 'ipam'))!.message, /^ipam.rangeEnd: expected an address in 10.0.0.0\/24/);
+  // The reference's refusal of a subnet with host bits, in its words.
+  t.is(
+    t.throws(() => canonicalize({ subnet: '10.1.2.7/24' }, 'ipam'))!.message,
+    'ipam.subnet: expected a network address: network has host bits set. For a subnet mask of length 24 the network address is 10.1.2.0, got "10.1.2.7/24"',
+  );
   t.regex(t.throws(() => canonicalize({ subnet: '10.0.0.0/24', rangeStart: 'fd00::1' }, 'ipam'))!.message, /^ipam.rangeStart: expected an IPv4 address/);
   t.regex(t.throws(() => canonicalize({ subnet: 'nope' }, 'ipam'))!.message, /^ipam.subnet: expected an address/);
   t.regex(t.throws(() => canonicalize({ subnet: '10.0.0.0/24', rangeStart: '10.0.0.9', rangeEnd: '10.0.0.5' }, 'ipam'))!.message, /rangeStart: expected an address not after rangeEnd/);

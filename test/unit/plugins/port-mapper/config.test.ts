@@ -172,7 +172,11 @@ test('preflight: upstream env texts in order (101), JSON text, delegate lookup, 
   t.deepEqual(err({ ...full, CNI_PATH: '/nonexistent' }), [101, "Could not find the delegate plugin 'bridge' in '/nonexistent'"]);
   const traversal = Buffer.from(JSON.stringify(base({ delegate: { type: '../bin/sh' } })));
   t.deepEqual(err(full, traversal), [101, `Could not find the delegate plugin '../bin/sh' in '/nonexistent:${dir}'`]);
-  t.deepEqual(err({ ...full, CNI_COMMAND: 'GC' }), [104, 'Unsupported command: GC']);
+  t.deepEqual(err({ ...full, CNI_COMMAND: 'UPDATE' }), [104, 'Unsupported command: UPDATE']);
+  // STATUS and GC (1.1.0) concern the network: no container, interface or namespace is asked for.
+  t.notThrows(() => preflight({ CNI_COMMAND: 'STATUS' }, stdin));
+  t.deepEqual(err({ CNI_COMMAND: 'GC' }), [101, "Unable to find environment variable 'CNI_PATH'"]);
+  t.notThrows(() => preflight({ CNI_COMMAND: 'GC', CNI_PATH: '/nonexistent' }, stdin));
   t.is(whichSync('noexec', dir), undefined, 'not executable');
   t.is(whichSync('bridge', `/nonexistent::${dir}`), join(dir, 'bridge'));
 });
