@@ -14,6 +14,8 @@ export interface JsonReply {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
+  /** The body as received. */
+  bytes: Buffer;
   /** The body parsed; throws a clear error when it is not JSON. */
   json<T = unknown>(): T;
   /** The local address the request left from (the agent's identity as the master sees it). */
@@ -59,11 +61,13 @@ export function requestJson(target: HttpTarget, path: string, o: RequestOptions)
       res.on('error', (e) => reject(new Error(`${what}: ${e.message}`)));
       res.on('end', () => {
         clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
+        const bytes = Buffer.concat(chunks);
+        const text = bytes.toString('utf8');
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
           text,
+          bytes,
           localAddress: local,
           json<T>(): T {
             try {
