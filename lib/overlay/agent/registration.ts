@@ -35,6 +35,12 @@ const realTimer = (fn: () => void, ms: number) => {
   return () => clearTimeout(t);
 };
 
+function sameAllocation(a: AgentOverlayInfo, b: AgentOverlayInfo): boolean {
+  const { state: _a, ...x } = a;
+  const { state: _b, ...y } = b;
+  return JSON.stringify(x) === JSON.stringify(y);
+}
+
 export class Registration {
   state: RegState = 'REGISTERING';
   configAttempts = 0;
@@ -99,11 +105,15 @@ export class Registration {
     }
     for (const o of list) {
       const name = o.info.name;
-      if (this.overlays.get(name)?.state?.status === 'STATUS_OK') {
+      const { state: _ignored, ...fresh } = o;
+      const had = this.overlays.get(name);
+      // Upstream skips an overlay that is OK, assuming its allocation never changes. It can (the
+      // agent deleted at the master and given other subnets, a new vtep_mtu): then it is
+      // configured again, so the CNI config and Docker network never keep a stale subnet.
+      if (had?.state?.status === 'STATUS_OK' && sameAllocation(had, fresh)) {
         work.push(Promise.resolve());
         continue;
       }
-      const { state: _ignored, ...fresh } = o;
       this.overlays.set(name, fresh);
       work.push(this.#configure(name));
     }

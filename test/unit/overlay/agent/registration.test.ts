@@ -169,3 +169,17 @@ test('the master exiting keeps the attempts and registers again; an overlay list
   t.is(ok.h.registers, 2);
   t.is(ok.h.reg.configAttempts, 2, 'exited: no reset');
 });
+
+test('an OK overlay whose allocation changed (deleted at the master, a new vtep_mtu) is configured again, unlike upstream', async (t) => {
+  const { h } = harness({ overlays: [ov('a')] });
+  h.reg.detected();
+  await tick();
+  t.deepEqual(h.configured, ['a']);
+  const moved = { ...ov('a'), subnet: '192.168.7.0/24' };
+  (h.reg.d as { register: () => Promise<AgentOverlayInfo[]> }).register = async () => [moved];
+  h.reg.detected();
+  await tick();
+  t.deepEqual(h.configured, ['a', 'a']);
+  t.is(h.reg.overlays.get('a')!.subnet, '192.168.7.0/24', '/overlay-agent/overlay shows the new allocation');
+  t.is(h.reg.state, 'REGISTERED');
+});
