@@ -188,13 +188,13 @@ export class Hosts {
 }
 
 /** Poll `fn` until it returns a truthy value (returned), or fail with `what` after `ms`. */
-export async function until<T>(what: string, ms: number, fn: () => Promise<T> | T, everyMs = 50): Promise<T> {
+export async function until<T>(what: string, ms: number, fn: () => Promise<T> | T, everyMs = 50): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
     } catch (e) {
       last = e;
     }
