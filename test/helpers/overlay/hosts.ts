@@ -14,13 +14,17 @@ import * as netns from '../../../lib/netns/index.js';
 import { execPlugin } from '../../../lib/cni/invoke.js';
 import { NetlinkHandle } from '../../../lib/netlink/index.js';
 import { ourBinDir } from '../cni.js';
-import { uniq, type TestNs } from '../fixture.js';
+import type { TestNs } from '../fixture.js';
 
 const execFileP = promisify(execFile);
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 export const AGENT_BIN = here('../../../bin/mesos-overlay-agent.cjs');
 export const MASTER_BIN = here('../../../bin/mesos-overlay-master.cjs');
 const CLI = here('../../../bin/mesos-cni.js');
+
+// Not fixture.js's (it loads ava, and the benchmark uses these hosts too): the same scheme.
+let seq = 0;
+const uniq = (prefix: string) => `${prefix}${process.pid.toString(36)}${(seq++).toString(36)}`.slice(0, 15);
 
 export interface Host extends TestNs {
   i: number;

@@ -92,9 +92,20 @@ rootTest.serial('each change goes out as one netlink batch (one request), howeve
   r.set(desiredPlane(self, [self, ...peers]), true);
   await until(() => applied.length > before);
   proto.request = orig;
+  t.is(applied.at(-1)!.requests, 1);
   t.is(batches, 1);
   t.is(ops, 49 * 4, '49 new peers × (neighbour, FDB entry, route, table-42 route)');
   t.is((await kernel(ns!)).fdb.length, 50);
+  // Hundreds at once (a start): requests of 512 ops, pipelined; every entry lands.
+  const many = Array.from({ length: 300 }, (_, i) => agent(i + 100));
+  const n = applied.length;
+  r.set(desiredPlane(self, [self, ...peers, ...many]), true);
+  await until(() => applied.length > n);
+  t.is(applied.at(-1)!.ops, 1200);
+  t.is(applied.at(-1)!.requests, 3);
+  await r.reconcileNow();
+  t.is(applied.at(-1)!.ops, 0, 'the kernel holds exactly the desired plane');
+  t.is((await kernel(ns!)).fdb.length, 350);
 });
 
 rootTest('drift is repaired by the next reconcile: a deleted route, FDB entry, neighbour and rule come back; a wrong MAC is fixed', async (t) => {

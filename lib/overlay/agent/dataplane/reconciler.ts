@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { NetlinkHandle } from '../../../netlink/index.js';
 import type { Netns } from '../../../netns/index.js';
+import { applyOps } from './apply.js';
 import { diffPlanes } from './diff.js';
 import { ensureVtep, readPlane } from './kernel.js';
 import { emptyPlane, planeSize, sameVtep, type Plane } from './plane.js';
@@ -16,6 +17,8 @@ export interface Applied {
   full: boolean;
   /** Netlink ops sent in the batch. */
   ops: number;
+  /** Netlink requests they went in (1 for a change; a large apply is pipelined in chunks). */
+  requests: number;
   ms: number;
   /** Peer entries (neighbours, FDB, routes) in the desired plane. */
   entries: number;
@@ -119,9 +122,9 @@ export class Reconciler {
       base = await readPlane(nl, v.index);
     } else base = this.#applied!;
     const ops = diffPlanes(base, want, this.#index!, authoritative);
-    if (ops.length > 0) await nl.request(ops);
+    const requests = await applyOps(nl, ops);
     this.#applied = want;
-    const a: Applied = { full, ops: ops.length, ms: performance.now() - t0, entries: planeSize(want), authoritative, vtep };
+    const a: Applied = { full, ops: ops.length, requests, ms: performance.now() - t0, entries: planeSize(want), authoritative, vtep };
     if (ops.length > 0) this.opts.log.info(a, full ? 'data plane: kernel reconciled' : 'data plane: change applied');
     this.opts.onApplied?.(a);
   }
