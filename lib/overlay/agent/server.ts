@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { current } from '../../netns/index.js';
+import { untilSignal } from '../daemon.js';
 import { OverlayAgent } from './agent.js';
 import { loadAgentConfig, type AgentConfig } from './config.js';
 import { createAgentApi } from './http.js';
@@ -52,13 +53,6 @@ export async function runOverlayAgent(opts: { config: string; log: Logger }): Pr
   process.on('uncaughtException', (e) => log.error({ err: e.stack ?? String(e) }, 'uncaught exception (kept running)'));
   const config = await loadAgentConfig(opts.config);
   const running = await startAgent(config, log);
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      log.info({ signal: sig }, 'stopping (the data plane stays as it is)');
-      running.stop().then(resolve, (e: Error) => (log.error({ err: e.message }, 'stop failed'), resolve()));
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
-  });
+  await untilSignal(log, running.stop, 'stopping (the data plane stays as it is)');
   log.info('stopped');
 }
