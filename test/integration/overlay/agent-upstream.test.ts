@@ -198,3 +198,12 @@ serial(titled('a failed overlay is reported with its error (here: no Docker Engi
   t.regex(metrics, /\noverlay_slave_overlay_config_failed 1\n/);
   t.regex(metrics, /\noverlay_slave_docker_cmd_failures [1-9]/);
 });
+
+serial(titled('dataplane false: the agent registers and configures, and leaves vtep1024 to dcos-net'), async (t) => {
+  await sh(['ip', 'link', 'del', 'vtep1024']);
+  const info = await startAgent({ dataplane: false, reconcile_interval_ms: 200 });
+  t.deepEqual(info.overlays[0].state, { status: 'STATUS_OK' });
+  await new Promise((r) => setTimeout(r, 600));
+  t.false(await ok(['ip', 'link', 'show', 'vtep1024']), 'no VTEP made');
+  t.regex((await hosts!.http(h, AGENT, 'GET', '/metrics')).body, /\noverlay_agent_dataplane_entries 0\n/);
+});
