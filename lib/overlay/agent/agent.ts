@@ -8,7 +8,7 @@ import type { Netns } from '../../netns/index.js';
 import type { AgentInfo, AgentOverlayInfo } from '../master/types.js';
 import type { AgentConfig } from './config.js';
 import { configureOverlay } from './configure.js';
-import { desiredPlane } from './dataplane/plane.js';
+import { desiredPlane, planeSize } from './dataplane/plane.js';
 import { Reconciler, type Applied } from './dataplane/reconciler.js';
 import { createDetector, type Detector } from './detector.js';
 import { DockerClient } from './docker.js';
@@ -46,6 +46,7 @@ export class OverlayAgent {
   #configFailed = false;
   #lostLogged = false;
   #ready: { resolve: () => void; promise: Promise<void> };
+  #readyDone = false;
   readonly startedAt = performance.now();
 
   private constructor(
@@ -199,8 +200,6 @@ export class OverlayAgent {
     this.o.onApplied?.(a);
   }
 
-  #readyDone = false;
-
   /** GET /overlay-agent/overlay. */
   info(): AgentInfoReply | undefined {
     if (!this.ip) return undefined;
@@ -225,7 +224,7 @@ export class OverlayAgent {
       overlaysWithoutSubnets: [...this.registration.overlays.values()].filter((x) => x.subnet === undefined && x.subnet6 === undefined).length,
       overlays,
       peers: Math.max(0, this.watch.agents.size - (this.ip && this.watch.agents.has(this.ip) ? 1 : 0)),
-      entries: this.reconciler ? this.reconciler.desired.neigh.size + this.reconciler.desired.fdb.size + this.reconciler.desired.routes.size + this.reconciler.desired.routes42.size : 0,
+      entries: this.reconciler ? planeSize(this.reconciler.desired) : 0,
       masterConnected: this.watch.connected,
     };
   }
