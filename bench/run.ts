@@ -5,7 +5,9 @@
 // BENCH_PM_N (100, port-mapper containers), BENCH_PM_SCALE (500, containers on one bridge; 0 skips),
 // BENCH_DAEMON_N (50, launcher + daemon vs standalone vs Go; 0 skips), BENCH_DAEMON_RSS_N (1000),
 // BENCH_OVERLAY_N (1000 agents registering on the overlay master; 0 skips), BENCH_OVERLAY_RECOVER_N
-// (10000 agents recovered), BENCH_OVERLAY_WATCHERS (1000 watchers).
+// (10000 agents recovered), BENCH_OVERLAY_WATCHERS (1000 watchers), BENCH_AGENT_PEERS (1000 peers
+// programmed / known at start by the overlay agent; 0 skips), BENCH_AGENT_ROUNDS (5),
+// BENCH_AGENT_WATCHERS (100 running agents a new one must reach).
 // Every count skips its part at 0.
 import { cpus, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { benchPortMapperScale, scaleTable } from './port-mapper-scale.js';
 import { benchDaemon, daemonTable } from './daemon.js';
 import { measureStartup, startupTable } from './startup.js';
 import { benchOverlayMaster, overlayTable } from './overlay-master.js';
+import { agentTable, benchOverlayAgent } from './overlay-agent.js';
 import { mean, median, ms, p95, sum, table } from './stats.js';
 
 const N = Number(process.env.BENCH_N ?? 200);
@@ -30,6 +33,9 @@ const DAEMON_RSS_N = Number(process.env.BENCH_DAEMON_RSS_N ?? 1000); // containe
 const OVERLAY_N = Number(process.env.BENCH_OVERLAY_N ?? 1000);
 const OVERLAY_RECOVER_N = Number(process.env.BENCH_OVERLAY_RECOVER_N ?? 10_000);
 const OVERLAY_WATCHERS = Number(process.env.BENCH_OVERLAY_WATCHERS ?? 1000);
+const AGENT_PEERS = Number(process.env.BENCH_AGENT_PEERS ?? 1000);
+const AGENT_ROUNDS = Number(process.env.BENCH_AGENT_ROUNDS ?? 5);
+const AGENT_WATCHERS = Number(process.env.BENCH_AGENT_WATCHERS ?? 100);
 const prefix = `mcb${process.pid.toString(36)}`;
 
 cleanupOnSignals();
@@ -110,6 +116,13 @@ async function main(): Promise<void> {
     const o = await benchOverlayMaster(OVERLAY_N, OVERLAY_RECOVER_N, OVERLAY_WATCHERS);
     console.log('\n' + overlayTable(o));
     console.log(`\nembedded ${o.regEmbedded.toFixed(0)}/s: goal >= 1000 ${o.regEmbedded >= 1000 ? 'met' : 'NOT met'}; ZooKeeper ${o.regZk.toFixed(0)}/s: goal >= 200 ${o.regZk >= 200 ? 'met' : 'NOT met'}; recovery ${ms(o.recoverEmbeddedMs)} ms: goal <= 1000 ${o.recoverEmbeddedMs <= 1000 ? 'met' : 'NOT met'}; failover ${ms(o.failoverMs)} ms: goal <= 5000 ${o.failoverMs <= 5000 ? 'met' : 'NOT met'}; watch ${ms(o.watchMs)} ms: goal <= 1000 ${o.watchMs <= 1000 ? 'met' : 'NOT met'}\n`);
+  }
+  if (process.getuid?.() === 0 && AGENT_PEERS > 0) {
+    console.log(`overlay agent: ${AGENT_PEERS} peers (daemon start; applied by the agent vs ip -batch + bridge -batch, ${AGENT_ROUNDS} rounds alternating, fresh namespace each), a new agent reaching ${AGENT_WATCHERS} running ones`);
+    const a = await benchOverlayAgent(AGENT_PEERS, AGENT_ROUNDS, AGENT_WATCHERS);
+    console.log('\n' + agentTable(a));
+    const appear = median(a.appearMs);
+    console.log(`\nratio (agent apply / ip -batch + bridge -batch, median) = ${a.ratio.toFixed(2)}: goal <= 1.0 ${a.ratio <= 1 ? 'met' : 'NOT met'}; new agent in ${AGENT_WATCHERS} data planes ${ms(appear)} ms: goal <= 1000 ${appear <= 1000 ? 'met' : 'NOT met'}\n`);
   }
   if (STARTUP_RUNS <= 0) return;
   console.log(`start-up: ${STARTUP_RUNS} runs each, interleaved, CNI_COMMAND=VERSION`);

@@ -152,7 +152,10 @@ export async function bundleEntry(entry: string, opts: BundleOptions = {}): Prom
     const text = (e as { errors?: { text: string }[] }).errors?.map((x) => x.text).join('; ') ?? String(e);
     if (!/top-level await/i.test(text)) throw e;
     const esm = join(outDir, `${name}.bundle.mjs`);
-    await build({ ...common, entryPoints: [entry], outfile: esm, format: 'esm' });
+    // CommonJS dependencies bundled into ESM (node-zookeeper-client) still call require() for
+    // built-ins; esbuild's shim uses a `require` in scope, which ESM lacks: give it Node's.
+    const banner = { js: 'import { createRequire as __mcniCreateRequire } from "node:module"; const require = __mcniCreateRequire(import.meta.url);' };
+    await build({ ...common, entryPoints: [entry], outfile: esm, format: 'esm', banner });
     return { entry, out: esm, format: 'esm', note: 'top-level await other than a leading `await` statement keeps it ESM (Node 20 then also starts its ESM loader)' };
   }
   writeFileSync(cjs, loaderText(basename(body)), { mode: 0o755 });

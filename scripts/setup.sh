@@ -6,7 +6,9 @@ need=()
 # nftables: only its `nft` CLI, which a test uses to write rules the way nft does (comments in userdata).
 # zookeeperd: ZooKeeper 3.8 and a JRE; the overlay master's tests and bench run their own ensemble
 # from its jars inside a test namespace (the package's own service is never used).
-for p in iptables ipset iproute2 containernetworking-plugins conntrack netcat-openbsd iputils-ping nftables zookeeperd; do
+# docker.io, busybox-static: the overlay agent's tests run their own dockerd inside a test namespace
+# (never the machine's daemon) and import a busybox image built from busybox-static's binary.
+for p in iptables ipset iproute2 containernetworking-plugins conntrack netcat-openbsd iputils-ping nftables zookeeperd docker.io busybox-static; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 # node-gyp builds the addon when no prebuild matches: a C++ compiler, make and python3.

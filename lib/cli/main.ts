@@ -17,6 +17,7 @@ const USAGE = `usage:
     --port-mapping goes into network_info.port_mappings with --mesos, else into the
     portMappings capability (runtimeConfig) of plugins that declare it
   mesos-cni overlay-master --config master.json [--log-level info] [--log-file FILE]
+  mesos-cni overlay-agent --config agent.json [--log-level info] [--log-file FILE]
   mesos-cni demo`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -100,6 +101,10 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === 'overlay-master') {
     const { overlayMasterMain } = await import('../overlay/master/main.js');
     return overlayMasterMain(rest);
+  }
+  if (cmd === 'overlay-agent') {
+    const { overlayAgentMain } = await import('../overlay/agent/main.js');
+    return overlayAgentMain(rest);
   }
   if (cmd === 'demo') {
     const { runDemo } = await import('./demo.js');

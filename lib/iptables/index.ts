@@ -18,3 +18,6 @@ export { readTagged, removeTagged, missing, describeRule, rulesTagged, tagsWithP
 export type { AddrType, CtState, Family, PortSpec, Protocol, Table } from './tokens.js';
 export { tokenize, quote, isComment } from './tokens.js';
 export { isNftBackend } from './nft.js';
+// IP sets (`ipset restore -exist` / `ipset save`): used by the overlay agent's MASQUERADE rule.
+export * as ipset from './ipset.js';
+export type { IpsetOp, SavedSet, IpsetEntry, SetType } from './ipset.js';

@@ -31,25 +31,29 @@ function agentIp(o: Record<string, unknown>): string {
   return ip;
 }
 
+/**
+ * An `AgentNetworkConfig` (every field optional, the proto defaults filled in): the agent's own
+ * config file and its registration carry the same object. ConfigErrors name `<field>.<key>`.
+ */
+export function parseAgentNetworkConfig(raw: unknown, field: string): AgentNetworkConfig {
+  const n = raw === undefined ? {} : obj(raw, field);
+  const d = AGENT_NETWORK_DEFAULTS;
+  const f = (k: string) => `${field}.${k}`;
+  return {
+    allocate_subnet: optBool(n, 'allocate_subnet', f('allocate_subnet')) ?? d.allocate_subnet,
+    mesos_bridge: optBool(n, 'mesos_bridge', f('mesos_bridge')) ?? d.mesos_bridge,
+    docker_bridge: optBool(n, 'docker_bridge', f('docker_bridge')) ?? d.docker_bridge,
+    overlay_mtu: optUint(n, 'overlay_mtu', f('overlay_mtu')) ?? d.overlay_mtu,
+    command_timeout: optUint(n, 'command_timeout', f('command_timeout')) ?? d.command_timeout,
+    enable_ipv6: optBool(n, 'enable_ipv6', f('enable_ipv6')) ?? d.enable_ipv6,
+  };
+}
+
 /** {"ip": "<agent IPv4>", "network_config": AgentNetworkConfig} (every field optional, proto defaults). */
 export function parseRegister(body: unknown): { ip: string; config: AgentNetworkConfig } {
   return wrap(() => {
     const o = obj(body, 'body');
-    const ip = agentIp(o);
-    const n = o['network_config'] === undefined ? {} : obj(o['network_config'], 'network_config');
-    const d = AGENT_NETWORK_DEFAULTS;
-    const f = (k: string) => `network_config.${k}`;
-    return {
-      ip,
-      config: {
-        allocate_subnet: optBool(n, 'allocate_subnet', f('allocate_subnet')) ?? d.allocate_subnet,
-        mesos_bridge: optBool(n, 'mesos_bridge', f('mesos_bridge')) ?? d.mesos_bridge,
-        docker_bridge: optBool(n, 'docker_bridge', f('docker_bridge')) ?? d.docker_bridge,
-        overlay_mtu: optUint(n, 'overlay_mtu', f('overlay_mtu')) ?? d.overlay_mtu,
-        command_timeout: optUint(n, 'command_timeout', f('command_timeout')) ?? d.command_timeout,
-        enable_ipv6: optBool(n, 'enable_ipv6', f('enable_ipv6')) ?? d.enable_ipv6,
-      },
-    };
+    return { ip: agentIp(o), config: parseAgentNetworkConfig(o['network_config'], 'network_config') };
   });
 }
 

@@ -4,6 +4,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { loadMasterConfig, type MasterConfig } from './config.js';
+import { untilSignal } from '../daemon.js';
 import { createApi } from './http.js';
 import { OverlayMaster } from './master.js';
 import { createStore } from './store/index.js';
@@ -53,13 +54,6 @@ export async function runOverlayMaster(opts: { config: string; log: Logger }): P
   process.on('unhandledRejection', (e) => log.error({ err: (e as Error)?.stack ?? String(e) }, 'unhandled rejection (kept running)'));
   const cfg = await loadMasterConfig(opts.config);
   const running = await startMaster(cfg, log);
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      log.info({ signal: sig }, 'stopping');
-      running.stop().then(resolve, (e: Error) => (log.error({ err: e.message }, 'stop failed'), resolve()));
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
-  });
+  await untilSignal(log, running.stop);
   log.info('stopped');
 }

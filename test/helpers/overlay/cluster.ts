@@ -21,6 +21,23 @@ const ZK_CP = ['/etc/zookeeper/conf', '/usr/share/java/zookeeper.jar', '/usr/sha
 export const zookeeperInstalled = (): boolean => existsSync('/usr/share/java/zookeeper.jar') && existsSync('/usr/bin/java');
 
 const zkPort = (i: number) => 2181 + i;
+
+/**
+ * Member i's zoo.cfg (its myid written into `dataDir`): tickTime 500, so sessions as short as 1 s
+ * are allowed (ZooKeeper's minimum is 2 ticks). `servers`: "host:quorumPort:electionPort" each.
+ */
+export function zooConfig(i: number, dataDir: string, clientPort: number, servers: string[], clientAddress?: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
+  const lines = [`tickTime=500`, `initLimit=40`, `syncLimit=10`, `dataDir=${dataDir}`, `clientPort=${clientPort}`, ...(clientAddress ? [`clientPortAddress=${clientAddress}`] : []), `admin.enableServer=false`, `4lw.commands.whitelist=srvr,ruok`, `minSessionTimeout=1000`, `maxSessionTimeout=60000`];
+  return [...lines, ...servers.map((s, j) => `server.${j + 1}=${s}`)].join('\n') + '\n';
+}
+
+/** The command running one ZooKeeper member from Debian's jars (to run inside a namespace). */
+export function zkJava(cfgFile: string, logDir: string): string[] {
+  return ['java', '-Xms32m', '-Xmx192m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dzookeeper.log.dir=${logDir}`, '-cp', ZK_CP, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgFile];
+}
+
 export const masterPort = (i: number) => 5061 + i;
 
 export interface HttpReply {
@@ -75,19 +92,13 @@ export class Cluster {
 
   #writeZkConfig(i: number): void {
     const data = join(this.dir, `zk${i}`);
-    mkdirSync(data, { recursive: true });
-    writeFileSync(join(data, 'myid'), `${i + 1}\n`);
-    const servers = Array.from({ length: this.size }, (_, j) => `server.${j + 1}=127.0.0.1:${2888 + j}:${3888 + j}`);
-    // tickTime 500: sessions as short as 1 s are allowed (ZooKeeper's minimum is 2 ticks).
-    writeFileSync(
-      join(this.dir, `zoo${i}.cfg`),
-      [`tickTime=500`, `initLimit=40`, `syncLimit=10`, `dataDir=${data}`, `clientPort=${zkPort(i)}`, `clientPortAddress=127.0.0.1`, `admin.enableServer=false`, `4lw.commands.whitelist=srvr,ruok`, `minSessionTimeout=1000`, `maxSessionTimeout=60000`, ...servers].join('\n') + '\n',
-    );
+    const servers = Array.from({ length: this.size }, (_, j) => `127.0.0.1:${2888 + j}:${3888 + j}`);
+    writeFileSync(join(this.dir, `zoo${i}.cfg`), zooConfig(i, data, zkPort(i), servers, '127.0.0.1'));
   }
 
   startZk(i: number): void {
     const log = join(this.dir, `zk${i}.log`);
-    const args = ['netns', 'exec', this.ns, 'java', '-Xms32m', '-Xmx192m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dzookeeper.log.dir=${this.dir}`, '-cp', ZK_CP, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(this.dir, `zoo${i}.cfg`)];
+    const args = ['netns', 'exec', this.ns, ...zkJava(join(this.dir, `zoo${i}.cfg`), this.dir)];
     const p = spawn('ip', args, { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, JAVA_TOOL_OPTIONS: '' } });
     p.on('error', () => {});
     writeFileSync(log, `started pid ${p.pid}\n`);
