@@ -1,7 +1,8 @@
 // Minuteman registration: a `minuteman` link in the container (where dcos-net installs VIP routes),
 // then the checkpoint `<path>/<container ID>` holding the netns path, which dcos-net watches.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { mkdirp } from '../../fs/mkdir.js';
 import { readRegularFile } from '../../fs/read.js';
 import { join } from 'node:path';
 import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
@@ -59,7 +60,7 @@ export async function register(cfg: MinutemanConfig, container: NetlinkHandle, c
   rb.push(`delete link ${MINUTEMAN_IFNAME}`, () => container.link.del(MINUTEMAN_IFNAME));
   const file = checkpointFile(cfg, containerId);
   try {
-    await mkdir(cfg.path, { recursive: true, mode: 0o755 });
+    await mkdirp(cfg.path, 0o755);
     rb.push(`remove ${file}`, () => rm(file, { force: true }));
     await writeCheckpoint(file, cfg.path, netns);
   } catch (e) {

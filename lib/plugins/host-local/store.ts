@@ -5,9 +5,10 @@
 // The files are a few bytes on a local disk, so they are read and written synchronously: an
 // async call is a round trip through libuv's thread pool (~0.3 ms each in a fresh process, and an
 // ADD makes eight), a synchronous one a few microseconds of the event loop, also in the daemon.
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { withFileLock } from '../../fs/flock.js';
+import { mkdirpSync } from '../../fs/mkdir.js';
 import { readRegularFile } from '../../fs/read.js';
 import { native } from '../../native/index.js';
 
@@ -28,7 +29,7 @@ export class LeaseStore {
 
   static async open(dataDir: string, network: string): Promise<LeaseStore> {
     const dir = join(dataDir, network);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    mkdirpSync(dir, 0o755);
     return new LeaseStore(dir);
   }
 

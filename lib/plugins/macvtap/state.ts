@@ -4,7 +4,8 @@
 // attachment: <dataDir>/<network>/<containerID>@<ifname> (a container ID holds no '@'), or, where
 // that is longer than a file name may be, `sha256-<hex of it>`.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirp } from '../../fs/mkdir.js';
 import { readRegularFile } from '../../fs/read.js';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.js';
@@ -33,7 +34,7 @@ export class HostRouteStore {
     const file = this.file(containerId, ifname);
     const tmp = join(this.dir, `.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o755 });
+      await mkdirp(this.dir, 0o755);
       await writeFile(tmp, JSON.stringify(rec) + '\n', { mode: 0o644 });
       await rename(tmp, file);
     } catch (e) {
