@@ -48,7 +48,8 @@ export function parseCniArgs(raw: string | undefined): [string, string][] {
   if (!raw) return [];
   return raw.split(';').map((pair) => {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: invalid pair ${JSON.stringify(pair)}: expected KEY=VALUE`);
+    // Input no ADD accepts: a DEL of it has nothing to remove (InputError).
+    if (eq <= 0) throw new InputError(ErrorCode.InvalidEnvironment, `CNI_ARGS: invalid pair ${JSON.stringify(pair)}: expected KEY=VALUE`);
     return [pair.slice(0, eq), pair.slice(eq + 1)];
   });
 }

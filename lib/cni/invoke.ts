@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { access, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { envVars, type CniEnv, type Command } from './env.js';
-import { CniError, ErrorCode } from './errors.js';
+import { CniError, ErrorCode, InputError } from './errors.js';
 import { parseResult, type AnyResult } from './result.js';
 import type { PluginResolver } from './plugin.js';
 
@@ -44,7 +44,8 @@ const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
 
 /** First executable named `type` in the search path (libcni's FindInPath). */
 export async function findInPath(type: string, path: string[]): Promise<string> {
-  if (!TYPE_RE.test(type)) throw new CniError(ErrorCode.InvalidNetworkConfig, `type: expected a plugin name, got ${JSON.stringify(type)}`);
+  // No executable has such a name: a config naming it was never attached, and a DEL of it succeeds (InputError).
+  if (!TYPE_RE.test(type)) throw new InputError(ErrorCode.InvalidNetworkConfig, `type: expected a plugin name, got ${JSON.stringify(type)}`);
   for (const dir of path) {
     const file = join(dir, type);
     try {

@@ -2,7 +2,7 @@
 // ranges, routes, dataDir, resolvConf) and requested IPs from CNI_ARGS IP=, args.cni.ips and
 // runtimeConfig.ips. All defaulting and validation happens here.
 import type { CniEnv } from '../../cni/env.js';
-import { configError, CniError, ErrorCode } from '../../cni/errors.js';
+import { configError, CniError, ErrorCode, InputError } from '../../cni/errors.js';
 import { isObject, type NetConf } from '../../cni/config.js';
 import { isLegacy } from '../../cni/version.js';
 import { parseIp, parsePrefix, type IpAddr } from '../../netlink/ip.js';
@@ -29,7 +29,7 @@ function requestedIps(conf: NetConf, env: CniEnv): IpAddr[] {
   for (const [k, v] of env.args) {
     if (k === 'IP') out.push(parseIp(v, 'CNI_ARGS IP'));
     else if (k.toLowerCase() !== 'ignoreunknown' && !ignoreUnknown) {
-      throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: unknown key ${JSON.stringify(k)} (set IgnoreUnknown=1 to allow keys meant for other plugins)`);
+      throw new InputError(ErrorCode.InvalidEnvironment, `CNI_ARGS: unknown key ${JSON.stringify(k)} (set IgnoreUnknown=1 to allow keys meant for other plugins)`);
     }
   }
   const cni = isObject(conf.args) && isObject(conf.args.cni) ? conf.args.cni : undefined;
