@@ -74,6 +74,8 @@ export async function removeCheckpoint(cfg: MinutemanConfig, containerId: string
   try {
     await rm(file, { force: true });
   } catch (e) {
+    // ENOTDIR: the checkpoint directory could never be made (a file in the way): nothing registered.
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
     throw fail(`unable to remove the registration ${file}`, e);
   }
 }

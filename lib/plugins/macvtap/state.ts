@@ -50,7 +50,8 @@ export class HostRouteStore {
     try {
       text = readRegularFile(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      // ENOTDIR: the directory could never be made (a file in the way), so no record was ever written.
+      if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
       throw new CniError(ErrorCode.IoFailure, `read host routes from ${file}`, (e as Error).message);
     }
     try {
@@ -63,6 +64,8 @@ export class HostRouteStore {
   }
 
   async remove(containerId: string, ifname: string): Promise<void> {
-    await rm(this.file(containerId, ifname), { force: true });
+    await rm(this.file(containerId, ifname), { force: true }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOTDIR') throw e;
+    });
   }
 }
