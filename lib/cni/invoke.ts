@@ -135,6 +135,14 @@ export interface DelegatorOptions {
   releaseAfter?: Promise<unknown>;
 }
 
+/**
+ * How many plugins deep a delegation may go. Real chains are 3 (dcos-l4lb → port mapper → bridge →
+ * host-local); a config whose delegate names itself (`ipam.type: "bridge"` in a bridge config) would
+ * recurse without end — in-process, until the daemon runs out of heap and aborts.
+ */
+export const MAX_DELEGATION_DEPTH = 8;
+const DEPTH_VAR = 'MESOS_CNI_DELEGATION_DEPTH';
+
 export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Delegator {
   const base = Object.fromEntries(
     Object.entries(opts.baseEnv ?? process.env).filter((kv): kv is [string, string] => kv[1] !== undefined && !kv[0].startsWith('CNI_')),
@@ -146,9 +154,15 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
   async function run(command: Command, conf: object, o: DelegateOptions = {}): Promise<AnyResult | undefined> {
     const type = (conf as { type?: unknown }).type;
     if (typeof type !== 'string') throw new CniError(ErrorCode.InvalidNetworkConfig, 'delegate.type: expected a string');
+    // Carried in the environment, so it counts through exec'd delegates (ours or not) as well.
+    const depth = (Number(base[DEPTH_VAR]) || 0) + 1;
+    if (depth > MAX_DELEGATION_DEPTH) {
+      // No ADD gets through such a config: a DEL of it has nothing to remove (InputError).
+      throw new InputError(ErrorCode.InvalidNetworkConfig, `delegation deeper than ${MAX_DELEGATION_DEPTH} plugins (does the config delegate to itself?), at type ${JSON.stringify(type)}`);
+    }
     const file = await find(type);
     const callEnv = { ...env, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns, argsRaw: o.noArgs ? undefined : env.argsRaw };
-    const vars = { ...base, ...envVars(callEnv, command) };
+    const vars = { ...base, ...envVars(callEnv, command), [DEPTH_VAR]: String(depth) };
     const stdin = o.stdin ?? JSON.stringify(conf);
     const releaseAfter = command === 'DEL' ? (o.releaseAfter ?? opts.releaseAfter) : undefined;
     if (inProcessAllowed) {
