@@ -5,7 +5,7 @@ import { hostile } from './hostile.js';
 import { PLUGINS } from './world.js';
 
 for (const plugin of PLUGINS) {
-  rootTest.serial(`hostile hosts: ${plugin}, both paths`, async (t) => {
+  rootTest(`hostile hosts: ${plugin}, both paths`, async (t) => {
     t.timeout(3_600_000);
     await hostile(t, plugin);
   });

@@ -161,7 +161,8 @@ export class World {
     this.daemonLogSeen = log.length;
     const stray = /unhandled rejection|uncaught exception/i.exec(fresh) ?? STACK_TRACE.exec(fresh.replace(/"stack":"[^"]*"/g, ''));
     if (stray) out.crash ??= `the daemon logged: ${fresh.slice(Math.max(0, stray.index - 200), stray.index + 400)}`;
-    if (o && !o.hung && !/served by the daemon/.test(o.stderr)) {
+    // (Unreadable stdin is the one case the launcher leaves to the node entry on purpose.)
+    if (o && !o.hung && !/served by the daemon|running the node entry","detail":"stdin cannot be read"/.test(o.stderr)) {
       const why = /running the node entry[^\n]*/.exec(o.stderr)?.[0] ?? `no launcher line: ${o.stderr.slice(0, 300)}`;
       if (/no answer from the daemon/.test(why)) out.hang ??= `launcher fell back: ${why}`;
       else if (!out.crash) out.bad = `not served by the daemon: ${why}`;
