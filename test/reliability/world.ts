@@ -292,9 +292,14 @@ export class World {
       }
       if (payload) await start({ argv: ['ip', 'netns', 'exec', this.host.name, restore, '--noflush', '-w', '5'], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' }, stdin: payload }).done;
     }
-    for (const id of ids) if (id && !id.includes('/') && id !== '.' && id !== '..' && id.length < 256) await rm(`/run/mesos-cni/containers/${id}`, { force: true }).catch(() => undefined);
+    await this.dropLocks(ids);
     await this.wipe();
     await this.snapshotBaseline();
+  }
+
+  /** Remove the per-container lock files of `ids` (ours: the IDs are this world's). */
+  async dropLocks(ids: string[]): Promise<void> {
+    for (const id of ids) if (id && !id.includes('/') && id !== '.' && id !== '..' && id.length < 256) await rm(`/run/mesos-cni/containers/${id}`, { force: true }).catch(() => undefined);
   }
 
   // ---- valid base configs ------------------------------------------------------------------------
