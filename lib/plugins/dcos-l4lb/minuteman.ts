@@ -74,8 +74,9 @@ export async function removeCheckpoint(cfg: MinutemanConfig, containerId: string
   try {
     await rm(file, { force: true });
   } catch (e) {
-    // ENOTDIR: the checkpoint directory could never be made (a file in the way): nothing registered.
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+    // ENOTDIR, ENAMETOOLONG: the checkpoint directory could never be made (a file in the way, a
+    // name too long): nothing was registered.
+    if (['ENOTDIR', 'ENAMETOOLONG'].includes((e as NodeJS.ErrnoException).code ?? '')) return;
     throw fail(`unable to remove the registration ${file}`, e);
   }
 }

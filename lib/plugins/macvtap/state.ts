@@ -50,8 +50,9 @@ export class HostRouteStore {
     try {
       text = readRegularFile(file);
     } catch (e) {
-      // ENOTDIR: the directory could never be made (a file in the way), so no record was ever written.
-      if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
+      // ENOTDIR, ENAMETOOLONG: the directory could never be made (a file in the way, a name too
+      // long), so no record was ever written.
+      if (['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
       throw new CniError(ErrorCode.IoFailure, `read host routes from ${file}`, (e as Error).message);
     }
     try {
@@ -65,7 +66,7 @@ export class HostRouteStore {
 
   async remove(containerId: string, ifname: string): Promise<void> {
     await rm(this.file(containerId, ifname), { force: true }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOTDIR') throw e;
+      if (e.code !== 'ENOTDIR' && e.code !== 'ENAMETOOLONG') throw e;
     });
   }
 }
