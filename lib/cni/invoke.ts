@@ -153,7 +153,7 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
 
   async function run(command: Command, conf: object, o: DelegateOptions = {}): Promise<AnyResult | undefined> {
     const type = (conf as { type?: unknown }).type;
-    if (typeof type !== 'string') throw new CniError(ErrorCode.InvalidNetworkConfig, 'delegate.type: expected a string');
+    if (typeof type !== 'string') throw new InputError(ErrorCode.InvalidNetworkConfig, 'delegate.type: expected a string');
     // Carried in the environment, so it counts through exec'd delegates (ours or not) as well.
     const depth = (Number(base[DEPTH_VAR]) || 0) + 1;
     if (depth > MAX_DELEGATION_DEPTH) {

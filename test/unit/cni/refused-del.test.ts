@@ -1,6 +1,9 @@
 // Input that no ADD accepts, found by the reliability suite to fail its DEL (so a runtime retries
 // that DEL forever): a malformed CNI_ARGS, a key host-local refuses, a plugin `type` no
 // executable can have. ADD refuses each; a DEL of each succeeds (InputError).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { findInPath, handle, InputError, type Plugin } from '../../../lib/cni/index.js';
 import { parseEnv } from '../../../lib/cni/env.js';
@@ -29,5 +32,16 @@ test('a plugin type no executable can have is refused input (a DEL through it su
   for (const type of ['{}', '../bridge', '', 'a\nb', 'x'.repeat(200)]) {
     const err = await t.throwsAsync(findInPath(type, ['/nonexistent']));
     t.true(err instanceof InputError, `${JSON.stringify(type)}: ${String(err)}`);
+  }
+});
+
+test('dcos-l4lb: a delegate type no executable can have, or none, is refused input through its wrapper (its DEL succeeds)', async (t) => {
+  const { plugin: l4lb } = await import('../../../lib/plugins/dcos-l4lb/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'mcni-rd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const type of ['\t', '{}', undefined]) {
+    const conf = Buffer.from(JSON.stringify({ cniVersion: '1.1.0', name: 'n', type: 'dcos-l4lb', spartan: false, minuteman: { path: join(dir, 'mm') }, delegate: { type, bridge: 'b' } }));
+    const env = { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: '/nonexistent' };
+    t.deepEqual(await handle(l4lb, env, conf), { stdout: '', exitCode: 0 }, JSON.stringify(type));
   }
 });
