@@ -69,6 +69,9 @@ export function generate(w: World, index: number): Input {
   let envBroken = false;
   let commandMissing = false;
   let main = 'ADD';
+  // Where the config names plugins: a change there (by any mutation) may make a DEL fail legitimately.
+  const typePaths = paths(conf).filter((q) => q.length > 1 && q[q.length - 1] === 'type');
+  const typesBefore = typePaths.map((q) => JSON.stringify(get(conf, q)));
   const k = r.pick([0, 1, 1, 2, 2, 3, 4]);
   for (let m = 0; m < k; m++) {
     const all = paths(conf);
@@ -214,6 +217,7 @@ export function generate(w: World, index: number): Input {
     main = r.pick(['DEL', 'CHECK', 'VERSION', 'STATUS', 'GC']);
     mutations.push(`command ${main}`);
   }
+  configBroken ||= typePaths.some((q, i) => JSON.stringify(get(conf, q)) !== typesBefore[i]);
   if (configBroken && !(env.CNI_PATH ?? '<BIN>').startsWith('<BIN>')) {
     env.CNI_PATH = w.env('ADD', id).CNI_PATH;
     mutations.push('CNI_PATH restored (a mutated type with the reference plugins first could recurse without end)');
@@ -249,9 +253,13 @@ function stdinFor(inp: Input, s: Step, added: string | undefined): string {
   }
   if (!c || typeof c !== 'object' || Array.isArray(c)) return inp.stdin;
   const o = { ...(c as Record<string, unknown>) };
-  if (s.withPrev && added) o.prevResult = JSON.parse(added);
-  if (s.keep) o['cni.dev/valid-attachments'] = [{ containerID: inp.id, ifname: inp.ifname }];
-  return JSON.stringify(o);
+  try {
+    if (s.withPrev && added) o.prevResult = JSON.parse(added);
+    if (s.keep) o['cni.dev/valid-attachments'] = [{ containerID: inp.id, ifname: inp.ifname }];
+    return JSON.stringify(o);
+  } catch {
+    return inp.stdin; // nested deeper than JSON.stringify can go: sent as it is
+  }
 }
 
 const brief = (o: Outcome) => ({ exit: o.exitCode, ms: o.ms, stdout: o.stdout.slice(0, 2000), stderr: o.stderr.slice(-2000) });
@@ -332,7 +340,14 @@ export async function fuzzPlugin(t: ExecutionContext, plugin: Plugin): Promise<v
   const tally = new Tally(`fuzz: ${plugin}`);
   for (let i = 0; i < N; i++) {
     if (ONLY >= 0 && i !== ONLY) continue;
-    await runInput(w, generate(w, i), tally);
+    const inp = generate(w, i);
+    try {
+      await runInput(w, inp, tally);
+    } catch (e) {
+      // The suite's own failure on this input: recorded with the input (it fails the test), and the run goes on.
+      tally.find('bad outputs', `suite error on input ${i}: ${(e as Error).stack ?? String(e)}`.slice(0, 1500), { plugin, index: i, mutations: inp.mutations, stdin: inp.stdin.slice(0, 3000) });
+      await w.heal([inp.id, `${w.token}-${i}`]).catch(() => undefined);
+    }
   }
   tally.finish(t);
 }

@@ -263,7 +263,7 @@ export class World {
     for (const id of new Set(ids)) {
       if (id && id.length < 256 && !id.includes('/') && id !== '.' && id !== '..' && existsSync(`/run/mesos-cni/containers/${id}`)) out.push(`container lock /run/mesos-cni/containers/${id}`);
     }
-    for (const d of ['/var/lib/cni', '/run/dcos']) if (existsSync(d) && !PREEXISTING.has(d)) out.push(`machine default directory ${d} appeared`);
+    for (const f of await this.defaultDirEntries()) out.push(`in a machine default directory: ${f}`);
     return out;
   }
 
@@ -295,6 +295,31 @@ export class World {
     await this.dropLocks(ids);
     await this.wipe();
     await this.snapshotBaseline();
+  }
+
+  /**
+   * Entries of ours under the plugins' default directories (/var/lib/cni, /run/dcos), which no
+   * config of the suite names: a network name or container ID of this world there means a mutation
+   * reached a default. (Other tests on the machine may use these directories; theirs are not counted.)
+   */
+  private async defaultDirEntries(): Promise<string[]> {
+    const out: string[] = [];
+    const mine = (p: string) => p.includes(this.token) || /fznet|kinet|hsnet|rcnet|stnet/.test(p);
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (mine(p)) out.push(p);
+        else if (e.isDirectory() && depth < 4) await walk(p, depth + 1);
+      }
+    };
+    for (const d of ['/var/lib/cni', '/run/dcos']) await walk(d, 0);
+    return out;
   }
 
   /** Remove the per-container lock files of `ids` (ours: the IDs are this world's). */
@@ -414,8 +439,6 @@ export async function linksIn(ns: string): Promise<string[]> {
   const { stdout } = await execFileP('ip', ['-n', ns, '-j', 'link', 'show']);
   return (JSON.parse(stdout || '[]') as { ifname: string }[]).map((l) => l.ifname).filter((n) => n !== 'lo');
 }
-
-const PREEXISTING = new Set(['/var/lib/cni', '/run/dcos'].filter((d) => existsSync(d)));
 
 /** The path a config field names may be hostile too: always somewhere under the world's root. */
 export function hostilePath(w: World, r: Rng): string {
