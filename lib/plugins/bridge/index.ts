@@ -158,7 +158,9 @@ async function removeLink(ctx: PluginContext, addresses?: (a: string[]) => void)
   const container = await NetlinkHandle.open(ctx.netns);
   try {
     const link = await container.link.find(ctx.env.ifname);
-    if (!link) return;
+    // Only a veth can be ours: another link of that name (`lo`, one the runtime or another plugin
+    // made) is no attachment of this plugin, and `lo` cannot even be deleted (EOPNOTSUPP).
+    if (!link || link.kind !== 'veth') return;
     if (addresses) addresses((await container.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address));
     await container.link.del({ index: link.index });
   } finally {
