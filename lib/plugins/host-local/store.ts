@@ -5,7 +5,7 @@
 // The files are a few bytes on a local disk, so they are read and written synchronously: an
 // async call is a round trip through libuv's thread pool (~0.3 ms each in a fresh process, and an
 // ADD makes eight), a synchronous one a few microseconds of the event loop, also in the daemon.
-import { closeSync, existsSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { withFileLock } from '../../fs/flock.js';
 import { mkdirpSync } from '../../fs/mkdir.js';
@@ -61,7 +61,10 @@ export class LeaseStore {
       throw e;
     }
     closeSync(fd);
-    this.#writeAtomic(LAST_PREFIX + rangeId, ip);
+    // In place, as the reference writes it: a write cut short by a kill leaves a cursor that does not
+    // parse, which reads as none (allocation then starts at the range's start and skips what is
+    // taken). A temporary file renamed over it was left behind by every kill between the two.
+    writeFileSync(join(this.dir, LAST_PREFIX + rangeId), ip, { mode: 0o644 });
     return true;
   }
 
@@ -104,9 +107,4 @@ export class LeaseStore {
     rmSync(join(this.dir, ip), { force: true });
   }
 
-  #writeAtomic(name: string, text: string): void {
-    const tmp = join(this.dir, `.${name}.${process.pid}`);
-    writeFileSync(tmp, text, { mode: 0o644 });
-    renameSync(tmp, join(this.dir, name));
-  }
 }
