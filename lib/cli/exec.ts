@@ -147,7 +147,7 @@ export async function execCommand(a: ExecArgs): Promise<AnyResult | undefined> {
   if (a.mesos) {
     if (list.plugins.length !== 1) throw new Error('exec --mesos: Mesos runs single-plugin configs, not conflists');
     const conf = list.plugins[0]! as Record<string, unknown>;
-    const d = createDelegator({ command: 'ADD', containerId, netns: a.netns, ifname: a.ifname, args: [], argsRaw: undefined, path: a.cniPath }, opts);
+    const d = createDelegator({ command: 'ADD', containerId, netns: a.netns, ifname: a.ifname, args: [], argsRaw: undefined, path: a.cniPath }, { ...opts, runtime: true });
     if (a.command === 'add') {
       const stdin = mesosStdin(conf, networkInfo(list.name, a.labels, a.portMappings, a.ipAddresses ?? []));
       // Mesos checkpoints network.conf before the plugin runs; DEL replays it.

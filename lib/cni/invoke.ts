@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { access, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { envVars, type CniEnv, type Command } from './env.js';
-import { CniError, ErrorCode } from './errors.js';
+import { CniError, ErrorCode, InputError } from './errors.js';
 import { parseResult, type AnyResult } from './result.js';
 
 /** Installed executables of ours carry this marker in their first bytes (see `mesos-cni install`). */
@@ -49,7 +49,8 @@ const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
 
 /** First executable named `type` in the search path (libcni's FindInPath). */
 export async function findInPath(type: string, path: string[]): Promise<string> {
-  if (!TYPE_RE.test(type)) throw new CniError(ErrorCode.InvalidNetworkConfig, `type: expected a plugin name, got ${JSON.stringify(type)}`);
+  // No executable has such a name: a config naming it was never attached, and a DEL of it succeeds (InputError).
+  if (!TYPE_RE.test(type)) throw new InputError(ErrorCode.InvalidNetworkConfig, `type: expected a plugin name, got ${JSON.stringify(type)}`);
   for (const dir of path) {
     const file = join(dir, type);
     try {
@@ -169,9 +170,18 @@ export interface DelegatorOptions {
    * reach the caller's; stdout stays the one JSON document. Ours in-process write to ours already.
    */
   stderr?: (text: string) => void;
+  /** The caller is a runtime (lib/cni/runtime.ts, `mesos-cni exec`), not a plugin delegating. */
+  runtime?: boolean;
 }
 
 const toStderr = (text: string) => void process.stderr.write(text);
+/**
+ * How many plugins deep a delegation may go. Real chains are 3 (dcos-l4lb → port mapper → bridge →
+ * host-local); a config whose delegate names itself (`ipam.type: "bridge"` in a bridge config) would
+ * recurse without end — in-process, until the daemon runs out of heap and aborts.
+ */
+export const MAX_DELEGATION_DEPTH = 8;
+const DEPTH_VAR = 'MESOS_CNI_DELEGATION_DEPTH';
 
 export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Delegator {
   const base = Object.fromEntries(
@@ -183,10 +193,17 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
 
   async function run(command: Command, conf: object, o: DelegateOptions = {}): Promise<AnyResult | undefined> {
     const type = (conf as { type?: unknown }).type;
-    if (typeof type !== 'string') throw new CniError(ErrorCode.InvalidNetworkConfig, 'delegate.type: expected a string');
+    if (typeof type !== 'string') throw new InputError(ErrorCode.InvalidNetworkConfig, 'delegate.type: expected a string');
+    // Carried in the environment, so it counts through exec'd delegates (ours or not) as well.
+    // A runtime's own calls are the first level and carry no count (the spec's environment only).
+    const depth = opts.runtime ? 0 : (Number(base[DEPTH_VAR]) || 0) + 1;
+    if (depth > MAX_DELEGATION_DEPTH) {
+      // No ADD gets through such a config: a DEL of it has nothing to remove (InputError).
+      throw new InputError(ErrorCode.InvalidNetworkConfig, `delegation deeper than ${MAX_DELEGATION_DEPTH} plugins (does the config delegate to itself?), at type ${JSON.stringify(type)}`);
+    }
     const file = await find(type);
     const callEnv = { ...env, containerId: o.containerId ?? env.containerId, ifname: o.ifname ?? env.ifname, netns: o.netns ?? env.netns, argsRaw: o.noArgs ? undefined : env.argsRaw };
-    const vars = { ...base, ...envVars(callEnv, command) };
+    const vars = { ...base, ...envVars(callEnv, command), ...(depth > 0 ? { [DEPTH_VAR]: String(depth) } : {}) };
     const stdin = o.stdin ?? JSON.stringify(conf);
     const releaseAfter = command === 'DEL' ? (o.releaseAfter ?? opts.releaseAfter) : undefined;
     if (inProcess) {

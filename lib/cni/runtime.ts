@@ -88,7 +88,7 @@ function pluginConf(list: NetConfList, p: NetConf, a: Attachment | undefined, pr
 
 /** ADD every plugin in order; each gets the previous result. Returns the last result. */
 export async function addList(list: NetConfList, a: Attachment, o: RuntimeOptions = {}): Promise<AnyResult> {
-  const d = createDelegator(envFor(a, 'ADD'), o);
+  const d = createDelegator(envFor(a, 'ADD'), { ...o, runtime: true });
   let prev: AnyResult | undefined;
   for (const p of list.plugins) prev = await d.add(pluginConf(list, p, a, prev));
   return list.cniVersion ? convertResult(prev!, list.cniVersion) : prev!;
@@ -97,13 +97,13 @@ export async function addList(list: NetConfList, a: Attachment, o: RuntimeOption
 /** CHECK every plugin in order with the result of the ADD; nothing when the list says disableCheck. */
 export async function checkList(list: NetConfList, a: Attachment, prev: AnyResult | undefined, o: RuntimeOptions = {}): Promise<void> {
   if (list.disableCheck) return;
-  const d = createDelegator(envFor(a, 'CHECK'), o);
+  const d = createDelegator(envFor(a, 'CHECK'), { ...o, runtime: true });
   for (const p of list.plugins) await d.check(pluginConf(list, p, a, prev));
 }
 
 /** DEL every plugin in reverse order (each with the ADD's result when known). */
 export async function delList(list: NetConfList, a: Attachment, prev: AnyResult | undefined, o: RuntimeOptions = {}): Promise<void> {
-  const d: Delegator = createDelegator(envFor(a, 'DEL'), o);
+  const d: Delegator = createDelegator(envFor(a, 'DEL'), { ...o, runtime: true });
   for (const p of [...list.plugins].reverse()) await d.del(pluginConf(list, p, a, prev));
 }
 
@@ -118,7 +118,7 @@ function networkEnv(path: string[], command: Command): CniEnv {
  */
 export async function statusList(list: NetConfList, path: string[], o: RuntimeOptions = {}): Promise<void> {
   if (!list.cniVersion || !hasCommand(list.cniVersion, 'STATUS')) return;
-  const d = createDelegator(networkEnv(path, 'STATUS'), o);
+  const d = createDelegator(networkEnv(path, 'STATUS'), { ...o, runtime: true });
   for (const p of list.plugins) await d.run('STATUS', pluginConf(list, p, undefined, undefined));
 }
 
@@ -129,7 +129,7 @@ export async function statusList(list: NetConfList, path: string[], o: RuntimeOp
  */
 export async function gcList(list: NetConfList, path: string[], valid: readonly ValidAttachment[], o: RuntimeOptions = {}): Promise<void> {
   if (list.disableGC || !list.cniVersion || !hasCommand(list.cniVersion, 'GC')) return;
-  const d = createDelegator(networkEnv(path, 'GC'), o);
+  const d = createDelegator(networkEnv(path, 'GC'), { ...o, runtime: true });
   const errors: unknown[] = [];
   for (const p of list.plugins) {
     await d.run('GC', { ...pluginConf(list, p, undefined, undefined), [VALID_ATTACHMENTS]: valid }).catch((e: unknown) => errors.push(e));

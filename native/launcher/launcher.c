@@ -85,13 +85,15 @@ static int read_trailer(void) {
   return cfg.type[0] && cfg.node[0] && cfg.entry[0] ? 0 : -1;
 }
 
-static void read_stdin(struct buf *in) {
+/* 0, or the errno of a stdin that cannot be read (a directory: EISDIR). */
+static int read_stdin(struct buf *in) {
   char chunk[65536];
   for (;;) {
     ssize_t n = read(0, chunk, sizeof chunk);
     if (n > 0) put(in, chunk, (size_t)n);
     else if (n < 0 && errno == EINTR) continue;
-    else return; /* EOF, or no stdin at all (EBADF): the plugin sees the same */
+    else if (n < 0 && errno != EBADF) return errno;
+    else return 0; /* EOF, or no stdin at all (EBADF): the plugin sees the same */
   }
 }
 
@@ -211,7 +213,7 @@ int main(void) {
   verbose = lvl && (!strcmp(lvl, "info") || !strcmp(lvl, "debug"));
   struct buf in = {0};
   if (read_trailer() != 0) {
-    read_stdin(&in);
+    (void)read_stdin(&in);
     cni_error(&in, 11, "mesos-cni launcher: no install trailer in this executable", "reinstall with: mesos-cni install --launcher");
   }
   const char *sock_path = getenv("MESOS_CNI_SOCKET");
@@ -232,7 +234,9 @@ int main(void) {
     fallback(&in, 0, "daemon socket not served by root");
   }
 
-  read_stdin(&in);
+  /* Unreadable stdin: the node entry reads it again and answers as the plugin always does (code 5;
+     the port mapper's 100), instead of the daemon answering a config that seems empty. */
+  if (read_stdin(&in) != 0 && in.n == 0) close(fd), fallback(&in, 0, "stdin cannot be read");
   struct buf req = {0};
   put(&req, "\0\0\0\0" "MCNI1", 10);
   put(&req, cfg.type, strlen(cfg.type) + 1);

@@ -2,7 +2,6 @@
 // registration state machine run on every new term; each overlay configured (§6 side effects);
 // and the VXLAN data plane converged to this agent's and its peers' records. Everything acts in
 // one network namespace (the daemon's own; the benchmark runs many agents, one per namespace).
-import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Netns } from '../../netns/index.js';
 import type { AgentInfo, AgentOverlayInfo } from '../master/types.js';
@@ -18,6 +17,7 @@ import { initIpset } from './netfilter.js';
 import { Registration } from './registration.js';
 import { loadState, StateWriter, type SavedState } from './state-file.js';
 import { MasterWatch } from './watcher.js';
+import { mkdirp } from '../../fs/mkdir.js';
 
 /** What /overlay-agent/overlay serves: upstream's AgentInfo plus configuration_attempts. */
 export interface AgentInfoReply extends AgentInfo {
@@ -112,7 +112,7 @@ export class OverlayAgent {
       if (state && (config.ip === undefined || config.ip === state.ip)) cached = state;
     }
     try {
-      await mkdir(config.cniDir, { recursive: true });
+      await mkdirp(config.cniDir, 0o755);
     } catch (e) {
       throw new Error(`Failed to create CNI config directory: ${(e as Error).message}`);
     }

@@ -3,7 +3,6 @@
 // the overlay's `nomatch` entry and MASQUERADE rule. Every step is idempotent (overwrite, inspect
 // before create, -exist, check before append, delete-then-insert), so configuring again is safe.
 // A failure rejects with upstream's text, the failures of both halves joined by ';'.
-import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Netns } from '../../netns/index.js';
 import type { AgentNetworkConfig, AgentOverlayInfo } from '../master/types.js';
@@ -11,6 +10,7 @@ import { writeAtomic } from './atomic-file.js';
 import { cniConfig, cniConfigPath } from './cni-file.js';
 import type { DockerClient } from './docker.js';
 import { dockerIsolationReturn, masquerade } from './netfilter.js';
+import { mkdirp } from '../../fs/mkdir.js';
 
 export interface ConfigureDeps {
   ns: Netns;
@@ -34,7 +34,7 @@ export async function configureMesosNetwork(d: ConfigureDeps, o: AgentOverlayInf
   }
   if (!o.mesos_bridge?.ip) throw new Error(`Failed to parse bridge ip: the master allocated no mesos_bridge.ip for overlay '${name}'`);
   try {
-    await mkdir(d.cniDir, { recursive: true });
+    await mkdirp(d.cniDir, 0o755);
     await writeAtomic(cniConfigPath(d.cniDir, name), cniConfig(o, d.network, d.cniDataDir));
   } catch (e) {
     throw new Error(`Failed to write CNI config: ${(e as Error).message}`);

@@ -3,10 +3,11 @@
 // agent serves and repairs its data plane from it before the master answers (adding only: nothing
 // is withdrawn until the master's own view arrives), and resumes the watch with a delta. Overlay
 // states are not kept: like upstream, a restarted agent configures every overlay again.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentInfo } from '../master/types.js';
 import { writeAtomic } from './atomic-file.js';
+import { mkdirp } from '../../fs/mkdir.js';
 
 export const STATE_FORMAT = 'mesos-overlay-agent/1';
 
@@ -71,7 +72,7 @@ export class StateWriter {
     this.#pending = undefined;
     this.#writing = (async () => {
       try {
-        await mkdir(this.dir, { recursive: true, mode: 0o700 });
+        await mkdirp(this.dir, 0o700);
         await writeAtomic(statePath(this.dir), JSON.stringify(s));
       } catch (e) {
         this.onError(e as Error);

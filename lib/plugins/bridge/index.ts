@@ -179,7 +179,10 @@ async function del(ctx: PluginContext): Promise<void> {
   try {
     const container = ctx.netns ? await NetlinkHandle.open(ctx.netns) : undefined;
     try {
-      const link = await container?.link.find(ifname);
+      // Only a veth can be ours: another link of that name (`lo`, one the runtime or another plugin
+      // made) is no attachment of this plugin, and `lo` cannot even be deleted (EOPNOTSUPP).
+      const found = await container?.link.find(ifname);
+      const link = found?.kind === 'veth' ? found : undefined;
       const masqOn = cfg.ipMasq && cfg.ipamType !== undefined;
       // Link-local aside; none known (no link, or flushed by someone) makes teardown look at both families.
       const addresses = link && masqOn ? (await container!.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address) : undefined;

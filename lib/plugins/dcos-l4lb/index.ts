@@ -3,7 +3,7 @@
 // delegate, spartan, minuteman — undoing all of it (the delegate included) on a failure; DEL takes
 // ours down before the delegate's, each step idempotent; CHECK verifies every piece, then the delegate.
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
-import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
+import { asCniError, CniError, ErrorCode, InputError } from '../../cni/errors.js';
 import { convertResult, type AnyResult } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
@@ -16,10 +16,14 @@ import * as spartan from './spartan.js';
 import { RecordStore } from './records.js';
 import { gc, status } from './lifecycle.js';
 
-/** The delegate's failure, keeping its code (a runtime may act on "try again later"). */
+/**
+ * The delegate's failure, keeping its code (a runtime may act on "try again later") and whether it
+ * refused its input for what it is (then a DEL of it succeeds: InputError).
+ */
 function delegateError(cfg: L4lbConfig, e: unknown): CniError {
   const err = asCniError(e);
-  return new CniError(err.code, `failed to invoke delegate plugin ${cfg.delegateType}: ${err.msg}`, err.details, { cause: e });
+  const Err = e instanceof InputError ? InputError : CniError;
+  return new Err(err.code, `failed to invoke delegate plugin ${cfg.delegateType}: ${err.msg}`, err.details, { cause: e });
 }
 
 async function add(ctx: PluginContext): Promise<AnyResult> {

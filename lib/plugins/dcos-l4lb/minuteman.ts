@@ -1,8 +1,10 @@
 // Minuteman registration: a `minuteman` link in the container (where dcos-net installs VIP routes),
 // then the checkpoint `<path>/<container ID>` holding the netns path, which dcos-net watches.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { mkdirp } from '../../fs/mkdir.js';
 import { readRegularFile } from '../../fs/read.js';
+import { removeFile } from '../../fs/remove.js';
 import { join } from 'node:path';
 import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
 import type { Rollback } from '../../cni/rollback.js';
@@ -59,7 +61,7 @@ export async function register(cfg: MinutemanConfig, container: NetlinkHandle, c
   rb.push(`delete link ${MINUTEMAN_IFNAME}`, () => container.link.del(MINUTEMAN_IFNAME));
   const file = checkpointFile(cfg, containerId);
   try {
-    await mkdir(cfg.path, { recursive: true, mode: 0o755 });
+    await mkdirp(cfg.path, 0o755);
     rb.push(`remove ${file}`, () => rm(file, { force: true }));
     await writeCheckpoint(file, cfg.path, netns);
   } catch (e) {
@@ -71,7 +73,7 @@ export async function register(cfg: MinutemanConfig, container: NetlinkHandle, c
 export async function removeCheckpoint(cfg: MinutemanConfig, containerId: string): Promise<void> {
   const file = checkpointFile(cfg, containerId);
   try {
-    await rm(file, { force: true });
+    await removeFile(file); // a directory that could never be made: nothing was registered
   } catch (e) {
     throw fail(`unable to remove the registration ${file}`, e);
   }

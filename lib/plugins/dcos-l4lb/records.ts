@@ -6,7 +6,9 @@
 // beside the leases it accounts for, so both survive (or vanish with) the same disk; no network
 // name starts with '.', and host-local reads no directory there.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirp } from '../../fs/mkdir.js';
+import { removeFile } from '../../fs/remove.js';
 import { join } from 'node:path';
 import { readRegularFile } from '../../fs/read.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
@@ -39,7 +41,7 @@ export class RecordStore {
     const file = this.file(rec.containerId, rec.ifname);
     const tmp = join(this.dir, `.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o755 });
+      await mkdirp(this.dir, 0o755);
       await writeFile(tmp, JSON.stringify(rec), { mode: 0o644 });
       await rename(tmp, file);
     } catch (e) {
@@ -49,7 +51,7 @@ export class RecordStore {
   }
 
   async remove(containerId: string, ifname: string): Promise<void> {
-    await rm(this.file(containerId, ifname), { force: true });
+    await removeFile(this.file(containerId, ifname));
   }
 
   /** Every record of this network (unreadable files left alone). */

@@ -3,7 +3,7 @@
 // runtimeConfig.ips. All defaulting and validation happens here.
 import { cniArgs, type CniEnv } from '../../cni/env.js';
 import type { Route } from '../../cni/result.js';
-import { configError, CniError, ErrorCode } from '../../cni/errors.js';
+import { configError, CniError, ErrorCode, InputError } from '../../cni/errors.js';
 import { isObject, type NetConf } from '../../cni/config.js';
 import { isLegacy } from '../../cni/version.js';
 import { formatIp, parseIp, parsePrefix, type IpAddr } from '../../ip.js';
@@ -37,7 +37,7 @@ function requestedIps(conf: NetConf, env: CniEnv): IpAddr[] {
   for (const [k, v] of args) {
     if (k === 'IP') out.push(requested(v, 'CNI_ARGS IP'));
     else if (k.toLowerCase() !== 'ignoreunknown' && !ignoreUnknown) {
-      throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: unknown key ${JSON.stringify(k)} (set IgnoreUnknown=1 to allow keys meant for other plugins)`);
+      throw new InputError(ErrorCode.InvalidEnvironment, `CNI_ARGS: unknown key ${JSON.stringify(k)} (set IgnoreUnknown=1 to allow keys meant for other plugins)`);
     }
   }
   const cni = isObject(conf.args) && isObject(conf.args.cni) ? conf.args.cni : undefined;

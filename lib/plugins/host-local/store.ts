@@ -5,9 +5,10 @@
 // The files are a few bytes on a local disk, so they are read and written synchronously: an async
 // call is a round trip through libuv's thread pool (an ADD would make eight), a synchronous one a
 // few microseconds of the event loop, also in the daemon.
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { withFileLock } from '../../fs/flock.js';
+import { mkdirpSync } from '../../fs/mkdir.js';
 import { readRegularFile } from '../../fs/read.js';
 import { native } from '../../native/index.js';
 
@@ -28,7 +29,7 @@ export class LeaseStore {
 
   static async open(dataDir: string, network: string): Promise<LeaseStore> {
     const dir = join(dataDir, network);
-    if (mkdirSync(dir, { recursive: true, mode: 0o755 }) !== undefined) {
+    if (mkdirpSync(dir, 0o755)) {
       // A new store: its lock file as the reference's makes it (0750, before the umask), once.
       try {
         closeSync(openSync(join(dir, 'lock'), 'wx', 0o750));
@@ -67,7 +68,10 @@ export class LeaseStore {
       throw e;
     }
     closeSync(fd);
-    this.#writeAtomic(LAST_PREFIX + rangeId, ip);
+    // In place, as the reference writes it: a write cut short by a kill leaves a cursor that does not
+    // parse, which reads as none (allocation then starts at the range's start and skips what is
+    // taken). A temporary file renamed over it was left behind by every kill between the two.
+    writeFileSync(join(this.dir, LAST_PREFIX + rangeId), ip, { mode: 0o644 });
     return true;
   }
 
@@ -110,9 +114,4 @@ export class LeaseStore {
     rmSync(join(this.dir, ip), { force: true });
   }
 
-  #writeAtomic(name: string, text: string): void {
-    const tmp = join(this.dir, `.${name}.${process.pid}`);
-    writeFileSync(tmp, text, { mode: 0o644 });
-    renameSync(tmp, join(this.dir, name));
-  }
 }

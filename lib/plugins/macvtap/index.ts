@@ -2,7 +2,7 @@
 // IPAM, optionally reachable from the host through `hostrouteif` and routed back per interface
 // with `hostrouteip`. ADD is a linear script with a rollback stack; docs/macvtap.md lists what
 // differs from upstream (f1-outsourcing/plugins, branch hostrouteif) and why.
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import { isErrno } from '../../native/index.js';
@@ -91,7 +91,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       }
 
       // Born in the container under a temporary name (never moved: moving costs ~21 ms here).
-      const tmp = `mvt${randomBytes(4).toString('hex')}`;
+      const tmp = temporaryName(containerId, ifname);
       try {
         await host.link.add({ kind: 'macvtap', name: tmp, link: master.index, mode: cfg.mode, netns: containerNs, mtu: cfg.mtu, mac: cfg.mac });
       } catch (e) {
@@ -171,6 +171,15 @@ async function sourceRouting(
  * still there), the host routes (from the record, so also without the netns), then the lease —
  * released last, so no new container gets the address while an old route still points at it.
  */
+/**
+ * The name the macvtap is born under before its rename to CNI_IFNAME: one per attachment, so that
+ * a DEL finds it when an ADD was killed between the two (the container's lock keeps a second ADD
+ * of the attachment from using it meanwhile).
+ */
+export function temporaryName(containerId: string, ifname: string): string {
+  return `mvt${createHash('sha256').update(`${containerId}\0${ifname}`).digest('hex').slice(0, 8)}`;
+}
+
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf);
   const { containerId, ifname } = ctx.env;
@@ -178,6 +187,9 @@ async function del(ctx: PluginContext): Promise<void> {
   if (ctx.netns) {
     const container = await NetlinkHandle.open(ctx.netns);
     try {
+      // An ADD killed between creating the macvtap and renaming it left it under its temporary name.
+      const orphan = await container.link.find(temporaryName(containerId, ifname));
+      if (orphan?.kind === 'macvtap') await container.link.del({ index: orphan.index });
       const link = await container.link.find(ifname);
       if (link?.kind === 'macvtap') {
         if (cfg.hostRouteIf) {

@@ -4,7 +4,9 @@
 // attachment: <dataDir>/<network>/<containerID>@<ifname> (a container ID holds no '@'), or, where
 // that is longer than a file name may be, `sha256-<hex of it>`.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirp } from '../../fs/mkdir.js';
+import { neverThere, removeFile } from '../../fs/remove.js';
 import { readRegularFile } from '../../fs/read.js';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.js';
@@ -36,7 +38,7 @@ export class HostRouteStore {
     const file = this.file(containerId, ifname);
     const tmp = join(this.dir, `.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o755 });
+      await mkdirp(this.dir, 0o755);
       await writeFile(tmp, JSON.stringify(rec) + '\n', { mode: 0o644 });
       await rename(tmp, file);
     } catch (e) {
@@ -52,7 +54,9 @@ export class HostRouteStore {
     try {
       text = readRegularFile(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      // ENOTDIR, ENAMETOOLONG: the directory could never be made (a file in the way, a name too
+      // long), so no record was ever written.
+      if (neverThere(e)) return undefined;
       throw new CniError(ErrorCode.IoFailure, `read host routes from ${file}`, (e as Error).message);
     }
     try {
@@ -65,7 +69,7 @@ export class HostRouteStore {
   }
 
   async remove(containerId: string, ifname: string): Promise<void> {
-    await rm(this.file(containerId, ifname), { force: true });
+    await removeFile(this.file(containerId, ifname));
   }
 
   /**

@@ -41,7 +41,7 @@ async function execedAdd() {
 
 test('an exec-ed delegate gets the CNI environment: ours replaced, the rest passed', async (t) => {
   const { x } = await execedAdd();
-  t.deepEqual(x.seen[0]!.env, { PATH: '/usr/bin', OTHER: 'kept', CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: '/a:/b', CNI_NETNS: '/x', CNI_ARGS: 'IP=10.0.0.9' });
+  t.deepEqual(x.seen[0]!.env, { PATH: '/usr/bin', OTHER: 'kept', CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: '/a:/b', CNI_NETNS: '/x', CNI_ARGS: 'IP=10.0.0.9', MESOS_CNI_DELEGATION_DEPTH: '1' });
 });
 
 test('an exec-ed delegate gets the config on stdin', async (t) => {

@@ -2,10 +2,11 @@
 // the whole snapshot to a temporary file, fsyncs it, renames it over the old one and fsyncs the
 // directory, so after a crash at any point the file is the old state or the new one, never a mix.
 // Per-agent JSON is cached, so a commit costs the I/O and a string join, not a re-serialisation.
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoredAgent } from '../types.js';
 import { StoreError, type Store, type StoreChange, type StoreHooks } from './types.js';
+import { mkdirp } from '../../../fs/mkdir.js';
 
 export const STATE_FILE = 'overlay-master.json';
 export const FORMAT = 'mesos-overlay-master/1';
@@ -55,7 +56,7 @@ export class EmbeddedStore implements Store {
   }
 
   async start(hooks: StoreHooks): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdirp(this.dir, 0o755);
     // A temporary file left by a crash mid-write is never the state: the rename did not happen.
     for (const f of await readdir(this.dir)) if (f.startsWith(`${STATE_FILE}.tmp`)) await rm(join(this.dir, f), { force: true });
     const snap = await readSnapshot(this.dir);

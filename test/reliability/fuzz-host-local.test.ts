@@ -1,0 +1,8 @@
+// The fuzzer (fuzz.ts) on `host-local`: N inputs, standalone and through the daemon.
+import { rootTest } from '../helpers/fixture.js';
+import { fuzzPlugin } from './fuzz.js';
+
+rootTest('fuzz: host-local, both paths', async (t) => {
+  t.timeout(3_600_000);
+  await fuzzPlugin(t, 'host-local');
+});
