@@ -1,6 +1,6 @@
 // The Mesos network of an overlay: `<cni_dir>/<name>.conf`, byte for byte what upstream's agent
 // writes (compact JSON in its field order, no trailing newline, no cniVersion so the bridge
-// answers in the 0.1 form the port mapper and Mesos read), written atomically (atomic-file.ts).
+// answers in the 0.1 form the port mapper and Mesos read), written atomically (lib/fs/atomic.ts).
 import { join } from 'node:path';
 import type { AgentNetworkConfig, AgentOverlayInfo } from '../master/types.js';
 

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Netns } from '../../netns/index.js';
 import type { AgentNetworkConfig, AgentOverlayInfo } from '../master/types.js';
-import { writeAtomic } from './atomic-file.js';
+import { writeAtomic } from '../../fs/atomic.js';
 import { cniConfig, cniConfigPath } from './cni-file.js';
 import type { DockerClient } from './docker.js';
 import { dockerIsolationReturn, masquerade } from './netfilter.js';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentInfo } from '../master/types.js';
-import { writeAtomic } from './atomic-file.js';
+import { writeAtomic } from '../../fs/atomic.js';
 import { mkdirp } from '../../fs/mkdir.js';
 
 export const STATE_FORMAT = 'mesos-overlay-agent/1';

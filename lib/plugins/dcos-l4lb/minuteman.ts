@@ -1,10 +1,10 @@
 // Minuteman registration: a `minuteman` link in the container (where dcos-net installs VIP routes),
 // then the checkpoint `<path>/<container ID>` holding the netns path, which dcos-net watches.
-import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { mkdirp } from '../../fs/mkdir.js';
 import { readRegularFile } from '../../fs/read.js';
 import { removeFile } from '../../fs/remove.js';
+import { sweepTemps, tempPath } from '../../fs/atomic.js';
 import { join } from 'node:path';
 import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
 import type { Rollback } from '../../cni/rollback.js';
@@ -32,8 +32,9 @@ export function checkpointFile(cfg: MinutemanConfig, containerId: string): strin
  * raises IN_MOVED_TO, which dcos-net does not watch, and it would never hear of the container.
  */
 async function writeCheckpoint(file: string, dir: string, netns: string): Promise<void> {
-  // Not named after the container: with its ID the name could outgrow NAME_MAX.
-  const tmp = join(dir, `.mesos-cni.${process.pid}.${randomBytes(4).toString('hex')}`);
+  // Not named after the container (with its ID the name could outgrow NAME_MAX); a dot-file, which
+  // dcos-net ignores.
+  const tmp = tempPath(dir);
   try {
     const fh = await open(tmp, 'wx', 0o644);
     try {
@@ -74,6 +75,7 @@ export async function removeCheckpoint(cfg: MinutemanConfig, containerId: string
   const file = checkpointFile(cfg, containerId);
   try {
     await removeFile(file); // a directory that could never be made: nothing was registered
+    await sweepTemps(cfg.path); // a checkpoint's temporary file, left by a writer killed before its rename
   } catch (e) {
     throw fail(`unable to remove the registration ${file}`, e);
   }

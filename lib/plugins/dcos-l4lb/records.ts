@@ -5,8 +5,9 @@
 //   <spartan store dir>/.dcos-l4lb/<network>/<containerID>@<ifname>   (or sha256-<hex> when long)
 // beside the leases it accounts for, so both survive (or vanish with) the same disk; no network
 // name starts with '.', and host-local reads no directory there.
-import { createHash, randomBytes } from 'node:crypto';
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { sweepTemps, writeAtomic } from '../../fs/atomic.js';
 import { mkdirp } from '../../fs/mkdir.js';
 import { removeFile } from '../../fs/remove.js';
 import { join } from 'node:path';
@@ -39,19 +40,17 @@ export class RecordStore {
 
   async write(rec: L4Record): Promise<void> {
     const file = this.file(rec.containerId, rec.ifname);
-    const tmp = join(this.dir, `.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
     try {
       await mkdirp(this.dir, 0o755);
-      await writeFile(tmp, JSON.stringify(rec), { mode: 0o644 });
-      await rename(tmp, file);
+      await writeAtomic(file, JSON.stringify(rec));
     } catch (e) {
-      await rm(tmp, { force: true }).catch(() => {});
       throw new CniError(ErrorCode.IoFailure, `record the attachment in ${file}`, (e as Error).message);
     }
   }
 
   async remove(containerId: string, ifname: string): Promise<void> {
     await removeFile(this.file(containerId, ifname));
+    await sweepTemps(this.dir); // a record's temporary file, left by a writer killed before its rename
   }
 
   /** Every record of this network (unreadable files left alone). */

@@ -5,8 +5,9 @@
 // The files are a few bytes on a local disk, so they are read and written synchronously: an async
 // call is a round trip through libuv's thread pool (an ADD would make eight), a synchronous one a
 // few microseconds of the event loop, also in the daemon.
-import { closeSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createWholeSync, sweepTempsSync } from '../../fs/atomic.js';
 import { withFileLock } from '../../fs/flock.js';
 import { mkdirpSync } from '../../fs/mkdir.js';
 import { readRegularFile } from '../../fs/read.js';
@@ -51,23 +52,13 @@ export class LeaseStore {
     return withFileLock(join(this.dir, 'lock'), fn);
   }
 
-  /** Create the lease file exclusively; false when the address is taken. */
+  /**
+   * Create the lease file exclusively, with its owner already in it; false when the address is
+   * taken. (The reference creates the file, then writes the owner: a kill between the two leaves
+   * an empty lease no DEL can ever match, and the address is lost until GC.)
+   */
   async reserve(ip: string, containerId: string, ifname: string, rangeId: number): Promise<boolean> {
-    let fd: number;
-    try {
-      fd = openSync(join(this.dir, ip), 'wx', 0o644);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw e;
-    }
-    try {
-      writeSync(fd, containerId.trim() + LINE_BREAK + ifname);
-    } catch (e) {
-      closeSync(fd);
-      rmSync(join(this.dir, ip), { force: true });
-      throw e;
-    }
-    closeSync(fd);
+    if (!createWholeSync(join(this.dir, ip), containerId.trim() + LINE_BREAK + ifname)) return false;
     // In place, as the reference writes it: a write cut short by a kill leaves a cursor that does not
     // parse, which reads as none (allocation then starts at the range's start and skips what is
     // taken). A temporary file renamed over it was left behind by every kill between the two.
@@ -91,7 +82,10 @@ export class LeaseStore {
    */
   async leases(): Promise<Lease[]> {
     const out: Lease[] = [];
-    for (const { name, text, truncated } of await native.readSmallFiles(this.dir, MAX_LEASE_BYTES)) {
+    const files = await native.readSmallFiles(this.dir, MAX_LEASE_BYTES);
+    // A lease's temporary file, left by a writer killed before it linked it into place.
+    sweepTempsSync(this.dir, files.map((f) => f.name));
+    for (const { name, text, truncated } of files) {
       if (name === 'lock' || name.startsWith(LAST_PREFIX) || name.startsWith('.')) continue;
       const [containerId = '', ifname = ''] = truncated ? [] : text.trim().split(LINE_BREAK);
       out.push({ ip: name, containerId, ifname });

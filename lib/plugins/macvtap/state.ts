@@ -3,8 +3,9 @@
 // after a reboot) and whatever IPAM type handed out the addresses. One small JSON file per
 // attachment: <dataDir>/<network>/<containerID>@<ifname> (a container ID holds no '@'), or, where
 // that is longer than a file name may be, `sha256-<hex of it>`.
-import { createHash, randomBytes } from 'node:crypto';
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { sweepTemps, writeAtomic } from '../../fs/atomic.js';
 import { mkdirp } from '../../fs/mkdir.js';
 import { neverThere, removeFile } from '../../fs/remove.js';
 import { readRegularFile } from '../../fs/read.js';
@@ -36,13 +37,10 @@ export class HostRouteStore {
   /** Write atomically (a crash leaves the old record or the new one, never half of one). */
   async write(containerId: string, ifname: string, rec: HostRouteRecord): Promise<void> {
     const file = this.file(containerId, ifname);
-    const tmp = join(this.dir, `.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
     try {
       await mkdirp(this.dir, 0o755);
-      await writeFile(tmp, JSON.stringify(rec) + '\n', { mode: 0o644 });
-      await rename(tmp, file);
+      await writeAtomic(file, JSON.stringify(rec) + '\n');
     } catch (e) {
-      await rm(tmp, { force: true }).catch(() => {});
       throw new CniError(ErrorCode.IoFailure, `record host routes in ${file}`, (e as Error).message);
     }
   }
@@ -70,6 +68,7 @@ export class HostRouteStore {
 
   async remove(containerId: string, ifname: string): Promise<void> {
     await removeFile(this.file(containerId, ifname));
+    await sweepTemps(this.dir); // a record's temporary file, left by a writer killed before its rename
   }
 
   /**
