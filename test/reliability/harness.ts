@@ -157,7 +157,9 @@ export function judge(o: Outcome, command: string | undefined): { verdict: Verdi
   if (o.exitCode !== 0 && o.exitCode !== 1) return { verdict: 'crash', why: `exit ${o.exitCode}` };
   if (STACK_TRACE.test(o.stderr)) return { verdict: 'crash', why: 'a stack trace on stderr' };
   if (o.exitCode === 0 && o.stdout === '') {
-    return ['DEL', 'CHECK', 'STATUS', 'GC'].includes(command ?? '') ? { verdict: 'ok', why: '' } : { verdict: 'bad', why: `empty stdout for a successful ${command}` };
+    // No CNI_COMMAND: the "about" text goes to stderr and nothing to stdout, as the Go skel does.
+    const quiet = ['DEL', 'CHECK', 'STATUS', 'GC', ''].includes(command ?? '');
+    return quiet ? { verdict: 'ok', why: '' } : { verdict: 'bad', why: `empty stdout for a successful ${command}` };
   }
   if (!o.stdout.endsWith('\n') || o.stdout.slice(0, -1).includes('\n')) return { verdict: 'bad', why: 'stdout is not one line' };
   let doc: unknown;
