@@ -95,9 +95,12 @@ async function main(): Promise<void> {
   }
   if (process.getuid?.() === 0 && PM_N > 0) {
     console.log(`port mapper: ${PM_N} containers, 2 port mappings each, ADD then DEL, exec'd as Mesos / as libcni runs a conflist, interleaved`);
-    const pm = await benchPortMapper(`${prefix}m`, PM_N);
-    console.log('\n' + portMapperTable(pm));
-    console.log(`\nratio (ours / Go chain, ADD+DEL median per container) = ${pm.totalRatio.toFixed(2)}: goal <= 0.6 ${pm.totalRatio <= 0.6 ? 'met' : 'NOT met'}\n`);
+    // Shared host first: the headline (a real agent's host holds every network's chains).
+    for (const layout of ['shared', 'separate'] as const) {
+      const pm = await benchPortMapper(`${prefix}m${layout[0]}`, PM_N, layout);
+      console.log('\n' + portMapperTable(pm));
+      console.log(`\nratio (ours / Go chain, ADD+DEL median per container, ${layout} host) = ${pm.totalRatio.toFixed(2)}: goal <= 0.5 ${pm.totalRatio <= 0.5 ? 'met' : 'NOT met'}\n`);
+    }
   }
   if (process.getuid?.() === 0 && PM_SCALE > 0) {
     console.log(`port mapper at scale: ${PM_SCALE} containers on one bridge per side, ADD latency around the 10th and the ${PM_SCALE}th`);

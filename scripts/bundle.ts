@@ -90,9 +90,11 @@ module.exports = new Proxy({}, {
 
 /**
  * `<name>.cjs` for a CommonJS bundle: loads `<name>.bundle.cjs` through V8's code cache
- * (`<name>.bundle.cjs.v8cache`, written once at build time by a VERSION run), because Node 20 has
- * no compile cache of its own and compiling the bundle is ~5 ms of every start here. A missing or
- * rejected cache (another Node or V8 flags) only means a normal compile. Runs never write it.
+ * (`<name>.bundle.cjs.v8cache`, written once at build time by a VERSION run, with every function
+ * compiled), because Node 20 has no compile cache of its own: compiling the bundle is ~5 ms of
+ * every start here, and compiling lazily what ADD and DEL run was another ~60 M instructions. A
+ * missing or rejected cache (another Node or V8 flags) only means a normal compile. Runs never
+ * write it.
  */
 function loaderText(bundleFile: string): string {
   return `#!/usr/bin/env node
@@ -107,8 +109,16 @@ try {
   cachedData = readFileSync(cacheFile);
 } catch {}
 const source = readFileSync(file, "utf8").replace(/^#!.*/, "");
+const writing = process.env.MESOS_CNI_WRITE_CODE_CACHE === "1";
+// Writing: compile every function now (not only those a VERSION run calls), so that ADD and DEL
+// find their bytecode in the cache too; back to lazy before the cache is made, whose header
+// carries the flags' hash (a cache made under --no-lazy is rejected by a normal run).
+if (writing) require("node:v8").setFlagsFromString("--no-lazy");
 const script = new Script(require("node:module").wrap(source), { filename: file, cachedData });
-if (process.env.MESOS_CNI_WRITE_CODE_CACHE === "1") process.once("exit", () => writeFileSync(cacheFile, script.createCachedData()));
+if (writing) {
+  require("node:v8").setFlagsFromString("--lazy");
+  process.once("exit", () => writeFileSync(cacheFile, script.createCachedData()));
+}
 script.runInThisContext().call(module.exports, module.exports, require, module, file, __dirname);
 `;
 }

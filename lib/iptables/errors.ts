@@ -40,6 +40,24 @@ export class IptablesError extends SpawnError {
     });
   }
 
+  /**
+   * A transaction written over nf_tables netlink that was refused (by the kernel, or because a
+   * rule to delete was not there): `item` is the op's place in the equivalent restore payload,
+   * so the error names that line, as iptables-restore's would.
+   */
+  static fromNft(what: string, r: { errno: number; item: number; what: string; extack?: string }, payload: string): IptablesError {
+    const line = r.item >= 0 ? r.item + 2 : 0;
+    const failed = line > 0 ? payload.split('\n')[line - 1] : undefined;
+    const detail = r.extack ?? '';
+    const at = failed ? ` [payload line ${line}: ${failed}]` : '';
+    return new IptablesError(`${what}: ${r.what}: ${errnoMessage(r.errno)}${detail ? `: ${detail}` : ''}${at}`, {
+      stderr: detail,
+      payload,
+      line,
+      code: errnoName(r.errno),
+    });
+  }
+
   /** A change made over nf_tables netlink (nft.ts) that the kernel refused: `code` is the errno name. */
   static fromKernel(what: string, op: string, errno: number, extack = ''): IptablesError {
     return new IptablesError(`${what}: ${op}: ${errnoMessage(errno)}${extack ? `: ${extack}` : ''}`, {

@@ -8,7 +8,7 @@
 import { realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { which, type Netns } from '../netns/index.js';
-import { isErrno, native, NETLINK_NETFILTER, SpecError, type NativeHandle, type NativeNftChain } from '../native/index.js';
+import { isErrno, MesosCniError, native, NETLINK_NETFILTER, SpecError, type NativeHandle, type NativeNftChain, type NativeNftWrite, type NativeNftWriteReply } from '../native/index.js';
 import { binary, type Backend } from './backend.js';
 import { IptablesError } from './errors.js';
 import { stats } from './stats.js';
@@ -115,7 +115,7 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
   const r = await withSocket(ns, (h) => native.nftDelete(h, spec));
   if (r.errno === 0) return;
   const what = r.index < 0 ? 'the transaction' : r.index < rules.length ? `rule ${rules[r.index]!.handle} in ${rules[r.index]!.chain}` : `chain ${chains[r.index - rules.length]}`;
-  throw IptablesError.fromKernel(`nf_tables (${family === 6 ? 'ip6' : 'ip'} ${table})`, `delete ${what}`, r.errno, r.extack);
+  throw IptablesError.fromKernel(nftWhat(family, table), `delete ${what}`, r.errno, r.extack);
 }
 
 /**
@@ -136,4 +136,24 @@ export async function removeTaggedNft(ns: Netns, family: Family, table: Table, c
       if (attempt >= 3 || !(e instanceof IptablesError && isErrno(e, 'ENOENT'))) throw e;
     }
   }
+}
+
+/**
+ * Commit one transaction over nf_tables netlink (nft_write.cc): one batch, all or nothing. Kernel
+ * refusals come back in the reply (errno, the op, its payload item); a failure before the batch
+ * (a set that does not exist, the socket) becomes an IptablesError too.
+ */
+export async function writeNft(ns: Netns, spec: NativeNftWrite, withSets: boolean): Promise<NativeNftWriteReply> {
+  stats.nftWrites++;
+  try {
+    return await withSocket(ns, (h) => native.nftWrite(h, spec, withSets ? ns.fd : -1));
+  } catch (e) {
+    if (!(e instanceof MesosCniError) || e.errno <= 0) throw e;
+    throw IptablesError.fromKernel(nftWhat(spec.family, spec.table as Table), e.op, e.errno, e.detail);
+  }
+}
+
+/** `nf_tables (ip nat)`: how errors name the table written over netlink. */
+export function nftWhat(family: Family, table: Table): string {
+  return `nf_tables (${family === 6 ? 'ip6' : 'ip'} ${table})`;
 }

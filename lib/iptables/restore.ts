@@ -1,6 +1,9 @@
-// One iptables-restore --noflush transaction per call, run inside the target netns: every chain,
-// jump and rule a command needs lands together or not at all. Shared chains are created with -N
-// only when absent (a `:CHAIN` declaration would flush them), retrying once on a creation race.
+// One transaction per call: every chain, jump and rule a command needs lands together or not at
+// all. Where iptables-restore is iptables-nft, the transaction is written over nf_tables netlink
+// in one batch, encoded as iptables-nft encodes it (nft-write.ts, native/netlink/nft_write.cc);
+// otherwise (legacy, a wrapper) it is one iptables-restore --noflush run inside the target netns.
+// Shared chains are created with -N only when absent (a `:CHAIN` declaration would flush them),
+// retrying on a creation race. Callers never know which path ran.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { withFileLock } from '../fs/flock.js';
@@ -9,6 +12,8 @@ import { SpecError } from '../native/index.js';
 import { binary, resolveOptions, type IptablesOptions, type ResolvedOptions } from './backend.js';
 import { IptablesError } from './errors.js';
 import { commitGrouped } from './group.js';
+import { isNftBackend, nftWhat, writeNft } from './nft.js';
+import { planNft, usesSets } from './nft-write.js';
 import { checkTransaction, renderPayload, type CheckedTransaction, type Op, type Transaction } from './payload.js';
 import { hasChain, save } from './save.js';
 import { stats } from './stats.js';
@@ -17,10 +22,10 @@ import { tokenize, type Family, type Table } from './tokens.js';
 export interface RestoreResult {
   /** Shared chains this transaction created (their onCreate ops ran with it). */
   created: string[];
-  /** Restores run: 1 when shared chains existed, 2 when one had to be created, 3 when another
-   *  process created it between our read and our write (0 when there was nothing to do). */
+  /** Tries: 1 when shared chains existed, 2 when one had to be created, 3 when another process
+   *  created it between our read and our write (0 when there was nothing to do). */
   attempts: number;
-  /** The payload that was committed. */
+  /** The payload that was committed (over netlink: the restore payload it is equivalent to). */
   payload: string;
 }
 
@@ -88,6 +93,10 @@ export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions 
   const o = resolveOptions(opts);
   const t = checkTransaction(tx);
   refuseOwnedShared(t);
+  if (await isNftBackend(t.family, o.backend)) {
+    const plan = planNft(t);
+    if (plan) return restoreNft(ns, t, plan);
+  }
   const missing = async () => {
     const saved = await save(ns, t.family, t.table, opts);
     return t.shared.filter((s) => !hasChain(saved, s.name)).map((s) => s.name);
@@ -126,6 +135,31 @@ export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions 
     }
   }
 }
+
+/**
+ * The transaction over nf_tables netlink. The addon reads which chains exist and commits in one
+ * job; when a shared chain is missing it commits nothing and says so, and the second try creates
+ * it under CREATE_LOCK (the lock iptables-restore creators of other processes take), its -N
+ * exclusive so that a creator outside the lock makes the batch fail whole rather than add the
+ * onCreate jumps twice. A batch that lost such a race (EEXIST on a create, ENOENT on a rule
+ * deleted meanwhile) is tried again, three tries in all.
+ */
+async function restoreNft(ns: Netns, t: CheckedTransaction, plan: NonNullable<ReturnType<typeof planNft>>): Promise<RestoreResult> {
+  const sets = usesSets(plan);
+  for (let attempt = 1; ; attempt++) {
+    const createShared = attempt > 1 && t.shared.length > 0;
+    const write = () => writeNft(ns, { ...plan, createShared }, sets);
+    const r = createShared ? await creating(write) : await write();
+    const created = r.created ?? [];
+    if (r.missing.length > 0) continue; // nothing committed: create under the lock
+    if (r.errno === 0) return { created, attempts: r.committed ? attempt : 0, payload: r.committed ? renderPayload(t, created) : '' };
+    const raced = (r.errno === EEXIST && r.what.startsWith('create chain')) || (r.errno === ENOENT && /^delete rule \d/.test(r.what));
+    if (!raced || attempt >= 3) throw IptablesError.fromNft(nftWhat(t.family, t.table), r, renderPayload(t, created));
+    stats.retries++;
+  }
+}
+const EEXIST = 17;
+const ENOENT = 2;
 
 /**
  * `iptables -t TABLE -N CHAIN` unless it exists, never flushing it; `onCreate` ops commit with

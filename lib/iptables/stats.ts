@@ -17,4 +17,6 @@ export const stats = {
   nftLists: 0,
   /** delete transactions committed over nf_tables netlink (nft.ts), no process */
   nftDeletes: 0,
+  /** transactions written over nf_tables netlink (nft_write.cc), no process */
+  nftWrites: 0,
 };

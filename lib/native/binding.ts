@@ -43,7 +43,61 @@ export interface NativeSpawnResult {
 export interface NativeNftChain {
   name: string;
   exists: boolean;
-  rules: { handle: number; comments: string[] }[];
+  /** `exprs`: NFTA_RULE_EXPRESSIONS as the kernel dumps it, when listed with `raw`. */
+  rules: { handle: number; comments: string[]; exprs?: Buffer }[];
+}
+/** An iptables rule lowered for the nf_tables encoder (lib/iptables/nft-rule.ts builds it). */
+export interface NativeNftRule {
+  chain: string;
+  iif?: { name: string; neg: boolean };
+  oif?: { name: string; neg: boolean };
+  proto?: { num: number; neg: boolean };
+  src?: { addr: Uint8Array; prefix: number; neg: boolean };
+  dst?: { addr: Uint8Array; prefix: number; neg: boolean };
+  matches: NativeNftMatch[];
+  target: NativeNftTarget;
+}
+export type NativeNftPorts = { lo: number; hi: number; neg: boolean };
+export type NativeNftMatch =
+  | { kind: 'tcp' | 'udp' | 'sctp'; sport?: NativeNftPorts; dport?: NativeNftPorts }
+  | { kind: 'addrtype'; srcType?: string; srcNeg?: boolean; dstType?: string; dstNeg?: boolean }
+  | { kind: 'set'; name: string; flags: ('src' | 'dst')[]; neg: boolean }
+  | { kind: 'mark'; value: number; mask: number; neg: boolean }
+  | { kind: 'conntrack'; states: string[]; neg: boolean }
+  | { kind: 'comment'; text: string };
+export type NativeNftTarget =
+  | { kind: 'ACCEPT' | 'DROP' | 'RETURN' }
+  | { kind: 'jump' | 'goto'; chain: string }
+  | { kind: 'DNAT' | 'SNAT'; addr: Uint8Array; ports?: { lo: number; hi: number } }
+  | { kind: 'MASQUERADE'; random: boolean }
+  | { kind: 'MARK'; value: number; mask: number };
+export type NativeNftOp =
+  | { op: 'append' | 'insert' | 'delete'; rule: NativeNftRule }
+  | { op: 'flush' | 'deleteChain'; chain: string };
+/** One transaction, as one iptables-restore --noflush payload would be (see nft_write.cc). */
+export interface NativeNftWrite {
+  family: 4 | 6;
+  table: string;
+  /** Create the missing shared chains (with their onCreate ops); false: report them, commit nothing. */
+  createShared: boolean;
+  own: string[];
+  shared: { name: string; onCreate: NativeNftOp[] }[];
+  ops: NativeNftOp[];
+}
+/**
+ * errno 0: committed (or nothing to do: `committed` false). Otherwise the kernel (or the lookup
+ * of a rule to delete) refused `what`, payload item `item` (-1: the batch as a whole).
+ */
+export interface NativeNftWriteReply {
+  errno: number;
+  item: number;
+  what: string;
+  extack?: string;
+  committed: boolean;
+  /** Shared chains absent (createShared false: nothing was committed). */
+  missing: string[];
+  /** Shared chains this transaction created (createShared true). */
+  created?: string[];
 }
 export interface NativeNftDelete {
   family: 4 | 6;
@@ -69,7 +123,9 @@ export interface Binding {
   netlinkRequest(h: NativeHandle, ops: NativeOp[]): Promise<NativeReply[]>;
   netlinkClose(h: NativeHandle): void;
   /** With `tag`, only the rules whose first comment is exactly `tag`. */
-  nftList(h: NativeHandle, spec: { family: 4 | 6; table: string; chains: string[]; tag?: string }): Promise<NativeNftChain[]>;
+  nftList(h: NativeHandle, spec: { family: 4 | 6; table: string; chains: string[]; tag?: string; raw?: boolean }): Promise<NativeNftChain[]>;
+  /** `netnsFd`: the namespace whose ipsets `set` matches name (-1: none needed). */
+  nftWrite(h: NativeHandle, spec: NativeNftWrite, netnsFd: number): Promise<NativeNftWriteReply>;
   nftDelete(h: NativeHandle, spec: NativeNftDelete): Promise<NativeNftReply>;
   netnsCreate(path: string): Promise<void>;
   netnsDelete(path: string): Promise<void>;

@@ -4,7 +4,7 @@ import { fromNative } from './errors.js';
 
 export * from './errors.js';
 export { NETLINK_ROUTE, NETLINK_NETFILTER } from './binding.js';
-export type { NativeHandle, NativeNftChain, NativeNftDelete, NativeNftReply, NativeNetnsRef, NativeOp, NativeReply, NativeSpawnRequest, NativeSpawnResult } from './binding.js';
+export type { NativeHandle, NativeNftChain, NativeNftDelete, NativeNftMatch, NativeNftOp, NativeNftPorts, NativeNftReply, NativeNftRule, NativeNftTarget, NativeNftWrite, NativeNftWriteReply, NativeNetnsRef, NativeOp, NativeReply, NativeSpawnRequest, NativeSpawnResult } from './binding.js';
 
 type AsyncKeys = { [K in keyof Binding]: ReturnType<Binding[K]> extends Promise<unknown> ? K : never }[keyof Binding];
 
@@ -26,6 +26,7 @@ export const native: Binding = {
   netlinkClose: (h) => binding.netlinkClose(h),
   nftList: wrapAsync('nftList'),
   nftDelete: wrapAsync('nftDelete'),
+  nftWrite: wrapAsync('nftWrite'),
   netnsCreate: wrapAsync('netnsCreate'),
   netnsDelete: wrapAsync('netnsDelete'),
   netnsOpen: wrapAsync('netnsOpen'),

@@ -18,31 +18,15 @@
 #include "js.h"
 #include "netlink/handle.h"
 #include "netlink/message.h"
+#include "netlink/nft_msg.h"
 #include "registry.h"
 
 namespace mcni {
 namespace {
 
-constexpr uint16_t NftType(int msg) { return (NFNL_SUBSYS_NFTABLES << 8) | msg; }
-
 uint8_t NfFamily(const Napi::Object& spec) { return U32(spec, "family") == 6 ? NFPROTO_IPV6 : NFPROTO_IPV4; }
 
-Msg NftMsg(uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id = 0) {
-  Msg m(type, flags);
-  size_t off = m.Body<nfgenmsg>();
-  m.At<nfgenmsg>(off)->nfgen_family = family;
-  m.At<nfgenmsg>(off)->version = NFNETLINK_V0;
-  m.At<nfgenmsg>(off)->res_id = htobe16(res_id);
-  return m;
-}
-
-NlRequest Req(Msg m, bool dump = false, bool quiet = false) {
-  NlRequest r;
-  r.msg = m.Take();
-  r.dump = dump;
-  r.quiet = quiet;
-  return r;
-}
+NlRequest Req(Msg m, bool dump = false, bool quiet = false) { return NftReq(std::move(m), dump, quiet); }
 
 // Visit each attribute in [start, start+len), duplicates included (lists repeat one type).
 template <class F>
@@ -112,6 +96,7 @@ class LowPriority {
 struct ListedRule {
   double handle;  // kernel handles count up from 1 per table: exact in a double
   std::vector<std::string> comments;
+  std::vector<uint8_t> exprs;  // NFTA_RULE_EXPRESSIONS as the kernel dumps it, when asked (raw)
 };
 struct ListedChain {
   std::string name;
@@ -121,8 +106,8 @@ struct ListedChain {
 
 class ListJob : public Job {
  public:
-  ListJob(SocketRef s, uint8_t family, std::string table, std::vector<std::string> chains, bool filter, std::string tag)
-      : sock_(std::move(s)), family_(family), table_(std::move(table)), filter_(filter), tag_(std::move(tag)) {
+  ListJob(SocketRef s, uint8_t family, std::string table, std::vector<std::string> chains, bool filter, std::string tag, bool raw)
+      : sock_(std::move(s)), family_(family), table_(std::move(table)), filter_(filter), tag_(std::move(tag)), raw_(raw) {
     for (auto& c : chains) out_.push_back({std::move(c)});
   }
   void Execute() override {
@@ -165,7 +150,9 @@ class ListJob : public Job {
         if (filter_ && (comments.empty() || comments[0] != tag_)) continue;
         uint64_t be;
         memcpy(&be, a.Data(NFTA_RULE_HANDLE), 8);
-        c.rules.push_back({static_cast<double>(be64toh(be)), std::move(comments)});
+        std::vector<uint8_t> exprs;
+        if (raw_ && a.Has(NFTA_RULE_EXPRESSIONS)) exprs.assign(a.Data(NFTA_RULE_EXPRESSIONS), a.Data(NFTA_RULE_EXPRESSIONS) + a.Len(NFTA_RULE_EXPRESSIONS));
+        c.rules.push_back({static_cast<double>(be64toh(be)), std::move(comments), std::move(exprs)});
       }
     }
   }
@@ -182,6 +169,7 @@ class ListJob : public Job {
         Napi::Array cs = Napi::Array::New(env, out_[i].rules[j].comments.size());
         for (size_t k = 0; k < out_[i].rules[j].comments.size(); ++k) cs.Set(k, out_[i].rules[j].comments[k]);
         r.Set("comments", cs);
+        if (raw_) r.Set("exprs", ToBuffer(env, out_[i].rules[j].exprs.data(), out_[i].rules[j].exprs.size()));
         rules.Set(j, r);
       }
       c.Set("rules", rules);
@@ -196,6 +184,7 @@ class ListJob : public Job {
   std::string table_;
   bool filter_;      // keep only rules whose first comment is tag_: a 1000-rule chain would
   std::string tag_;  // otherwise cost the main thread ~2 ms of objects for the few it wants
+  bool raw_;
   std::vector<ListedChain> out_;
 };
 
@@ -238,8 +227,9 @@ class DeleteJob : public Job {
   std::string extack_;
 };
 
-// nftList(handle, {family: 4|6, table, chains, tag?}): Promise<{name, exists, rules: {handle, comments}[]}[]>
-// With `tag`, only the rules whose first comment is exactly that.
+// nftList(handle, {family: 4|6, table, chains, tag?, raw?}): Promise<{name, exists, rules: {handle, comments, exprs?}[]}[]>
+// With `tag`, only the rules whose first comment is exactly that; with `raw`, each rule's
+// expressions as the kernel dumps them (tests compare them byte for byte).
 Napi::Value List(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SocketRef sock = OpenSocket(env, info[0], NETLINK_NETFILTER, "nftList");
@@ -248,7 +238,7 @@ Napi::Value List(const Napi::CallbackInfo& info) {
   Napi::Array a = Obj(spec, "chains").As<Napi::Array>();
   for (uint32_t i = 0; i < a.Length(); ++i) chains.push_back(a.Get(i).As<Napi::String>().Utf8Value());
   return Submit(env, std::make_unique<ListJob>(std::move(sock), NfFamily(spec), Str(spec, "table"), std::move(chains),
-                                               Has(spec, "tag"), Str(spec, "tag")));
+                                               Has(spec, "tag"), Str(spec, "tag"), Bool(spec, "raw")));
 }
 
 // nftDelete(handle, {family, table, rules: {chain, handle}[], chains: string[]}): one transaction

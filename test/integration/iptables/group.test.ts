@@ -1,10 +1,11 @@
 // Group commit (lib/iptables/group.ts): concurrent transactions for one namespace share
-// iptables-restore processes; a bad one among them fails alone and the others still land.
+// iptables-restore processes; a bad one among them fails alone and the others still land. On
+// iptables-nft the transactions are netlink batches instead, one each, with no process to share.
 import test from 'ava';
 import { namespaces, rootTest } from '../../helpers/fixture.js';
 import * as iptables from '../../../lib/iptables/index.js';
 import { mergePayloads } from '../../../lib/iptables/group.js';
-import { BACKENDS, saveText } from './helpers.js';
+import { saveText } from './helpers.js';
 
 const own = (i: number): iptables.Transaction => ({
   table: 'nat',
@@ -18,7 +19,7 @@ test('mergePayloads: one header, every declaration first, lines in order, one CO
   t.is(mergePayloads([a, b]), '*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j RETURN\n-A B -j RETURN\n-D POSTROUTING -j B\nCOMMIT\n');
 });
 
-for (const backend of BACKENDS) {
+for (const backend of ['legacy'] as const) {
   // Serial: the counts are process-wide, and other tests of this file would add to them.
   rootTest.serial(`${backend}: 12 concurrent transactions land in fewer restores than 12`, async (t) => {
     const [h] = await namespaces(t, 1);
@@ -44,3 +45,16 @@ for (const backend of BACKENDS) {
     t.false(text.includes('NO-SUCH-CHAIN'));
   });
 }
+
+rootTest.serial('nft: concurrent transactions are one netlink batch each, no process, a bad one failing alone', async (t) => {
+  const [h] = await namespaces(t, 1);
+  const before = { ...iptables.stats };
+  const bad: iptables.Transaction = { table: 'nat', ops: [{ op: 'append', rule: { chain: 'NO-SUCH-CHAIN', target: { kind: 'RETURN' } } }] };
+  const txs = Array.from({ length: 12 }, (_, i) => (i === 5 ? bad : own(i)));
+  const results = await Promise.allSettled(txs.map((tx) => iptables.restore(h!.ns, tx, { backend: 'nft' })));
+  t.deepEqual(results.map((r) => r.status), txs.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
+  t.is(iptables.stats.restores, before.restores);
+  t.is(iptables.stats.nftWrites - before.nftWrites, 12);
+  const text = await saveText(h!.ns, 4, 'nat', 'nft');
+  for (let i = 0; i < 12; i++) if (i !== 5) t.true(text.includes(`-A GRP-${i} -m comment --comment "grp ${i}" -j RETURN`), `GRP-${i}`);
+});

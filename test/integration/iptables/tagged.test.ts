@@ -6,7 +6,7 @@ import { namespaces, rootTest, type TestNs } from '../../helpers/fixture.js';
 import { execInNetns } from '../../../lib/netns/index.js';
 import * as iptables from '../../../lib/iptables/index.js';
 import type { Family, Rule } from '../../../lib/iptables/index.js';
-import { BACKENDS, portMapperAdd, saveText } from './helpers.js';
+import { BACKENDS, portMapperAdd, ruleShapes, saveText } from './helpers.js';
 
 const CHAIN = 'MESOS-TEST-PORT-MAPPER';
 
@@ -140,28 +140,12 @@ for (const backend of BACKENDS) {
 
   for (const family of [4, 6] as Family[]) {
     const v4 = family === 4;
-    const ip = v4 ? '10.0.0.2' : 'fd00::2';
     /** Every rule shape the renderer knows, appended to the shared chain SH (an ipset and chain OWN to refer to). */
     const withShapes = async (t: ExecutionContext): Promise<{ h: TestNs; shapes: Rule[] }> => {
       const [h] = await namespaces(t, 1);
       const set = v4 ? 'overlay' : 'overlay6';
       await execInNetns(h!.ns, 'ipset', ['create', set, 'hash:net', 'family', v4 ? 'inet' : 'inet6']);
-      const shapes: Rule[] = [
-        { chain: 'SH', inInterface: { not: 'mesos-cni0' }, protocol: 'tcp', dport: 8080, comment: 'container_id: abc', target: { kind: 'DNAT', ip, port: 80 } },
-        { chain: 'SH', source: v4 ? '10.1.2.3' : 'fd00::3', destination: { not: v4 ? '127.0.0.0/8' : '::1' }, protocol: 'udp', sport: [1000, 2000], dport: { not: 53 }, target: { kind: 'RETURN' } },
-        { chain: 'SH', addrType: { dst: 'LOCAL' }, target: { kind: 'jump', chain: 'OWN' } },
-        { chain: 'SH', addrType: { src: { not: 'LOCAL' }, dst: 'UNICAST' }, target: { kind: 'goto', chain: 'OWN' } },
-        { chain: 'SH', source: v4 ? '10.7.0.9/16' : 'fd00:1::9/64', outInterface: 'eth+', matchSet: { name: set, flags: ['dst'] }, target: { kind: 'MASQUERADE' } },
-        { chain: 'SH', matchSet: { not: { name: set, flags: ['src', 'dst'] } }, target: { kind: 'MASQUERADE', random: true } },
-        { chain: 'SH', mark: { value: 0x2000, mask: 0x2000 }, target: { kind: 'MARK', value: 0x2000, mask: 0x2000 } },
-        { chain: 'SH', mark: { not: { value: 1 } }, target: { kind: 'MARK', value: 0x10 } },
-        { chain: 'SH', ctState: ['ESTABLISHED', 'RELATED'], target: { kind: 'ACCEPT' } },
-        { chain: 'SH', ctState: { not: ['NEW', 'DNAT'] }, protocol: v4 ? 'icmp' : 'icmpv6', target: { kind: 'RETURN' } },
-        { chain: 'SH', protocol: 'sctp', dport: [5000, 5010], comment: "it's a test", target: { kind: 'DNAT', ip, port: [80, 90] } },
-        { chain: 'SH', protocol: { not: 'tcp' }, target: { kind: 'SNAT', ip } },
-        { chain: 'SH', protocol: 'udp', comment: 'simple_tag-1', target: { kind: 'SNAT', ip, port: 1024 } },
-        { chain: 'SH', protocol: 'tcp', dport: 1, target: { kind: 'DNAT', ip } },
-      ];
+      const shapes = ruleShapes(family, set);
       await iptables.restore(h!.ns, { family, table: 'nat', own: ['OWN'], shared: [{ name: 'SH' }], ops: shapes.map((rule) => ({ op: 'append', rule })) }, { backend });
       return { h: h!, shapes };
     };
@@ -176,7 +160,7 @@ for (const backend of BACKENDS) {
     rootTest(`${backend} IPv${family}: missing() is exact for every rule shape`, async (t) => {
       const { h, shapes } = await withShapes(t);
       t.deepEqual(await iptables.missing(h.ns, family, 'nat', shapes, { backend }), []);
-      const absent: Rule = { chain: 'SH', protocol: 'tcp', dport: 9, target: { kind: 'DNAT', ip } };
+      const absent: Rule = { chain: 'SH', protocol: 'tcp', dport: 9, target: { kind: 'DNAT', ip: v4 ? '10.0.0.2' : 'fd00::2' } };
       t.deepEqual(await iptables.missing(h.ns, family, 'nat', [shapes[0]!, absent], { backend }), [absent]);
     });
   }
