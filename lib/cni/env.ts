@@ -111,6 +111,10 @@ function checkIfname(name: string): void {
   if (name === '.' || name === '..' || /[/:%\s\0]/.test(name)) {
     throw new InputError(ErrorCode.InvalidEnvironment, `interface name contains an invalid character`, name);
   }
+  // The kernel refuses these two for any link (they would clash with /proc/sys/net/*/conf/{all,default}).
+  if (name === 'all' || name === 'default') {
+    throw new InputError(ErrorCode.InvalidEnvironment, `interface name is reserved by the kernel`, name);
+  }
 }
 
 /** The environment a runtime gives a plugin, as variables (for exec'ing a delegate). */

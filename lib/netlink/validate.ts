@@ -8,12 +8,13 @@ import { SpecError } from '../native/index.js';
  */
 export function ifname(v: unknown, field: string): string {
   if (isIfname(v)) return v;
-  throw new SpecError(`${field}: expected an interface name of 1-15 characters without '/', ':', '%' or whitespace, got ${JSON.stringify(v)}`);
+  throw new SpecError(`${field}: expected an interface name of 1-15 characters without '/', ':', '%' or whitespace (and not all or default), got ${JSON.stringify(v)}`);
 }
 
 /** Whether `ifname` accepts `v`. */
 export function isIfname(v: unknown): v is string {
-  return typeof v === 'string' && v.length >= 1 && v.length <= 15 && v !== '.' && v !== '..' && !/[/:%\s\0]/.test(v);
+  // 'all' and 'default' name the sysctl templates under /proc/sys/net/*/conf: the kernel refuses them.
+  return typeof v === 'string' && v.length >= 1 && v.length <= 15 && !['.', '..', 'all', 'default'].includes(v) && !/[/:%\s\0]/.test(v);
 }
 
 /** An interface alias: at most 255 bytes (IFALIASZ), printable, no NUL. */

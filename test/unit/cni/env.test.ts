@@ -70,3 +70,7 @@ test('envVars rebuilds the variables for a delegate, without CNI_NETNS when abse
   const e = parseEnv({ ...full, CNI_COMMAND: 'DEL', CNI_NETNS: undefined, CNI_ARGS: 'IP=1.2.3.4' });
   t.deepEqual(envVars(e), { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin:/usr/lib/cni', CNI_ARGS: 'IP=1.2.3.4' });
 });
+
+test("the interface names 'all' and 'default' are refused: the kernel reserves them", (t) => {
+  for (const name of ['all', 'default']) t.regex(t.throws(() => parseEnv({ ...full, CNI_IFNAME: name }))!.message, /reserved by the kernel/);
+});
