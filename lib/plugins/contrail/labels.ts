@@ -95,7 +95,7 @@ export function localRequest(labels: Map<string, string>): LocalRequest {
     else throw labelError('network-ip', `expected an IPv4 address (a.b.c.d) or subnet (a.b.c.d/len), got ${JSON.stringify(nip)}`);
   }
   const distinct = [...new Set(subnets.map((s) => s.cidr))];
-  if (distinct.length > 1) throw labelError(subnets[1]!.label, `subnet ${subnets[1]!.cidr} conflicts with ${subnets[0]!.label}'s ${subnets[0]!.cidr}`);
+  if (distinct.length > 1) throw labelError(subnets[1]!.label, `subnet ${subnets[1]!.cidr} conflicts with ${subnets[0]!.cidr} from label ${subnets[0]!.label}`);
   const fips = list(labels.get('floating-ips')).map((e) => floatingIp(e, domain, project));
   const groups = list(labels.get('security-groups')).map((g) => fq('security-groups', g, 3, [domain, project], 'group'));
   return { network, ...(subnets[0] && { subnet: subnets[0] }), ...(ip !== undefined && { ip }), fips, groups };
