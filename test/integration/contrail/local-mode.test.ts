@@ -8,6 +8,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { callPlugin, ourBinDir, ourPlugin, REFERENCE_DIR } from '../../helpers/cni.js';
 import { isRoot, type TestNs } from '../../helpers/fixture.js';
 import { Hosts, until, type Host } from '../../helpers/overlay/hosts.js';
@@ -84,7 +85,10 @@ test.before(async (t) => {
     return r?.status === 200 && r.json().agents.length === 2;
   });
   // Host 1 forwards between its public interface and the containers (as any router must).
-  t.is((await api('POST', '/contrail/pools', { fq: POOL, subnet: '198.51.100.0/24', interface: 'eth1', first: '198.51.100.10', last: '198.51.100.20' })).status, 200);
+  // The pool through the command line, as an operator makes it (run in host 1, like the master).
+  const cli = fileURLToPath(new URL('../../../bin/mesos-cni.js', import.meta.url));
+  await hosts.exec(h1.name, [process.execPath, cli, 'contrail', '--master', `127.0.0.1:${MASTER}`, 'pool', 'create', POOL, '--subnet', '198.51.100.0/24', '--interface', 'eth1', '--first', '198.51.100.10', '--last', '198.51.100.20']);
+  t.is((await api('GET', '/contrail/pools')).json()[0].first, '198.51.100.10');
 });
 
 test.after.always(async () => {
