@@ -93,8 +93,8 @@ rootTest('ADD: manager POST, vm-cfg polled, tap veth, port file, POST /vm, GET /
   const msg = JSON.parse(post.body);
   t.like(msg, { 'vm-id': id, 'vm-uuid': 'a1b2c3d4-e5f6-7890-abcd-ef0123456789', 'vm-name': id, 'host-ifname': tap, 'vm-ifname': 'eth0', 'vm-namespace': ctr!.path, 'vn-uuid': 'vn-blue', 'vmi-uuid': iface(1).vmi });
   t.is(readFileSync(join(fx.dir, 'ports', id, iface(1).vmi), 'utf8'), post.body, 'port file = the POST body');
-  const addrs = await ipJson<{ ifname: string; address: string; addr_info: { local: string; prefixlen: number }[] }[]>(ctr!, ['-4', 'addr', 'show', 'eth0']);
-  t.is(addrs[0]!.address, '02:aa:bb:cc:dd:01');
+  const addrs = await ipJson<{ ifname: string; addr_info: { local: string; prefixlen: number }[] }[]>(ctr!, ['-4', 'addr', 'show', 'eth0']);
+  t.is((await ipJson<{ address: string }[]>(ctr!, ['link', 'show', 'eth0']))[0]!.address, '02:aa:bb:cc:dd:01');
   t.deepEqual(addrs[0]!.addr_info.map((a) => `${a.local}/${a.prefixlen}`), ['10.40.0.11/24']);
   t.regex(await nsExec(ctr!, ['ip', 'route']), /default via 10\.40\.0\.1 dev eth0/);
 
