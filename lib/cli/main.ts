@@ -18,6 +18,7 @@ const USAGE = `usage:
     portMappings capability (runtimeConfig) of plugins that declare it
   mesos-cni overlay-master --config master.json [--log-level info] [--log-file FILE]
   mesos-cni overlay-agent --config agent.json [--log-level info] [--log-file FILE]
+  mesos-cni contrail state|network|pool|group … (local mode's objects at the overlay master; 'mesos-cni contrail' for usage)
   mesos-cni demo`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -105,6 +106,10 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === 'overlay-agent') {
     const { overlayAgentMain } = await import('../overlay/agent/main.js');
     return overlayAgentMain(rest);
+  }
+  if (cmd === 'contrail') {
+    const { contrailMain } = await import('./contrail.js');
+    return contrailMain(rest);
   }
   if (cmd === 'demo') {
     const { runDemo } = await import('./demo.js');

@@ -9,6 +9,7 @@ const loaders: Record<string, () => Promise<Plugin>> = {
   macvtap: async () => (await import('./macvtap/index.js')).plugin,
   'mesos-cni-port-mapper': async () => (await import('./port-mapper/index.js')).plugin,
   'dcos-l4lb': async () => (await import('./dcos-l4lb/index.js')).plugin,
+  'contrail-cni-plugin': async () => (await import('./contrail/index.js')).plugin,
 };
 
 export const PLUGIN_TYPES = Object.keys(loaders);

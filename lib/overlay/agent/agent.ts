@@ -18,6 +18,7 @@ import { Registration } from './registration.js';
 import { loadState, StateWriter, type SavedState } from './state-file.js';
 import { MasterWatch } from './watcher.js';
 import { mkdirp } from '../../fs/mkdir.js';
+import { ContrailReconciler } from './contrail/reconciler.js';
 
 /** What /overlay-agent/overlay serves: upstream's AgentInfo plus configuration_attempts. */
 export interface AgentInfoReply extends AgentInfo {
@@ -39,6 +40,7 @@ export class OverlayAgent {
   readonly registration: Registration;
   readonly watch: MasterWatch;
   readonly reconciler: Reconciler | undefined;
+  readonly contrail: ContrailReconciler | undefined;
   ip: string | undefined;
   /** This agent's record as the master last served it (register answer or watch). */
   #self: AgentInfo | undefined;
@@ -98,6 +100,7 @@ export class OverlayAgent {
         onError: () => this.metrics.inc('overlay_agent_dataplane_errors_total'),
       });
     }
+    if (config.contrail) this.contrail = new ContrailReconciler(o.ns, config.reconcileIntervalMs, log);
     if (config.stateDir) this.#state = new StateWriter(config.stateDir, (e) => log.warn({ err: e.message }, 'state file not written'));
   }
 
@@ -119,6 +122,7 @@ export class OverlayAgent {
     if (config.network.mesos_bridge || config.network.docker_bridge) await initIpset(o.ns, config.network.command_timeout);
     const agent = new OverlayAgent(o, cached);
     await agent.reconciler?.open();
+    await agent.contrail?.open();
     if (cached) {
       agent.#self = cached.agents.find((a) => a.ip === cached.ip);
       log.info({ ip: cached.ip, agents: cached.agents.length, epoch: cached.epoch, version: cached.version }, 'resuming from the state file');
@@ -178,6 +182,7 @@ export class OverlayAgent {
       if (mine) this.#self = mine;
     }
     this.#program(true);
+    if (this.ip) this.contrail?.set({ self: this.#self && { ...this.#self, ip: this.ip }, agents: [...this.watch.agents.values()], records: [...this.watch.records.values()] });
     if (this.ip && this.#state) this.#state.save({ format: 'mesos-overlay-agent/1', ip: this.ip, epoch: this.watch.epoch, version: this.watch.version, agents: [...this.watch.agents.values()] });
   }
 
@@ -236,6 +241,7 @@ export class OverlayAgent {
     this.detector.close();
     this.client.close();
     await this.reconciler?.close();
+    await this.contrail?.close();
     await this.#state?.flush();
   }
 }

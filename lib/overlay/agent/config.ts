@@ -36,6 +36,8 @@ export interface AgentConfig {
   /** Where the last known view is kept across restarts; undefined keeps nothing. */
   stateDir?: string;
   reconcileIntervalMs: number;
+  /** Ours: program local-mode Contrail networks and rewrite their endpoints' security rules (docs/contrail.md). */
+  contrail: boolean;
 }
 
 const MASTER_FORMS = 'expected "host:port", a comma-separated list of them, "zk://host:port[,host:port...]/path" or "file://PATH"';
@@ -105,6 +107,7 @@ export async function parseAgentConfig(raw: unknown, env: NodeJS.ProcessEnv = pr
     dataplane: optBool(c, 'dataplane', 'dataplane') ?? true,
     ...(stateDir !== undefined && { stateDir }),
     reconcileIntervalMs,
+    contrail: optBool(c, 'contrail', 'contrail') ?? true,
   };
 }
 

@@ -5,6 +5,7 @@
 // change announced by the detector cuts the current poll short.
 import type { Logger } from 'pino';
 import type { AgentInfo } from '../master/types.js';
+import { recordKey, type ContrailRecord } from '../contrail/model.js';
 import type { MasterClient } from './master-client.js';
 
 export interface WatchHandlers {
@@ -31,6 +32,8 @@ export class MasterWatch {
   epoch: string | undefined;
   version: number | undefined;
   readonly agents = new Map<string, AgentInfo>();
+  /** The master's Contrail objects by key (local mode; docs/contrail.md). */
+  readonly records = new Map<string, ContrailRecord>();
   connected = false;
   #termSeen = false;
   #closed = false;
@@ -81,6 +84,9 @@ export class MasterWatch {
         if (w.full) this.agents.clear();
         for (const a of w.agents) this.agents.set(a.ip, a);
         for (const ip of w.deleted) this.agents.delete(ip);
+        if (w.full) this.records.clear();
+        for (const r of (w.records ?? []) as ContrailRecord[]) this.records.set(recordKey(r), r);
+        for (const k of w.removed ?? []) this.records.delete(k);
         this.epoch = w.epoch;
         this.version = w.version;
         this.connected = true;
@@ -91,7 +97,7 @@ export class MasterWatch {
             this.#termSeen = true;
             this.h.term(w.epoch, master, local);
           }
-          if (w.full || w.agents.length > 0 || w.deleted.length > 0) this.h.changed(w.full, w.agents, w.deleted);
+          if (w.full || w.agents.length > 0 || w.deleted.length > 0 || (w.records?.length ?? 0) > 0 || (w.removed?.length ?? 0) > 0) this.h.changed(w.full, w.agents, w.deleted);
         } catch (e) {
           this.log.error({ err: (e as Error).stack ?? String(e) }, 'watch: handling an answer failed');
         }

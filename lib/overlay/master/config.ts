@@ -6,6 +6,8 @@ import { hostname } from 'node:os';
 import { ConfigError, hostPort, isObj, obj, optArray, optBool, optStr, optUint, reqStr, type Obj } from './fields.js';
 import { parseNet, type Net } from './net.js';
 import type { NetworkConfigJson, OverlayInfo } from './types.js';
+import { parseContrailConfig } from './contrail/config.js';
+import type { ContrailConfig } from './contrail/state.js';
 
 export { ConfigError } from './fields.js';
 
@@ -58,6 +60,8 @@ export interface MasterConfig {
   store: StoreSpec;
   /** Upstream `replicated_log_timeout`: the bound on every store operation. */
   storeTimeoutMs: number;
+  /** Ours: local-mode Contrail objects (docs/contrail.md). */
+  contrail: ContrailConfig;
 }
 
 function parseOui(s: string): [number, number, number] {
@@ -236,7 +240,7 @@ export async function parseMasterConfig(raw: unknown, env: NodeJS.ProcessEnv = p
     store = { kind, dir };
   } else if (kind === 'zookeeper') store = { kind, zk: await parseZk(c, env) };
   else throw new ConfigError(`store: expected "embedded", "zookeeper" or "memory", got ${JSON.stringify(kind)}`);
-  return { network, listen, advertise, store, storeTimeoutMs };
+  return { network, listen, advertise, store, storeTimeoutMs, contrail: parseContrailConfig(c['contrail']) };
 }
 
 /** Read and parse a master.json file. */

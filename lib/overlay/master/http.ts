@@ -6,12 +6,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { AllocationError, BadRequestError, NotLeaderError, UnknownAgentError, type OverlayMaster } from './master.js';
 import { BodyError, parseDelete, parseJson, parseRegister, parseStatus } from './protocol.js';
 import { StoreError } from './store/types.js';
+import { ContrailError } from './contrail/state.js';
+import { CONTRAIL_PREFIX, contrailRoute } from './contrail/http.js';
 
 export const MAX_BODY = 1 << 20;
 /** Longest a watch may be parked, whatever the agent asks. */
 export const MAX_WATCH_MS = 300_000;
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -21,7 +23,7 @@ class HttpError extends Error {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -39,7 +41,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
@@ -109,12 +111,14 @@ export function createApi(master: OverlayMaster): Server {
     },
   };
 
+  const contrail = contrailRoute(master);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://master');
-    const route = routes[url.pathname];
+    const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : url.pathname.startsWith(CONTRAIL_PREFIX) ? contrail : undefined;
     const t0 = performance.now();
     res.on('finish', () => {
-      master.metrics.inc('overlay_master_http_requests_total', `path="${route ? url.pathname : 'other'}",code="${res.statusCode}"`);
+      const path = !route ? 'other' : url.pathname.startsWith(CONTRAIL_PREFIX) ? CONTRAIL_PREFIX + url.pathname.slice(CONTRAIL_PREFIX.length).split('/')[0] : url.pathname;
+      master.metrics.inc('overlay_master_http_requests_total', `path="${path}",code="${res.statusCode}"`);
       if (res.statusCode >= 500) master.log.warn({ path: url.pathname, code: res.statusCode, ms: Math.round(performance.now() - t0) }, 'request failed');
     });
     if (!route) return send(res, 404, { error: `${url.pathname}: no such endpoint` });
@@ -131,6 +135,7 @@ export function createApi(master: OverlayMaster): Server {
       if (err instanceof UnknownAgentError) return send(res, 404, { error: err.message });
       if (err instanceof AllocationError) return send(res, 409, { error: err.message });
       if (err instanceof StoreError) return send(res, 503, { error: err.message });
+      if (err instanceof ContrailError) return send(res, err.status, { error: err.message, ...(err.label && { label: err.label }) });
       // A batch rejected because leadership went meanwhile: the caller retries (elsewhere).
       if (master.role !== 'leader') return send(res, 503, { error: err.message });
       master.log.error({ err: err.stack ?? String(err), path: url.pathname }, 'request failed unexpectedly');

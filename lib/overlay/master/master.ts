@@ -5,7 +5,9 @@ import { Allocation, AllocationError, RecoveryError } from './allocate.js';
 import type { MasterConfig } from './config.js';
 import { Metrics } from './metrics.js';
 import { MasterState, type CommitInfo } from './state.js';
-import type { Store } from './store/types.js';
+import type { Store, StoredRecord } from './store/types.js';
+import { ContrailRecoveryError, ContrailState } from './contrail/state.js';
+import { fromStored } from './contrail/records.js';
 import type { AgentInfo, AgentNetworkConfig, OverlayState, StoredAgent } from './types.js';
 import { WatchHub, type WatchView } from './watch.js';
 
@@ -40,7 +42,7 @@ export class OverlayMaster {
 
   async start(): Promise<void> {
     await this.store.start({
-      lead: (agents) => this.#lead(agents),
+      lead: (agents, records) => this.#lead(agents, records),
       follow: (leader) => this.#step('follower', `following the leader at ${leader ?? '(unknown)'}`, leader),
       lost: (reason) => this.#step('unavailable', reason, undefined),
       refuse: (reason) => {
@@ -50,14 +52,16 @@ export class OverlayMaster {
     });
   }
 
-  #lead(agents: StoredAgent[]): void {
+  #lead(agents: StoredAgent[], records: StoredRecord[]): void {
     this.state?.close('leadership re-established');
     const t0 = performance.now();
     let alloc: Allocation;
+    let contrail: ContrailState;
     try {
       alloc = Allocation.recover(this.config.network, agents);
+      contrail = ContrailState.recover(this.config.contrail, fromStored(records));
     } catch (e) {
-      if (!(e instanceof RecoveryError)) throw e;
+      if (!(e instanceof RecoveryError) && !(e instanceof ContrailRecoveryError)) throw e;
       // Never serve (or overwrite) a state whose allocations conflict: an operator must look.
       this.#step('refused', `refusing to serve: ${e.message}`, undefined);
       this.log.error({ err: e.message, store: this.store.location }, 'recovery found a conflict; not serving');
@@ -71,6 +75,7 @@ export class OverlayMaster {
         this.metrics.inc('overlay_master_store_errors_total');
         this.log.error({ err: e.message }, 'store write failed');
       },
+      contrail,
     );
     this.role = 'leader';
     this.leader = this.config.advertise;
@@ -97,6 +102,7 @@ export class OverlayMaster {
     this.watch.bump(
       info.changes.map((c) => c.ip),
       this.#view(),
+      info.keys,
     );
   }
 
@@ -109,6 +115,8 @@ export class OverlayMaster {
         return a && st!.agentInfo(a);
       },
       all: () => (st ? [...st.current.agents.values()].map((a) => st.agentInfo(a)) : []),
+      record: (key) => st?.contrail.records.get(key),
+      records: () => (st ? [...st.contrail.records.values()] : []),
     };
   }
 
@@ -151,10 +159,20 @@ export class OverlayMaster {
     this.watch.bump([ip], this.#view());
   }
 
-  /** POST /overlay-master/agents/delete: forget agents, free what they held. */
+  /** A change of the Contrail objects (contrail/http.ts), computed on the batch's copy and stored. */
+  async contrail<T>(fn: (c: ContrailState) => T): Promise<T> {
+    return this.serving().submit((_a, c) => fn(c));
+  }
+
+  /** POST /overlay-master/agents/delete: forget agents, free what they held (their Contrail endpoints too). */
   async deleteAgents(ips: string[]): Promise<void> {
     const st = this.serving();
-    const gone = await st.submit((a) => a.remove(ips));
+    const gone = await st.submit((a, c) => {
+      const ips2 = a.remove(ips);
+      // Only a cluster with endpoints pays for the copy of its Contrail objects.
+      if (st.contrail.x.endpoints.size > 0 && ips2.length > 0) c.dropAgents(ips2);
+      return ips2;
+    });
     for (const ip of ips) if (!gone.includes(ip)) this.log.info({ agent: ip }, `Unable to find an agent with IP: ${ip}`);
     if (gone.length) this.log.info({ agents: gone }, 'agents deleted');
   }

@@ -13,12 +13,19 @@ export interface WatchReply {
   network?: NetworkConfigJson;
   agents: AgentInfo[];
   deleted: string[];
+  /** Contrail objects changed (every one, when full), only when there are any (docs/contrail.md). */
+  records?: unknown[];
+  /** Their keys gone. */
+  removed?: string[];
 }
 
 export interface WatchView {
   agent(ip: string): AgentInfo | undefined;
   all(): AgentInfo[];
   network: NetworkConfigJson;
+  /** Contrail objects by key (absent in views without them). */
+  record?(key: string): unknown;
+  records?(): unknown[];
 }
 
 interface Waiter {
@@ -33,7 +40,7 @@ export const RING = 4096;
 export class WatchHub {
   epoch = randomBytes(8).toString('hex');
   #version = 0;
-  #ring: { version: number; ips: string[] }[] = [];
+  #ring: { version: number; ips: string[]; keys: string[] }[] = [];
   readonly #waiters = new Set<Waiter>();
 
   get version(): number {
@@ -53,11 +60,11 @@ export class WatchHub {
     if (view) this.#wake(view);
   }
 
-  /** Agents changed (stored, deleted or reported a state): wake the watchers. */
-  bump(ips: string[], view: WatchView): void {
-    if (ips.length === 0) return;
+  /** Agents changed (stored, deleted or reported a state), or Contrail objects (`keys`): wake the watchers. */
+  bump(ips: string[], view: WatchView, keys: string[] = []): void {
+    if (ips.length === 0 && keys.length === 0) return;
     this.#version++;
-    this.#ring.push({ version: this.#version, ips });
+    this.#ring.push({ version: this.#version, ips, keys });
     if (this.#ring.length > RING) this.#ring.shift();
     this.#wake(view);
   }
@@ -67,11 +74,17 @@ export class WatchHub {
     const base = { epoch: this.epoch, version: this.#version };
     const oldest = this.#ring[0]?.version ?? this.#version + 1;
     if (epoch !== this.epoch || version === undefined || version > this.#version || version < oldest - 1) {
-      return { ...base, full: true, network: view.network, agents: view.all(), deleted: [] };
+      const records = view.records?.() ?? [];
+      return { ...base, full: true, network: view.network, agents: view.all(), deleted: [], ...(records.length > 0 && { records }) };
     }
     if (version === this.#version) return undefined;
     const ips = new Set<string>();
-    for (const c of this.#ring) if (c.version > version) for (const ip of c.ips) ips.add(ip);
+    const keys = new Set<string>();
+    for (const c of this.#ring) {
+      if (c.version <= version) continue;
+      for (const ip of c.ips) ips.add(ip);
+      for (const k of c.keys) keys.add(k);
+    }
     const agents: AgentInfo[] = [];
     const deleted: string[] = [];
     for (const ip of ips) {
@@ -79,7 +92,14 @@ export class WatchHub {
       if (a) agents.push(a);
       else deleted.push(ip);
     }
-    return { ...base, full: false, agents, deleted };
+    const records: unknown[] = [];
+    const removed: string[] = [];
+    for (const k of keys) {
+      const r = view.record?.(k);
+      if (r !== undefined) records.push(r);
+      else removed.push(k);
+    }
+    return { ...base, full: false, agents, deleted, ...(keys.size > 0 && { records, removed }) };
   }
 
   /** Park a watcher; `send` gets the JSON body once (a change, a reset, or the timeout). */

@@ -5,7 +5,7 @@
 import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoredAgent } from '../types.js';
-import { StoreError, type Store, type StoreChange, type StoreHooks } from './types.js';
+import { StoreError, type RecordChange, type Store, type StoreChange, type StoreHooks, type StoredRecord } from './types.js';
 import { mkdirp } from '../../../fs/mkdir.js';
 
 export const STATE_FILE = 'overlay-master.json';
@@ -15,6 +15,8 @@ interface Snapshot {
   format: string;
   version: number;
   agents: StoredAgent[];
+  /** Other records (Contrail objects); absent in files that never held one. */
+  records?: StoredRecord[];
 }
 
 /** Read a snapshot file; undefined when there is none yet. */
@@ -33,7 +35,7 @@ export async function readSnapshot(dir: string): Promise<Snapshot | undefined> {
   } catch (e) {
     throw new StoreError(`embedded store ${file}: not valid JSON: ${(e as Error).message}`);
   }
-  if (s?.format !== FORMAT || !Number.isInteger(s.version) || !Array.isArray(s.agents)) {
+  if (s?.format !== FORMAT || !Number.isInteger(s.version) || !Array.isArray(s.agents) || (s.records !== undefined && !Array.isArray(s.records))) {
     throw new StoreError(`embedded store ${file}: expected {"format":"${FORMAT}","version":N,"agents":[...]}, got another shape`);
   }
   return s;
@@ -42,6 +44,7 @@ export async function readSnapshot(dir: string): Promise<Snapshot | undefined> {
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   readonly #records = new Map<string, string>();
+  readonly #others = new Map<string, string>();
   #version = 0;
 
   constructor(readonly dir: string) {}
@@ -62,17 +65,24 @@ export class EmbeddedStore implements Store {
     const snap = await readSnapshot(this.dir);
     this.#version = snap?.version ?? 0;
     for (const a of snap?.agents ?? []) this.#records.set(a.ip, JSON.stringify(a));
-    hooks.lead(snap?.agents ?? []);
+    for (const r of snap?.records ?? []) this.#others.set(r.key, JSON.stringify(r));
+    hooks.lead(snap?.agents ?? [], snap?.records ?? []);
   }
 
-  async commit(changes: StoreChange[]): Promise<void> {
+  async commit(changes: StoreChange[], records: RecordChange[] = []): Promise<void> {
     const next = new Map(this.#records);
     for (const c of changes) {
       if (c.after) next.set(c.ip, JSON.stringify(c.after));
       else next.delete(c.ip);
     }
+    const others = new Map(this.#others);
+    for (const r of records) {
+      if (r.after) others.set(r.key, JSON.stringify(r.after));
+      else others.delete(r.key);
+    }
     const version = this.#version + 1;
-    const text = `{"format":"${FORMAT}","version":${version},"agents":[${[...next.values()].join(',')}]}\n`;
+    const tail = others.size > 0 ? `,"records":[${[...others.values()].join(',')}]` : '';
+    const text = `{"format":"${FORMAT}","version":${version},"agents":[${[...next.values()].join(',')}]${tail}}\n`;
     const file = join(this.dir, STATE_FILE);
     const tmp = `${file}.tmp${process.pid}`;
     try {
@@ -96,6 +106,8 @@ export class EmbeddedStore implements Store {
     }
     this.#records.clear();
     for (const [k, v] of next) this.#records.set(k, v);
+    this.#others.clear();
+    for (const [k, v] of others) this.#others.set(k, v);
     this.#version = version;
   }
 

@@ -6,7 +6,7 @@ export class MemoryStore implements Store {
   readonly location = 'memory (nothing survives a restart)';
 
   async start(hooks: StoreHooks): Promise<void> {
-    hooks.lead([]);
+    hooks.lead([], []);
   }
 
   async commit(_changes: StoreChange[]): Promise<void> {}

@@ -10,9 +10,26 @@ export interface StoreChange {
   after?: StoredAgent;
 }
 
+/**
+ * A record of another kind than an agent (the Contrail objects of lib/overlay/contrail): its key,
+ * what it holds that no other record may (checked by the store where it can), and its JSON.
+ */
+export interface StoredRecord {
+  key: string;
+  claims: string[];
+  value: unknown;
+}
+
+/** One such record before and after a batch. */
+export interface RecordChange {
+  key: string;
+  before?: StoredRecord;
+  after?: StoredRecord;
+}
+
 export interface StoreHooks {
-  /** This master leads from now on; `agents` is everything stored. */
-  lead(agents: StoredAgent[]): void;
+  /** This master leads from now on; `agents` and `records` are everything stored. */
+  lead(agents: StoredAgent[], records: StoredRecord[]): void;
   /** Another master leads (its advertised "host:port", when known). */
   follow(leader: string | undefined): void;
   /** Leadership or the store itself is gone: stop allocating at once (no local guessing). */
@@ -28,7 +45,7 @@ export interface Store {
   /** Load and lead (or join the election); hooks say what happens, now and later. */
   start(hooks: StoreHooks): Promise<void>;
   /** Write a batch atomically: all of it or none, never part. Rejects when not written. */
-  commit(changes: StoreChange[]): Promise<void>;
+  commit(changes: StoreChange[], records?: RecordChange[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -5,9 +5,12 @@
 //   agents/<ip>             one agent's record (StoredAgent JSON, a few hundred bytes)
 //   claims/<kind>/<name>    one per VTEP IP, VTEP IPv6, VTEP MAC, subnet and subnet6 held, created
 //                           in the same multi-op as the record: ZooKeeper itself refuses a duplicate
+//   records/<key>           one other record (a Contrail object; key URI-encoded), its claims under
+//                           claims/record/<claim> (URI-encoded) in the same way
 import type { StoredAgent } from '../types.js';
+import type { StoredRecord } from './types.js';
 
-export const CLAIM_KINDS = ['vtep', 'vtep6', 'mac', 'subnet', 'subnet6'] as const;
+export const CLAIM_KINDS = ['vtep', 'vtep6', 'mac', 'subnet', 'subnet6', 'record'] as const;
 
 export const paths = (root: string) => ({
   root,
@@ -15,6 +18,8 @@ export const paths = (root: string) => ({
   meta: `${root}/meta`,
   agents: `${root}/agents`,
   agent: (ip: string) => `${root}/agents/${ip}`,
+  records: `${root}/records`,
+  record: (key: string) => `${root}/records/${encodeURIComponent(key)}`,
   claims: (kind: string) => `${root}/claims/${kind}`,
   claim: (c: string) => `${root}/claims/${c}`,
 });
@@ -31,4 +36,9 @@ export function claimsOf(a: StoredAgent): string[] {
     if (o.subnet6 !== undefined) out.push(`subnet6/${o.info.name}@${o.subnet6.replace('/', '_')}`);
   }
   return out;
+}
+
+/** The claims of another record, as "record/<claim>" (URI-encoded: a claim may hold '/'). */
+export function recordClaims(r: StoredRecord): string[] {
+  return r.claims.map((c) => `record/${encodeURIComponent(c)}`);
 }

@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import type { ZkSpec } from '../config.js';
 import type { StoredAgent } from '../types.js';
-import { StoreError, type Store, type StoreChange, type StoreHooks } from './types.js';
+import { StoreError, type RecordChange, type Store, type StoreChange, type StoreHooks, type StoredRecord } from './types.js';
 import { CreateMode, Exception, Zk, ZkError, type MultiOp } from './zk-client.js';
-import { CLAIM_KINDS, claimsOf, paths } from './zk-layout.js';
+import { CLAIM_KINDS, claimsOf, paths, recordClaims } from './zk-layout.js';
 
 const META = Buffer.from('{"format":"mesos-overlay-master/1"}');
 /** Records are read this many at a time when a master takes over. */
@@ -27,6 +27,7 @@ export class ZkStore implements Store {
   #expiry: NodeJS.Timeout | undefined;
   #metaVersion = 0;
   readonly #versions = new Map<string, number>();
+  readonly #recordVersions = new Map<string, number>();
 
   constructor(
     readonly spec: ZkSpec,
@@ -114,6 +115,7 @@ export class ZkStore implements Store {
     if (!this.#node) {
       await zk.mkdirp(p.election);
       await zk.mkdirp(p.agents);
+      await zk.mkdirp(p.records);
       for (const k of CLAIM_KINDS) await zk.mkdirp(p.claims(k));
       await zk.create(p.meta, META, CreateMode.PERSISTENT).catch((e: ZkError) => {
         if (e.code !== Exception.NODE_EXISTS) throw e;
@@ -170,7 +172,25 @@ export class ZkStore implements Store {
         this.#versions.set(ip, r.stat.version);
       }
     }
-    const want = new Set(agents.flatMap(claimsOf));
+    const records: StoredRecord[] = [];
+    this.#recordVersions.clear();
+    const names = await zk.getChildren(p.records);
+    for (let i = 0; i < names.length; i += READ_CHUNK) {
+      const part = await Promise.all(names.slice(i, i + READ_CHUNK).map(async (n) => ({ n, r: await zk.getData(`${p.records}/${n}`) })));
+      for (const { n, r } of part) {
+        let rec: StoredRecord;
+        try {
+          rec = JSON.parse(r.data.toString()) as StoredRecord;
+        } catch (e) {
+          return this.#hooks?.refuse(`${p.records}/${n}: not valid JSON: ${(e as Error).message}`);
+        }
+        if (typeof rec?.key !== 'string' || encodeURIComponent(rec.key) !== n || !Array.isArray(rec.claims)) return this.#hooks?.refuse(`${p.records}/${n}: holds another record (${JSON.stringify(rec?.key)})`);
+        records.push(rec);
+        this.#recordVersions.set(rec.key, r.stat.version);
+      }
+    }
+    const held = [...agents.flatMap(claimsOf), ...records.flatMap(recordClaims)];
+    const want = new Set(held);
     const have = new Set<string>();
     for (const k of CLAIM_KINDS) for (const c of await zk.getChildren(p.claims(k))) have.add(`${k}/${c}`);
     const orphan = [...have].filter((c) => !want.has(c));
@@ -179,14 +199,14 @@ export class ZkStore implements Store {
       return this.#hooks?.refuse(`claims and records disagree: ${orphan.length} claim(s) without a record (${orphan.slice(0, 3).join(', ')}), ${missing.length} record claim(s) without a znode (${missing.slice(0, 3).join(', ')})`);
     }
     // A duplicate inside the records themselves shows as fewer claims than records hold.
-    if (want.size !== agents.reduce((n, a) => n + claimsOf(a).length, 0)) return this.#hooks?.refuse('two agent records hold the same claim');
+    if (want.size !== held.length) return this.#hooks?.refuse('two records hold the same claim');
     this.#metaVersion = meta.stat.version;
     this.#leading = true;
-    this.log.info({ agents: agents.length, claims: have.size, ms: Math.round(performance.now() - t0) }, 'elected: read the stored state');
-    this.#hooks?.lead(agents);
+    this.log.info({ agents: agents.length, records: records.length, claims: have.size, ms: Math.round(performance.now() - t0) }, 'elected: read the stored state');
+    this.#hooks?.lead(agents, records);
   }
 
-  async commit(changes: StoreChange[]): Promise<void> {
+  async commit(changes: StoreChange[], records: RecordChange[] = []): Promise<void> {
     const zk = this.#zk;
     if (!zk || !this.#leading || !this.#node) throw new StoreError('zookeeper: not leading');
     const p = this.#p;
@@ -198,6 +218,16 @@ export class ZkStore implements Store {
       else if (c.after) ops.push({ op: 'set', path: p.agent(c.ip), data: Buffer.from(JSON.stringify(c.after)), version: this.#versions.get(c.ip) ?? -1 });
       else ops.push({ op: 'remove', path: p.agent(c.ip), version: this.#versions.get(c.ip) ?? -1 });
       for (const x of after) if (!before.has(x)) ops.push({ op: 'create', path: p.claim(x), data: Buffer.from(c.ip) });
+      for (const x of before) if (!after.has(x)) ops.push({ op: 'remove', path: p.claim(x) });
+    }
+    for (const c of records) {
+      const before = new Set(c.before ? recordClaims(c.before) : []);
+      const after = new Set(c.after ? recordClaims(c.after) : []);
+      const data = c.after && Buffer.from(JSON.stringify(c.after));
+      if (c.after && !c.before) ops.push({ op: 'create', path: p.record(c.key), data: data! });
+      else if (c.after) ops.push({ op: 'set', path: p.record(c.key), data: data!, version: this.#recordVersions.get(c.key) ?? -1 });
+      else ops.push({ op: 'remove', path: p.record(c.key), version: this.#recordVersions.get(c.key) ?? -1 });
+      for (const x of after) if (!before.has(x)) ops.push({ op: 'create', path: p.claim(x), data: Buffer.from(c.key) });
       for (const x of before) if (!after.has(x)) ops.push({ op: 'remove', path: p.claim(x) });
     }
     ops.push({ op: 'set', path: p.meta, data: META, version: this.#metaVersion });
@@ -214,6 +244,10 @@ export class ZkStore implements Store {
     for (const c of changes) {
       if (!c.after) this.#versions.delete(c.ip);
       else this.#versions.set(c.ip, c.before ? (this.#versions.get(c.ip) ?? -1) + 1 : 0);
+    }
+    for (const c of records) {
+      if (!c.after) this.#recordVersions.delete(c.key);
+      else this.#recordVersions.set(c.key, c.before ? (this.#recordVersions.get(c.key) ?? -1) + 1 : 0);
     }
   }
 

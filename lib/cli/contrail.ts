@@ -1,0 +1,55 @@
+// `mesos-cni contrail …`: local mode's networks, floating-IP pools and security groups at the
+// overlay master (its /contrail/* endpoints), for operators. Prints the master's JSON answer.
+import { parseArgs } from 'node:util';
+import { call, errorText } from '../plugins/contrail/http.js';
+
+export const CONTRAIL_USAGE = `usage:
+  mesos-cni contrail [--master HOST:PORT[,…]] state
+  mesos-cni contrail [--master …] network create DOMAIN:PROJECT:NAME --subnet A.B.C.D/LEN
+  mesos-cni contrail [--master …] pool create DOMAIN:PROJECT:NETWORK:POOL --subnet CIDR --interface IF [--first IP] [--last IP]
+  mesos-cni contrail [--master …] group set DOMAIN:PROJECT:NAME [--rule 'ingress|egress PROTO [PORTS] [cidr=CIDR|group=FQ]' …]
+  mesos-cni contrail [--master …] network|pool|group delete FQ
+  mesos-cni contrail [--master …] network|pool|group list
+    --master defaults to 127.0.0.1:5055; PROTO is any, tcp, udp or icmp; PORTS 80 or 8000-8100`;
+
+/** "ingress tcp 80 cidr=10.0.0.0/8" → a rule body (the master validates it). */
+export function parseRuleSpec(text: string): Record<string, unknown> {
+  const [direction, protocol = 'any', ...rest] = text.trim().split(/\s+/);
+  const rule: Record<string, unknown> = { direction, protocol };
+  for (const w of rest) {
+    if (w.startsWith('cidr=')) rule.remote = { cidr: w.slice(5) };
+    else if (w.startsWith('group=')) rule.remote = { group: w.slice(6) };
+    else rule.ports = w;
+  }
+  return rule;
+}
+
+export async function contrailMain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { master: { type: 'string', default: '127.0.0.1:5055' }, subnet: { type: 'string' }, interface: { type: 'string' }, first: { type: 'string' }, last: { type: 'string' }, rule: { type: 'string', multiple: true, default: [] } },
+  });
+  const [what, verb, fq] = positionals;
+  const kinds: Record<string, string> = { network: 'networks', pool: 'pools', group: 'groups' };
+  let method = 'GET';
+  let path: string;
+  let body: unknown;
+  if (what === 'state') path = '/contrail/state';
+  else if (what && kinds[what] && verb === 'list') path = `/contrail/${kinds[what]}`;
+  else if (what && kinds[what] && verb === 'delete' && fq) [method, path] = ['DELETE', `/contrail/${kinds[what]}/${encodeURIComponent(fq)}`];
+  else if (what === 'network' && verb === 'create' && fq) [method, path, body] = ['POST', '/contrail/networks', { fq, subnet: values.subnet }];
+  else if (what === 'pool' && verb === 'create' && fq) [method, path, body] = ['POST', '/contrail/pools', { fq, subnet: values.subnet, interface: values.interface, first: values.first, last: values.last }];
+  else if (what === 'group' && verb === 'set' && fq) [method, path, body] = ['POST', '/contrail/groups', { fq, rules: values.rule!.map(parseRuleSpec) }];
+  else {
+    console.error(CONTRAIL_USAGE);
+    return 2;
+  }
+  const r = await call(values.master!.split(','), path, { method, ...(body !== undefined && { body: JSON.stringify(body) }), timeoutMs: 15_000, failover: true });
+  if (r.status !== 200) {
+    console.error(`mesos-cni contrail: ${r.status}: ${errorText(r)}`);
+    return 1;
+  }
+  console.log(JSON.stringify(r.json(), null, 2));
+  return 0;
+}

@@ -1,0 +1,34 @@
+// The Contrail objects as the store keeps them (its generic records: key, claims, JSON value), both
+// ways: a batch's changes to write, and the stored records read back at recovery.
+import { claimsOf, recordKey, type ContrailRecord } from '../../contrail/model.js';
+import type { RecordChange, StoredRecord } from '../store/types.js';
+import { ContrailRecoveryError, type ContrailState } from './state.js';
+
+const KINDS = ['network', 'pool', 'group', 'endpoint'];
+
+export function toStored(r: ContrailRecord): StoredRecord {
+  return { key: recordKey(r), claims: claimsOf(r), value: r };
+}
+
+/** What the store writes for a batch: every touched key, before and after. */
+export function recordChanges(prev: ContrailState, next: ContrailState): RecordChange[] {
+  const out: RecordChange[] = [];
+  for (const key of next.touched) {
+    const before = prev.records.get(key);
+    const after = next.records.get(key);
+    if (before === after) continue;
+    out.push({ key, ...(before && { before: toStored(before) }), ...(after && { after: toStored(after) }) });
+  }
+  return out;
+}
+
+/** Stored records back to Contrail objects; one of another shape is refused (never served). */
+export function fromStored(stored: readonly StoredRecord[]): ContrailRecord[] {
+  return stored.map((s) => {
+    const v = s.value as ContrailRecord | undefined;
+    if (!v || typeof v !== 'object' || !KINDS.includes(v.kind) || recordKey(v) !== s.key) {
+      throw new ContrailRecoveryError(`stored record ${JSON.stringify(s.key)} is not a Contrail object of that key`);
+    }
+    return v;
+  });
+}

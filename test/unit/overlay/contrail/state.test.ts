@@ -1,0 +1,78 @@
+// The master's Contrail state as data: attach allocates all or nothing, refusals name the label,
+// networks never overlap, groups and pools in use stay, recovery refuses a duplicate claim.
+import test from 'ava';
+import { ContrailRecoveryError, ContrailState, type AttachRequest } from '../../../../lib/overlay/master/contrail/state.js';
+import { endpointView } from '../../../../lib/overlay/contrail/view.js';
+import { chainRules, endpointChains } from '../../../../lib/overlay/contrail/rules.js';
+
+const q = (over: Partial<AttachRequest> = {}): AttachRequest => ({ agent: '10.0.0.1', container_id: 'c1', ifname: 'eth0', network: 'd:p:red', subnet: { cidr: '10.5.0.0/29', label: 'network-subnets' }, fips: [], groups: [], ...over });
+
+test('attach: the network made on first use, lowest free address after the gateway, a stable MAC; a repeated ADD gets the same', (t) => {
+  const s = ContrailState.empty();
+  const a = s.attach(q());
+  t.like(a.endpoint, { ip: '10.5.0.2', network: 'd:p:red' });
+  t.regex(a.endpoint.mac, /^02(:[0-9a-f]{2}){5}$/);
+  t.like(a.view.network, { subnet: '10.5.0.0/29', gateway: '10.5.0.1', vni: 4096 });
+  t.deepEqual(s.attach(q()).endpoint, a.endpoint);
+  t.false(s.attach(q()).created);
+  t.is(s.attach(q({ container_id: 'c2', subnet: undefined })).endpoint.ip, '10.5.0.3');
+  for (const i of [4, 5, 6]) s.attach(q({ container_id: `c${i}` }));
+  t.throws(() => s.attach(q({ container_id: 'c9' })), { message: 'label networks: network d:p:red (10.5.0.0/29) has no free address' });
+  t.true(s.detach('c2', 'eth0'));
+  t.is(s.attach(q({ container_id: 'c9' })).endpoint.ip, '10.5.0.3', 'a released address is handed out again');
+});
+
+test('refusals name the label and change nothing', (t) => {
+  const s = ContrailState.empty();
+  s.attach(q());
+  s.putPool('d:p:pub:pool', '192.0.2.0/30', 'eth1');
+  const before = JSON.stringify([...s.records]);
+  const cases: [Partial<AttachRequest>, string][] = [
+    [{ subnet: { cidr: '10.6.0.0/24', label: 'pod-subnets' } }, 'label pod-subnets: network d:p:red has subnet 10.5.0.0/29, not 10.6.0.0/24'],
+    [{ network: 'd:p:blue', subnet: { cidr: '10.5.0.0/28', label: 'network-subnets' } }, "label network-subnets: subnet 10.5.0.0/28 overlaps network d:p:red's 10.5.0.0/29 (every host routes all networks in one table)"],
+    [{ network: 'd:p:green', subnet: undefined }, 'label networks: network d:p:green does not exist and no subnet was given for it (label network-subnets, pod-subnets or a CIDR network-ip)'],
+    [{ ip: '10.5.0.2' }, 'label network-ip: 10.5.0.2 is taken (by c1/eth0)'],
+    [{ ip: '10.5.0.1' }, "label network-ip: 10.5.0.1 is network d:p:red's gateway"],
+    [{ ip: '10.9.0.1' }, "label network-ip: 10.9.0.1 is not a host address of network d:p:red's 10.5.0.0/29"],
+    [{ fips: [{ pool: 'd:p:pub:none' }] }, 'label floating-ips: no floating-IP pool d:p:pub:none'],
+    [{ fips: [{ pool: 'd:p:pub:pool', ip: '192.0.2.9' }] }, 'label floating-ips: 192.0.2.9 is outside pool d:p:pub:pool (192.0.2.1-192.0.2.2)'],
+    [{ fips: [{ pool: 'd:p:pub:pool' }, { pool: 'd:p:pub:pool' }, { pool: 'd:p:pub:pool' }] }, 'label floating-ips: pool d:p:pub:pool has no free address'],
+    [{ groups: ['d:p:none'] }, 'label security-groups: no security group d:p:none'],
+    [{ network: 'd:p:new', subnet: { cidr: '10.7.0.0/24', label: 'network-subnets' }, groups: ['d:p:none'] }, 'label security-groups: no security group d:p:none'],
+  ];
+  for (const [over, msg] of cases) {
+    const c = s.clone();
+    t.throws(() => c.attach(q({ container_id: 'x', ...over })), { message: msg });
+    t.is(JSON.stringify([...c.records]), before, `${msg}: nothing changed`);
+  }
+});
+
+test('groups: remote groups resolve to their members; in use or referenced cannot go; chains follow the rules', (t) => {
+  const s = ContrailState.empty();
+  s.putGroup({ fq: 'd:p:db', rules: [] });
+  s.putGroup({ fq: 'd:p:web', rules: [{ direction: 'ingress', protocol: 'tcp', ports: '80', remote: { group: 'd:p:db' } }] });
+  t.throws(() => s.putGroup({ fq: 'd:p:x', rules: [{ direction: 'ingress', protocol: 'any', remote: { group: 'd:p:nope' } }] }), { message: 'rules[0].remote.group: no security group d:p:nope' });
+  const web = s.attach(q({ groups: ['d:p:web'] }));
+  s.attach(q({ container_id: 'db1', subnet: undefined, groups: ['d:p:db'] }));
+  const v = endpointView(s.x, web.endpoint);
+  t.deepEqual(v.ingress, [{ protocol: 'tcp', ports: '80', remotes: ['10.5.0.3/32'] }]);
+  t.deepEqual(v.egress, []);
+  t.throws(() => s.deleteGroup('d:p:db'), { message: /still used by db1\/eth0/ });
+  const c = endpointChains('c1', 'eth0');
+  const rules = chainRules(c, v);
+  t.deepEqual(rules.filter((r) => r.chain === c.ingress).map((r) => r.target.kind), ['RETURN', 'RETURN', 'DROP']);
+  t.deepEqual(rules.filter((r) => r.chain === c.egress).map((r) => r.target.kind), ['RETURN', 'DROP'], 'no egress rule: egress dropped');
+});
+
+test('isolation: every other network is dropped both ways; recovery refuses two records holding one address', (t) => {
+  const s = ContrailState.empty();
+  const a = s.attach(q());
+  s.attach(q({ container_id: 'b', network: 'd:p:blue', subnet: { cidr: '10.8.0.0/24', label: 'network-subnets' } }));
+  const v = endpointView(s.x, a.endpoint);
+  t.deepEqual(v.isolated, ['10.8.0.0/24']);
+  t.false(v.enforced);
+  const recs = [...s.records.values()];
+  t.notThrows(() => ContrailState.recover(s.cfg, recs));
+  const dup = { ...(recs.find((r) => r.kind === 'endpoint' && r.container_id === 'b') as object), container_id: 'b2', ip: a.endpoint.ip };
+  t.throws(() => ContrailState.recover(s.cfg, [...recs, dup as never]), { instanceOf: ContrailRecoveryError, message: /both hold ip\/10\.5\.0\.2/ });
+});
