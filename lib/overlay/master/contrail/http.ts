@@ -2,7 +2,7 @@
 // (`mesos-cni contrail …`), attach/detach called by the plugin, and the whole state for reading.
 // Served only while leading, like every other endpoint (a follower redirects, 503 otherwise).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, readBody, send } from '../http.js';
+import { HttpError, readBody, send } from '../http-util.js';
 import type { OverlayMaster } from '../master.js';
 import { parseJson } from '../protocol.js';
 import { fqField, parseAttachBody, parseDetachBody, parseGroupBody, parseNetworkBody, parsePoolBody } from './protocol.js';
