@@ -187,7 +187,7 @@ serial(titled('checkMTUConfiguration: vtep_mtu 9000 reaches the agent, and its V
   await until('vtep1024 at MTU 9000', 10_000, async () => /mtu 9000/.test(await sh(['ip', 'link', 'show', 'vtep1024'])));
   // Recreated from the old VTEP, or made anew when the agent had already seen itself deleted at the
   // master and cleared its plane (which comes first is a race); the recreation itself is tested in
-  // dataplane.test.ts.
+  // agent-dataplane.test.ts.
   t.regex(hosts!.log(h), /VTEP recreated \(was mtu 1500\)|VTEP created/);
 });
 
