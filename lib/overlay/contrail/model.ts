@@ -54,6 +54,28 @@ export interface GroupRec {
   rules: SgRule[];
 }
 
+/**
+ * One rule of a network policy: new connections it lets cross between two networks (isolation
+ * drops everything else between them). `>`: from `src` to `dst`; `<>`: either way. `src`/`dst`
+ * are network fq-names or `any`; `ports` (tcp/udp) are the destination ports of the connection.
+ */
+export interface PolicyRule {
+  direction: '>' | '<>';
+  protocol: SgProtocol;
+  src: string;
+  dst: string;
+  ports?: string;
+}
+
+/** Contrail's network policy: its rules apply between networks it is attached to (both ends). */
+export interface PolicyRec {
+  kind: 'policy';
+  fq: string;
+  /** The networks it is attached to (Contrail's network_policy_refs, kept on the policy). */
+  networks: string[];
+  rules: PolicyRule[];
+}
+
 export interface FloatingIp {
   pool: string;
   ip: string;
@@ -72,7 +94,7 @@ export interface EndpointRec {
   fips: FloatingIp[];
 }
 
-export type ContrailRecord = NetworkRec | PoolRec | GroupRec | EndpointRec;
+export type ContrailRecord = NetworkRec | PoolRec | GroupRec | PolicyRec | EndpointRec;
 
 export const endpointId = (containerId: string, ifname: string): string => `${containerId}/${ifname}`;
 

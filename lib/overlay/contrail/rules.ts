@@ -1,10 +1,11 @@
 // An endpoint's host-side rules in local mode, as typed iptables rules: names (its tap, its two
-// chains, its tag), the chains' content from its view (isolation, then its security groups'
-// whitelist), the jumps that send its traffic there, and its floating IPs' 1:1 NAT. Pure: the
+// chains, its tag), the chains' content from its view (isolation with what network policies let
+// through, then its security groups' whitelist), the jumps that send its traffic there, and its floating IPs' 1:1 NAT. Pure: the
 // plugin writes them at ADD, the agent rewrites the chains when a group or a network changes.
 import { createHash } from 'node:crypto';
 import type { Op, PortSpec, Rule, SharedChain } from '../../iptables/index.js';
-import type { EndpointView, ResolvedRule } from './view.js';
+import { overlaps, parseCidr4 } from './model.js';
+import type { EndpointView, PolicyAllow, ResolvedRule } from './view.js';
 
 const hash = (containerId: string, ifname: string, n: number) => createHash('sha256').update(`${containerId}/${ifname}`).digest('hex').slice(0, n);
 
@@ -67,19 +68,63 @@ function allow(chain: string, r: ResolvedRule, side: 'source' | 'destination'): 
   return remotes.map((cidr) => ({ chain, ...base, ...(cidr !== undefined && { [side]: cidr }), target: { kind: 'RETURN' } }));
 }
 
+/** The smaller of two CIDRs when one holds the other (IPv4 CIDRs always nest or are disjoint). */
+function cidrMeet(a: string, b: string): string | undefined {
+  const x = parseCidr4(a)!;
+  const y = parseCidr4(b)!;
+  if (!overlaps(x, y)) return undefined;
+  return x.prefix >= y.prefix ? x.text : y.text;
+}
+
+function portsMeet(a: string | undefined, b: string | undefined): string | undefined | null {
+  if (a === undefined || b === undefined) return a ?? b;
+  const [alo, ahi = alo] = a.split('-').map(Number) as [number, number?];
+  const [blo, bhi = blo] = b.split('-').map(Number) as [number, number?];
+  const lo = Math.max(alo, blo);
+  const hi = Math.min(ahi, bhi);
+  if (lo > hi) return null;
+  return lo === hi ? String(lo) : `${lo}-${hi}`;
+}
+
+/**
+ * What a policy allowance to or from `subnet` and a security-group rule both let through, as one
+ * rule (undefined: nothing): traffic between networks must pass the policy and, where groups
+ * apply, a group too — one RETURN cannot say "and", so the two are intersected here.
+ */
+export function meet(a: PolicyAllow, r: ResolvedRule, subnet: string): ResolvedRule | undefined {
+  const protocol = a.protocol === 'any' ? r.protocol : r.protocol === 'any' || r.protocol === a.protocol ? a.protocol : undefined;
+  if (protocol === undefined) return undefined;
+  const ports = portsMeet(a.ports, r.ports);
+  if (ports === null) return undefined;
+  const remotes = (r.remotes ?? [subnet]).map((cidr) => cidrMeet(cidr, subnet)).filter((c) => c !== undefined);
+  if (remotes.length === 0) return undefined;
+  return { protocol, ...(ports !== undefined && { ports }), remotes };
+}
+
+const ANYTHING: ResolvedRule = { protocol: 'any' };
+
 /**
  * The two chains' rules: replies of allowed connections pass; traffic to or from another network
- * is dropped; then, with security groups, each rule allows (RETURN) and the rest is dropped. A
- * chain only subtracts: what it lets through meets the host's own policy after it.
+ * is dropped but for what policies joining the two allow (and, with groups, a group allows too);
+ * then, with security groups, each rule allows (RETURN) and the rest is dropped. A chain only
+ * subtracts: what it lets through meets the host's own policy after it.
  */
 export function chainRules(c: EndpointChains, v: EndpointView): Rule[] {
   const out: Rule[] = [];
-  for (const [chain, side, rules] of [
-    [c.egress, 'destination', v.egress],
-    [c.ingress, 'source', v.ingress],
+  for (const [chain, side, rules, dir] of [
+    [c.egress, 'destination', v.egress, 'egress'],
+    [c.ingress, 'source', v.ingress, 'ingress'],
   ] as const) {
     out.push({ chain, ctState: ['RELATED', 'ESTABLISHED'], target: { kind: 'RETURN' } });
-    for (const s of v.isolated) out.push({ chain, [side]: s, target: { kind: 'DROP' } });
+    for (const o of v.others) {
+      for (const a of o[dir]) {
+        for (const r of v.enforced ? rules : [ANYTHING]) {
+          const m = meet(a, r, o.subnet);
+          if (m) out.push(...allow(chain, m, side));
+        }
+      }
+      out.push({ chain, [side]: o.subnet, target: { kind: 'DROP' } });
+    }
     if (!v.enforced) continue;
     for (const r of rules) out.push(...allow(chain, r, side));
     out.push({ chain, target: { kind: 'DROP' } });

@@ -1,15 +1,17 @@
 // What one endpoint's host must enforce, resolved from the records: its network, its floating
-// IPs with their pools' interfaces, the other networks it is isolated from, and its security
+// IPs with their pools' interfaces, the other networks it is isolated from (with what network
+// policies attached to both let through), and its security
 // groups' rules with every remote group turned into the addresses of that group's members. The
 // master answers an attach with it and the agent recomputes it on every change, with this one
 // function, so the plugin's first rules and the agent's later ones cannot disagree.
-import type { ContrailRecord, EndpointRec, GroupRec, NetworkRec, PoolRec, SgProtocol } from './model.js';
+import type { ContrailRecord, EndpointRec, GroupRec, NetworkRec, PolicyRec, PoolRec, SgProtocol } from './model.js';
 
 /** Records by kind, as both the master's state and the agent's view hold them. */
 export class RecordIndex {
   readonly networks = new Map<string, NetworkRec>();
   readonly pools = new Map<string, PoolRec>();
   readonly groups = new Map<string, GroupRec>();
+  readonly policies = new Map<string, PolicyRec>();
   readonly endpoints = new Map<string, EndpointRec>();
 
   static of(records: Iterable<ContrailRecord>): RecordIndex {
@@ -22,6 +24,7 @@ export class RecordIndex {
     if (r.kind === 'network') this.networks.set(r.fq, r);
     else if (r.kind === 'pool') this.pools.set(r.fq, r);
     else if (r.kind === 'group') this.groups.set(r.fq, r);
+    else if (r.kind === 'policy') this.policies.set(r.fq, r);
     else this.endpoints.set(`${r.container_id}/${r.ifname}`, r);
   }
 
@@ -39,6 +42,19 @@ export interface ResolvedRule {
   remotes?: string[];
 }
 
+/** What crosses to or from another network: new connections of this protocol (and destination ports). */
+export interface PolicyAllow {
+  protocol: SgProtocol;
+  ports?: string;
+}
+
+/** Another network: dropped both ways, except the connections `allow` lets through (egress: to it; ingress: from it). */
+export interface OtherNetwork {
+  subnet: string;
+  egress: PolicyAllow[];
+  ingress: PolicyAllow[];
+}
+
 export interface FipView {
   pool: string;
   ip: string;
@@ -52,8 +68,8 @@ export interface EndpointView {
   ip: string;
   mac: string;
   fips: FipView[];
-  /** Subnets of every other network: traffic to or from them is dropped (no policy joins networks). */
-  isolated: string[];
+  /** Every other network, by subnet: traffic to or from it is dropped but for what policies allow. */
+  others: OtherNetwork[];
   /** Security groups apply (the endpoint names at least one): only what a rule allows passes. */
   enforced: boolean;
   ingress: ResolvedRule[];
@@ -72,7 +88,10 @@ export function endpointView(x: RecordIndex, ep: EndpointRec): EndpointView {
     if (!pool) throw new ViewError(`endpoint ${ep.container_id}/${ep.ifname}: its pool ${f.pool} is not known`);
     return { pool: f.pool, ip: f.ip, interface: pool.interface, prefix: Number(pool.subnet.split('/')[1]) };
   });
-  const isolated = [...x.networks.values()].filter((n) => n.fq !== network.fq).map((n) => n.subnet).sort();
+  const others = [...x.networks.values()]
+    .filter((n) => n.fq !== network.fq)
+    .sort((a, b) => (a.subnet < b.subnet ? -1 : a.subnet > b.subnet ? 1 : 0))
+    .map((n) => ({ subnet: n.subnet, egress: allowed(x, network.fq, n.fq), ingress: allowed(x, n.fq, network.fq) }));
   const ingress: ResolvedRule[] = [];
   const egress: ResolvedRule[] = [];
   for (const g of ep.groups) {
@@ -83,5 +102,27 @@ export function endpointView(x: RecordIndex, ep: EndpointRec): EndpointView {
       (r.direction === 'ingress' ? ingress : egress).push({ protocol: r.protocol, ...(r.ports !== undefined && { ports: r.ports }), ...(remotes !== undefined && { remotes }) });
     }
   }
-  return { network, ip: ep.ip, mac: ep.mac, fips, isolated, enforced: ep.groups.length > 0, ingress, egress };
+  return { network, ip: ep.ip, mac: ep.mac, fips, others, enforced: ep.groups.length > 0, ingress, egress };
+}
+
+const matches = (side: string, fq: string) => side === 'any' || side === fq;
+
+/**
+ * New connections from network `from` to network `to` that policies let through: Contrail's rule
+ * that a policy joins two networks only when it is attached to both, then each of its rules whose
+ * src and dst (either way for `<>`) match. Sorted and unique, so the chains are stable.
+ */
+export function allowed(x: RecordIndex, from: string, to: string): PolicyAllow[] {
+  const out = new Map<string, PolicyAllow>();
+  for (const p of [...x.policies.values()].sort((a, b) => (a.fq < b.fq ? -1 : 1))) {
+    if (!p.networks.includes(from) || !p.networks.includes(to)) continue;
+    for (const r of p.rules) {
+      const forward = matches(r.src, from) && matches(r.dst, to);
+      const back = r.direction === '<>' && matches(r.src, to) && matches(r.dst, from);
+      if (!forward && !back) continue;
+      const a: PolicyAllow = { protocol: r.protocol, ...(r.ports !== undefined && { ports: r.ports }) };
+      out.set(JSON.stringify(a), a);
+    }
+  }
+  return [...out.values()];
 }

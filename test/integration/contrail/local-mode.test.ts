@@ -1,6 +1,7 @@
 // Local mode with real traffic: two fake hosts on an underlay, the overlay master (embedded store)
 // on host 1, an overlay agent on each, an "outside" namespace on host 1's public interface eth1.
-// Two networks on one host are isolated; one network spans both hosts (VXLAN, one VNI); a floating
+// Two networks on one host are isolated, and a network policy lets exactly its rules cross; one
+// network spans both hosts (VXLAN, one VNI); a floating
 // IP answers from outside and the container's egress arrives from it; a security group allows
 // exactly its ports and a change applies live; every bad label is refused naming it, leaving nothing;
 // DEL twice and without netns; the plugin as the port mapper's delegate.
@@ -56,6 +57,8 @@ async function serve(ns: TestNs, port: number, reply?: string): Promise<void> {
   await new Promise<void>((resolve, reject) => (p.stdout!.once('data', () => resolve()), p.once('exit', (c) => reject(new Error(`server exited ${c}`)))));
 }
 
+/** `mesos-cni contrail …` run in host `h` against the master. */
+const cli = (h: Host, args: string[]) => fx!.hosts.exec(h.name, [process.execPath, fileURLToPath(new URL('../../../bin/mesos-cni.js', import.meta.url)), 'contrail', '--master', `${fx!.hosts.hosts[0]!.ip}:${MASTER}`, ...args]);
 const ping = async (from: TestNs, ip: string) => (await fx!.hosts.exec(from.name, ['ping', '-c', '1', '-W', '1', ip]).then(() => true, () => false));
 const api = (method: string, path: string, body?: unknown) => fx!.hosts.http(fx!.hosts.hosts[0]!, MASTER, method, path, body);
 const state = async () => (await api('GET', '/contrail/state')).json();
@@ -86,8 +89,7 @@ test.before(async (t) => {
   });
   // Host 1 forwards between its public interface and the containers (as any router must).
   // The pool through the command line, as an operator makes it (run in host 1, like the master).
-  const cli = fileURLToPath(new URL('../../../bin/mesos-cni.js', import.meta.url));
-  await hosts.exec(h1.name, [process.execPath, cli, 'contrail', '--master', `127.0.0.1:${MASTER}`, 'pool', 'create', POOL, '--subnet', '198.51.100.0/24', '--interface', 'eth1', '--first', '198.51.100.10', '--last', '198.51.100.20']);
+  await cli(h1, ['pool', 'create', POOL, '--subnet', '198.51.100.0/24', '--interface', 'eth1', '--first', '198.51.100.10', '--last', '198.51.100.20']);
   t.is((await api('GET', '/contrail/pools')).json()[0].first, '198.51.100.10');
 });
 
@@ -116,6 +118,37 @@ serial(titled('two networks on one host: each reaches its own, neither the other
   const s = await state();
   t.deepEqual(s.networks.map((n: { fq: string; subnet: string }) => [n.fq, n.subnet]).sort(), [['default-domain:default:blue', '10.51.0.0/24'], ['default-domain:default:red', '10.50.0.0/24']]);
   t.not(s.networks[0].vni, s.networks[1].vni, 'one VNI per network');
+});
+
+serial(titled('a network policy attached to both networks lets exactly its rules cross (also across hosts), changed and deleted live'), async (t) => {
+  const [h1, h2] = fx!.hosts.hosts as [Host, Host];
+  const red = 'default-domain:default:red';
+  const blue = 'default-domain:default:blue';
+  const r1 = await attach(h1, { networks: 'red' });
+  const r2 = await attach(h2, { networks: 'red' });
+  const b = await attach(h1, { networks: 'blue' });
+  await serve(b.ctr, 80, 'blue 80');
+  await serve(b.ctr, 81, 'blue 81');
+  t.is(await fetchTcp(r1.ctr, b.ip, 80), '', 'isolated before any policy');
+  // Through the command line, as an operator attaches it.
+  await cli(h1, ['policy', 'set', 'default-domain:default:red-to-blue', '--network', red, '--network', blue, '--rule', `> tcp ${red} ${blue} 80`]);
+  t.is(await until('the policy applied live', 15_000, () => fetchTcp(r1.ctr, b.ip, 80)), 'blue 80', 'red → blue:80 allowed');
+  t.is(await until('from host 2 as well', 15_000, () => fetchTcp(r2.ctr, b.ip, 80)), 'blue 80', 'red on host 2 → blue on host 1:80');
+  t.is(await fetchTcp(r1.ctr, b.ip, 81), '', 'another port: dropped');
+  t.false(await ping(r1.ctr, b.ip), 'icmp not in the policy');
+  await serve(r1.ctr, 80, 'red 80');
+  t.is(await fetchTcp(b.ctr, r1.ip, 80), '', '">" is one way: blue → red dropped');
+  t.is((await api('POST', '/contrail/policies', { fq: 'default-domain:default:red-to-blue', networks: [red, blue], rules: [{ direction: '<>', protocol: 'icmp', src: red, dst: blue }] })).status, 200);
+  t.true(await until('icmp both ways', 15_000, () => ping(b.ctr, r1.ip)), 'blue → red icmp (<>)');
+  t.true(await ping(r1.ctr, b.ip), 'red → blue icmp');
+  t.is(await fetchTcp(r1.ctr, b.ip, 80), '', 'tcp 80 gone with the replaced rules');
+  const bad = await api('POST', '/contrail/policies', { fq: 'default-domain:default:x', networks: [red], rules: [{ src: red, dst: blue }] });
+  t.is(bad.status, 400);
+  t.regex(bad.json().error, /^rules\[0\]\.dst: default-domain:default:blue is not a network this policy is attached to/);
+  t.is((await api('DELETE', `/contrail/networks/${blue}`)).status, 409, 'a network with a policy attached stays');
+  t.is((await api('DELETE', '/contrail/policies/default-domain:default:red-to-blue')).status, 200);
+  t.true(await until('isolated again', 15_000, async () => !(await ping(r1.ctr, b.ip))));
+  for (const [h, a] of [[h1, r1], [h2, r2], [h1, b]] as const) t.is((await run('DEL', h, conf(h, {}), a.id, a.ctr)).exitCode, 0);
 });
 
 serial(titled('one network across two hosts: connected through its VXLAN device (cvx<VNI>)'), async (t) => {

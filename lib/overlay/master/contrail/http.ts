@@ -1,11 +1,11 @@
-// The master's Contrail endpoints (local mode): networks, pools and groups managed by operators
+// The master's Contrail endpoints (local mode): networks, policies, pools and groups managed by operators
 // (`mesos-cni contrail …`), attach/detach called by the plugin, and the whole state for reading.
 // Served only while leading, like every other endpoint (a follower redirects, 503 otherwise).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, readBody, send } from '../http-util.js';
 import type { OverlayMaster } from '../master.js';
 import { parseJson } from '../protocol.js';
-import { fqField, parseAttachBody, parseDetachBody, parseGroupBody, parseNetworkBody, parsePoolBody } from './protocol.js';
+import { fqField, parseAttachBody, parseDetachBody, parseGroupBody, parseNetworkBody, parsePolicyBody, parsePoolBody } from './protocol.js';
 
 export const CONTRAIL_PREFIX = '/contrail/';
 
@@ -14,13 +14,13 @@ type Handler = (req: IncomingMessage, res: ServerResponse, rest: string) => Prom
 const body = async (req: IncomingMessage) => parseJson(await readBody(req));
 
 /** `/contrail/<kind>` (GET list, POST create) and `/contrail/<kind>/<fq>` (DELETE). */
-function collection(master: OverlayMaster, kind: 'networks' | 'pools' | 'groups', put: (b: unknown) => Promise<unknown>, del: (fq: string) => Promise<boolean>): Handler {
+function collection(master: OverlayMaster, kind: 'networks' | 'pools' | 'groups' | 'policies', put: (b: unknown) => Promise<unknown>, del: (fq: string) => Promise<boolean>): Handler {
   const parts = kind === 'pools' ? 4 : 3;
   return async (req, res, rest) => {
     if (rest === '') {
       if (req.method === 'GET') {
         const x = master.serving().contrail.x;
-        return send(res, 200, [...(kind === 'networks' ? x.networks : kind === 'pools' ? x.pools : x.groups).values()]);
+        return send(res, 200, [...x[kind].values()]);
       }
       if (req.method !== 'POST' && req.method !== 'PUT') throw new HttpError(405, `${req.method} not allowed: use GET, POST or PUT`, { Allow: 'GET, POST, PUT' });
       master.serving();
@@ -28,7 +28,7 @@ function collection(master: OverlayMaster, kind: 'networks' | 'pools' | 'groups'
     }
     if (req.method !== 'DELETE') throw new HttpError(405, `${req.method} not allowed: use DELETE`, { Allow: 'DELETE' });
     master.serving();
-    const fq = fqField(decodeURIComponent(rest), parts, 'path', kind.slice(0, -1));
+    const fq = fqField(decodeURIComponent(rest), parts, 'path', kind === 'policies' ? 'policy' : kind.slice(0, -1));
     send(res, 200, { deleted: await del(fq) });
   };
 }
@@ -62,10 +62,19 @@ export function contrailRoute(master: OverlayMaster): (req: IncomingMessage, res
       },
       (fq) => master.contrail((c) => c.deleteGroup(fq)),
     ),
+    policies: collection(
+      master,
+      'policies',
+      (b) => {
+        const p = parsePolicyBody(b);
+        return master.contrail((c) => c.putPolicy(p));
+      },
+      (fq) => master.contrail((c) => c.deletePolicy(fq)),
+    ),
     state: async (req, res) => {
       if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed: use GET`, { Allow: 'GET' });
       const x = master.serving().contrail.x;
-      send(res, 200, { networks: [...x.networks.values()], pools: [...x.pools.values()], groups: [...x.groups.values()], endpoints: [...x.endpoints.values()] });
+      send(res, 200, { networks: [...x.networks.values()], pools: [...x.pools.values()], groups: [...x.groups.values()], policies: [...x.policies.values()], endpoints: [...x.endpoints.values()] });
     },
     attach: async (req, res) => {
       if (req.method !== 'POST') throw new HttpError(405, `${req.method} not allowed: use POST`, { Allow: 'POST' });

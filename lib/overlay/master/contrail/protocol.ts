@@ -1,6 +1,6 @@
 // Request bodies of the master's Contrail endpoints, validated: every bad field is a 400 naming it.
 import { isIPv4 } from '../../../ip.js';
-import { FqError, parseFq, PROTOCOLS, type SgProtocol, type SgRule } from '../../contrail/model.js';
+import { FqError, parseFq, PROTOCOLS, type PolicyRule, type SgProtocol, type SgRule } from '../../contrail/model.js';
 import { ConfigError, isObj, obj, optStr, reqStr, type Obj } from '../fields.js';
 import { BodyError } from '../protocol.js';
 import type { AttachRequest } from './state.js';
@@ -53,17 +53,20 @@ function parsePorts(v: unknown, field: string): string {
   return lo === hi ? String(lo) : `${lo}-${hi}`;
 }
 
+/** `protocol` (default any) and `ports` (tcp/udp only), as security-group and policy rules share them. */
+function protocolAndPorts(o: Obj, field: string): { protocol: SgProtocol; ports?: string } {
+  const protocol = (o['protocol'] ?? 'any') as SgProtocol;
+  if (!(PROTOCOLS as readonly unknown[]).includes(protocol)) throw new BodyError(`${field}.protocol: expected one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(o['protocol'])}`);
+  if (o['ports'] === undefined) return { protocol };
+  if (protocol !== 'tcp' && protocol !== 'udp') throw new BodyError(`${field}.ports: only for protocol tcp or udp, not ${protocol}`);
+  return { protocol, ports: parsePorts(o['ports'], `${field}.ports`) };
+}
+
 export function parseRule(v: unknown, field: string): SgRule {
   const o: Obj = obj(v, field);
   const direction = o['direction'];
   if (direction !== 'ingress' && direction !== 'egress') throw new BodyError(`${field}.direction: expected "ingress" or "egress", got ${JSON.stringify(direction)}`);
-  const protocol = (o['protocol'] ?? 'any') as SgProtocol;
-  if (!(PROTOCOLS as readonly unknown[]).includes(protocol)) throw new BodyError(`${field}.protocol: expected one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(o['protocol'])}`);
-  const rule: SgRule = { direction, protocol };
-  if (o['ports'] !== undefined) {
-    if (protocol !== 'tcp' && protocol !== 'udp') throw new BodyError(`${field}.ports: only for protocol tcp or udp, not ${protocol}`);
-    rule.ports = parsePorts(o['ports'], `${field}.ports`);
-  }
+  const rule: SgRule = { direction, ...protocolAndPorts(o, field) };
   const r = o['remote'];
   if (r !== undefined) {
     if (!isObj(r) || (r['cidr'] === undefined) === (r['group'] === undefined)) throw new BodyError(`${field}.remote: expected {"cidr": "a.b.c.d/len"} or {"group": "domain:project:group"}, got ${JSON.stringify(r)}`);
@@ -82,6 +85,30 @@ export function parseGroupBody(body: unknown): { fq: string; rules: SgRule[] } {
     const rules = o['rules'] ?? [];
     if (!Array.isArray(rules)) throw new BodyError(`rules: expected an array of rules, got ${JSON.stringify(rules)}`);
     return { fq: fqField(o['fq'], 3, 'fq', 'group'), rules: rules.map((r, i) => parseRule(r, `rules[${i}]`)) };
+  });
+}
+
+/** A policy rule: `{"direction": ">"|"<>", "protocol"?, "src", "dst", "ports"?}`, src/dst network fq-names or "any". */
+export function parsePolicyRule(v: unknown, field: string): PolicyRule {
+  const o: Obj = obj(v, field);
+  const direction = o['direction'] ?? '<>';
+  if (direction !== '>' && direction !== '<>') throw new BodyError(`${field}.direction: expected ">" (src to dst) or "<>" (both ways), got ${JSON.stringify(direction)}`);
+  for (const k of ['src_ports', 'action_list', 'action']) {
+    if (o[k] !== undefined) throw new BodyError(`${field}.${k}: not supported (rules only pass traffic; ports are the destination's: use "ports")`);
+  }
+  const side = (k: 'src' | 'dst') => (o[k] === 'any' ? 'any' : fqField(o[k], 3, `${field}.${k}`, 'network'));
+  const { protocol, ports } = protocolAndPorts(o, field);
+  return { direction, protocol, src: side('src'), dst: side('dst'), ...(ports !== undefined && { ports }) };
+}
+
+export function parsePolicyBody(body: unknown): { fq: string; networks: string[]; rules: PolicyRule[] } {
+  return wrap(() => {
+    const o = obj(body, 'body');
+    const networks = o['networks'] ?? [];
+    const rules = o['rules'] ?? [];
+    if (!Array.isArray(networks)) throw new BodyError(`networks: expected an array of network fq-names, got ${JSON.stringify(networks)}`);
+    if (!Array.isArray(rules)) throw new BodyError(`rules: expected an array of rules, got ${JSON.stringify(rules)}`);
+    return { fq: fqField(o['fq'], 3, 'fq', 'policy'), networks: networks.map((n, i) => fqField(n, 3, `networks[${i}]`, 'network')), rules: rules.map((r, i) => parsePolicyRule(r, `rules[${i}]`)) };
   });
 }
 

@@ -4,7 +4,7 @@ import { claimsOf, recordKey, type ContrailRecord } from '../../contrail/model.j
 import type { RecordChange, StoredRecord } from '../store/types.js';
 import { ContrailRecoveryError, type ContrailState } from './state.js';
 
-const KINDS = ['network', 'pool', 'group', 'endpoint'];
+const KINDS = ['network', 'pool', 'group', 'policy', 'endpoint'];
 
 export function toStored(r: ContrailRecord): StoredRecord {
   return { key: recordKey(r), claims: claimsOf(r), value: r };

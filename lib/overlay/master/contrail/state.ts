@@ -1,10 +1,11 @@
 // The master's Contrail state for local mode as pure code on a value cloned before each batch (the
 // shape of allocate.ts): networks (one subnet, gateway and VNI each; subnets never overlap, because
-// every host routes all of them in one table), floating-IP pools, security groups, and endpoints —
+// every host routes all of them in one table), network policies joining them, floating-IP pools,
+// security groups, and endpoints —
 // each a container's interface with its address, floating IPs and groups, allocated here so an
 // address is unique across the cluster. Every refusal names the label (or field) and changes nothing.
 import { createHash } from 'node:crypto';
-import { cidrSize, claimsOf, DEFAULT_NETWORK, inCidr, ip4ToNum, numToIp4, overlaps, parseCidr4, recordKey, type ContrailRecord, type EndpointRec, type GroupRec, type NetworkRec, type PoolRec } from '../../contrail/model.js';
+import { cidrSize, claimsOf, DEFAULT_NETWORK, inCidr, ip4ToNum, numToIp4, overlaps, parseCidr4, recordKey, type ContrailRecord, type EndpointRec, type GroupRec, type NetworkRec, type PolicyRec, type PoolRec } from '../../contrail/model.js';
 import { endpointView, RecordIndex, type EndpointView } from '../../contrail/view.js';
 
 export interface ContrailConfig {
@@ -85,6 +86,10 @@ export class ContrailState {
       s.records.set(key, r);
       s.x.put(r);
     }
+    for (const p of s.x.policies.values()) {
+      const missing = p.networks.find((n) => !s.x.networks.has(n));
+      if (missing) throw new ContrailRecoveryError(`policy ${p.fq}: its network ${missing} is not known`);
+    }
     for (const e of s.x.endpoints.values()) {
       try {
         endpointView(s.x, e);
@@ -113,6 +118,7 @@ export class ContrailState {
     if (r.kind === 'network') this.x.networks.delete(r.fq);
     else if (r.kind === 'pool') this.x.pools.delete(r.fq);
     else if (r.kind === 'group') this.x.groups.delete(r.fq);
+    else if (r.kind === 'policy') this.x.policies.delete(r.fq);
     else this.x.endpoints.delete(`${r.container_id}/${r.ifname}`);
     this.touched.add(key);
   }
@@ -149,6 +155,8 @@ export class ContrailState {
     if (!this.x.networks.has(fq)) return false;
     const users = [...this.x.endpoints.values()].filter((e) => e.network === fq);
     if (users.length) throw new ContrailError(`network ${fq} still has ${users.length} endpoint(s) (e.g. ${users[0]!.container_id})`, 409);
+    const policy = [...this.x.policies.values()].find((p) => p.networks.includes(fq));
+    if (policy) throw new ContrailError(`network ${fq} is attached to policy ${policy.fq}`, 409);
     this.#drop(`network/${fq}`);
     return true;
   }
@@ -203,6 +211,29 @@ export class ContrailState {
     const ref = [...this.x.groups.values()].find((o) => o.fq !== fq && o.rules.some((r) => r.remote && 'group' in r.remote && r.remote.group === fq));
     if (ref) throw new ContrailError(`security group ${fq} is the remote of a rule of ${ref.fq}`, 409);
     this.#drop(`group/${fq}`);
+    return true;
+  }
+
+  /**
+   * Create or replace a network policy: its networks must exist, and each rule may only name
+   * them (or `any`) — a rule naming another network could never apply, so it is refused rather
+   * than kept as a silent no-op. Every endpoint of those networks is re-filtered.
+   */
+  putPolicy(p: Omit<PolicyRec, 'kind'>): PolicyRec {
+    for (const [i, n] of p.networks.entries()) if (!this.x.networks.has(n)) throw new ContrailError(`networks[${i}]: no network ${n}`, 404);
+    for (const [i, r] of p.rules.entries()) {
+      for (const side of ['src', 'dst'] as const) {
+        if (r[side] !== 'any' && !p.networks.includes(r[side])) throw new ContrailError(`rules[${i}].${side}: ${r[side]} is not a network this policy is attached to (networks: ${p.networks.join(', ') || 'none'})`, 400);
+      }
+    }
+    const rec: PolicyRec = { kind: 'policy', fq: p.fq, networks: [...new Set(p.networks)], rules: p.rules };
+    this.#set(rec);
+    return rec;
+  }
+
+  deletePolicy(fq: string): boolean {
+    if (!this.x.policies.has(fq)) return false;
+    this.#drop(`policy/${fq}`);
     return true;
   }
 

@@ -3,7 +3,8 @@
 import test from 'ava';
 import { ContrailRecoveryError, ContrailState, type AttachRequest } from '../../../../lib/overlay/master/contrail/state.js';
 import { endpointView } from '../../../../lib/overlay/contrail/view.js';
-import { chainRules, endpointChains } from '../../../../lib/overlay/contrail/rules.js';
+import { chainRules, endpointChains, meet } from '../../../../lib/overlay/contrail/rules.js';
+import { renderRule } from '../../../../lib/iptables/index.js';
 
 const q = (over: Partial<AttachRequest> = {}): AttachRequest => ({ agent: '10.0.0.1', container_id: 'c1', ifname: 'eth0', network: 'd:p:red', subnet: { cidr: '10.5.0.0/29', label: 'network-subnets' }, fips: [], groups: [], ...over });
 
@@ -69,10 +70,87 @@ test('isolation: every other network is dropped both ways; recovery refuses two 
   const a = s.attach(q());
   s.attach(q({ container_id: 'b', network: 'd:p:blue', subnet: { cidr: '10.8.0.0/24', label: 'network-subnets' } }));
   const v = endpointView(s.x, a.endpoint);
-  t.deepEqual(v.isolated, ['10.8.0.0/24']);
+  t.deepEqual(v.others, [{ subnet: '10.8.0.0/24', egress: [], ingress: [] }]);
   t.false(v.enforced);
   const recs = [...s.records.values()];
   t.notThrows(() => ContrailState.recover(s.cfg, recs));
   const dup = { ...(recs.find((r) => r.kind === 'endpoint' && r.container_id === 'b') as object), container_id: 'b2', ip: a.endpoint.ip };
   t.throws(() => ContrailState.recover(s.cfg, [...recs, dup as never]), { instanceOf: ContrailRecoveryError, message: /both hold ip\/10\.5\.0\.2/ });
+});
+
+const blue = (over: Partial<AttachRequest> = {}) => q({ container_id: 'b', network: 'd:p:blue', subnet: { cidr: '10.8.0.0/24', label: 'network-subnets' }, ...over });
+const rendered = (s: ContrailState, id: string) => {
+  const ep = [...s.x.endpoints.values()].find((e) => e.container_id === id)!;
+  const c = endpointChains(id, 'eth0');
+  return chainRules(c, endpointView(s.x, ep)).map((r) => {
+    const w = renderRule(r, 4, 'filter');
+    return `-A ${w.chain} ${w.args.join(' ')}`.replaceAll(c.egress, 'E').replaceAll(c.ingress, 'I');
+  });
+};
+
+test('policies: a policy attached to both networks lets its rules cross, each way as it says; detached or deleted, isolation again', (t) => {
+  const s = ContrailState.empty();
+  s.attach(q());
+  s.attach(blue());
+  s.putNetwork('d:p:green', '10.9.0.0/24');
+  s.putPolicy({ fq: 'd:p:web', networks: ['d:p:red', 'd:p:blue'], rules: [{ direction: '>', protocol: 'tcp', src: 'd:p:red', dst: 'd:p:blue', ports: '80' }, { direction: '<>', protocol: 'icmp', src: 'any', dst: 'd:p:blue' }] });
+  t.deepEqual(rendered(s, 'c1'), [
+    '-A E -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+    '-A E -d 10.8.0.0/24 -p tcp -m tcp --dport 80 -j RETURN',
+    '-A E -d 10.8.0.0/24 -p icmp -j RETURN',
+    '-A E -d 10.8.0.0/24 -j DROP',
+    '-A E -d 10.9.0.0/24 -j DROP',
+    '-A I -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+    '-A I -s 10.8.0.0/24 -p icmp -j RETURN',
+    '-A I -s 10.8.0.0/24 -j DROP',
+    '-A I -s 10.9.0.0/24 -j DROP',
+  ], 'red → blue: tcp 80 and icmp; blue → red: icmp only (<>); green: isolated');
+  t.deepEqual(rendered(s, 'b').filter((r) => r.includes('RETURN')), [
+    '-A E -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+    '-A E -d 10.5.0.0/29 -p icmp -j RETURN',
+    '-A I -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+    '-A I -s 10.5.0.0/29 -p tcp -m tcp --dport 80 -j RETURN',
+    '-A I -s 10.5.0.0/29 -p icmp -j RETURN',
+  ], "the other end's chains agree");
+  s.putPolicy({ fq: 'd:p:web', networks: ['d:p:red'], rules: [] });
+  t.false(rendered(s, 'c1').some((r) => r.includes('10.8.0.0/24 -p')), 'attached to one network only: nothing crosses');
+  s.putPolicy({ fq: 'd:p:g', networks: ['d:p:green', 'd:p:red'], rules: [] });
+  t.throws(() => s.deleteNetwork('d:p:green'), { message: 'network d:p:green is attached to policy d:p:g' });
+  t.throws(() => s.putPolicy({ fq: 'd:p:x', networks: ['d:p:nope'], rules: [] }), { message: 'networks[0]: no network d:p:nope' });
+  t.throws(() => s.putPolicy({ fq: 'd:p:x', networks: ['d:p:red'], rules: [{ direction: '>', protocol: 'any', src: 'd:p:red', dst: 'd:p:blue' }] }), {
+    message: 'rules[0].dst: d:p:blue is not a network this policy is attached to (networks: d:p:red)',
+  });
+  t.true(s.deletePolicy('d:p:g'));
+  t.true(s.deletePolicy('d:p:web'));
+  t.false(s.deletePolicy('d:p:web'));
+  t.false(rendered(s, 'c1').some((r) => r.includes(' -p ')), 'deleted: isolated again');
+  const recs = [...s.records.values()];
+  t.throws(() => ContrailState.recover(s.cfg, [...recs, { kind: 'policy', fq: 'd:p:z', networks: ['d:p:gone'], rules: [] }]), { instanceOf: ContrailRecoveryError, message: 'policy d:p:z: its network d:p:gone is not known' });
+});
+
+test('policies and security groups: traffic between networks passes only what both allow', (t) => {
+  const s = ContrailState.empty();
+  s.putGroup({ fq: 'd:p:sg', rules: [{ direction: 'egress', protocol: 'tcp', ports: '70-90' }, { direction: 'egress', protocol: 'udp' }, { direction: 'egress', protocol: 'any', remote: { cidr: '10.8.0.128/25' } }] });
+  s.attach(q({ groups: ['d:p:sg'] }));
+  s.attach(blue());
+  s.putPolicy({ fq: 'd:p:p', networks: ['d:p:red', 'd:p:blue'], rules: [{ direction: '>', protocol: 'tcp', src: 'd:p:red', dst: 'd:p:blue', ports: '80-100' }] });
+  t.deepEqual(rendered(s, 'c1').filter((r) => r.startsWith('-A E')), [
+    '-A E -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+    '-A E -d 10.8.0.0/24 -p tcp -m tcp --dport 80:90 -j RETURN',
+    '-A E -d 10.8.0.128/25 -p tcp -m tcp --dport 80:100 -j RETURN',
+    '-A E -d 10.8.0.0/24 -j DROP',
+    '-A E -p tcp -m tcp --dport 70:90 -j RETURN',
+    '-A E -p udp -j RETURN',
+    '-A E -d 10.8.0.128/25 -j RETURN',
+    '-A E -j DROP',
+  ], 'ports and remotes intersected; udp allowed by the group but not the policy: not to blue');
+});
+
+test('meet: protocols, port ranges and remotes intersect', (t) => {
+  t.deepEqual(meet({ protocol: 'any' }, { protocol: 'tcp', ports: '80' }, '10.0.0.0/8'), { protocol: 'tcp', ports: '80', remotes: ['10.0.0.0/8'] });
+  t.deepEqual(meet({ protocol: 'tcp', ports: '1-100' }, { protocol: 'any' }, '10.0.0.0/8'), { protocol: 'tcp', ports: '1-100', remotes: ['10.0.0.0/8'] });
+  t.is(meet({ protocol: 'tcp' }, { protocol: 'udp' }, '10.0.0.0/8'), undefined);
+  t.is(meet({ protocol: 'tcp', ports: '1-10' }, { protocol: 'tcp', ports: '11-20' }, '10.0.0.0/8'), undefined);
+  t.deepEqual(meet({ protocol: 'icmp' }, { protocol: 'any', remotes: ['0.0.0.0/0', '10.1.2.3/32', '192.0.2.0/24'] }, '10.0.0.0/8'), { protocol: 'icmp', remotes: ['10.0.0.0/8', '10.1.2.3/32'] });
+  t.is(meet({ protocol: 'any' }, { protocol: 'any', remotes: [] }, '10.0.0.0/8'), undefined, 'a remote group without members matches nothing');
 });
