@@ -4,6 +4,7 @@
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { convertResult, type AnyResult } from '../../cni/result.js';
 import { checkStdin, loadConfig } from './config.js';
+import { check, gc as collect } from './lifecycle.js';
 import { addLocal, delLocal } from './local/mode.js';
 import { addMesos, delMesos } from './mesos/mode.js';
 
@@ -17,6 +18,10 @@ async function del(ctx: PluginContext): Promise<void> {
   await (cfg.mode === 'mesos' ? delMesos(ctx, cfg) : delLocal(ctx, cfg));
 }
 
+async function gc(ctx: PluginContext): Promise<void> {
+  await collect(ctx, loadConfig(ctx.conf).mode === 'mesos' ? delMesos : delLocal);
+}
+
 /**
  * The result in the layered config's version (stdin's, else the contrail.conf file's), and in the
  * 0.2.0 form without one, as upstream printed it (and as Mesos reads it).
@@ -25,4 +30,4 @@ function answer(ctx: PluginContext, r: AnyResult): AnyResult {
   return convertResult(r, loadConfig(ctx.conf).cniVersion ?? '0.2.0');
 }
 
-export const plugin: Plugin = { type: 'contrail-cni-plugin', validate: (c) => checkStdin(c), add, del, answer };
+export const plugin: Plugin = { type: 'contrail-cni-plugin', validate: (c) => checkStdin(c), add, del, check, gc, answer };

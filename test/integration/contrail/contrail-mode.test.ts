@@ -21,7 +21,7 @@ interface Fx {
   conf: (over?: Record<string, unknown>, version?: string) => Record<string, unknown>;
   behave: (b: Behavior) => void;
   requests: () => { server: string; method: string; path: string; type?: string; body: string }[];
-  run: (command: 'ADD' | 'DEL', conf: object, id: string, ctr?: TestNs, extraEnv?: Record<string, string>) => ReturnType<typeof callPlugin>;
+  run: (command: 'ADD' | 'DEL' | 'CHECK' | 'GC', conf: object, id: string, ctr?: TestNs, extraEnv?: Record<string, string>) => ReturnType<typeof callPlugin>;
 }
 
 async function fixture(t: ExecutionContext): Promise<Fx> {
@@ -205,6 +205,39 @@ rootTest('DEL: a port file of another container is a successful no-op; with the 
   const sent = fx.requests().slice(before).filter((r) => r.path === '/del_cni_info').map((r) => JSON.parse(r.body).cid);
   t.true(sent.includes(id), 'delivered by the next call');
   t.deepEqual(readdirSync(join(fx.dir, 'outbox')), []);
+});
+
+rootTest('CHECK finds what ADD made and names what went missing; GC deletes a container none of whose attachments is listed, the manager told', async (t) => {
+  const fx = await fixture(t);
+  const [ctr, other] = await namespaces(t, 2, 'ctk');
+  const id = uniq('chk');
+  const id2 = uniq('gc');
+  fx.behave({ containers: { [id]: { vmUuid: 'c1c1c1c1-0000-0000-0000-000000000001', interfaces: [iface(1)] }, [id2]: { vmUuid: 'c2c2c2c2-0000-0000-0000-000000000002', interfaces: [iface(2)] } } });
+  const conf = fx.conf({}, '0.4.0');
+  const add = await fx.run('ADD', conf, id, ctr);
+  t.is(add.exitCode, 0, add.stdout);
+  t.is((await fx.run('ADD', conf, id2, other)).exitCode, 0);
+  const checkConf = { ...conf, prevResult: JSON.parse(add.stdout) };
+  const check = async () => {
+    const r = await fx.run('CHECK', checkConf, id, ctr);
+    return r.exitCode === 0 ? 'ok' : JSON.parse(r.stdout).msg;
+  };
+  t.is(await check(), 'ok');
+  await nsExec(ctr!, ['ip', 'addr', 'del', '10.40.0.11/24', 'dev', 'eth0']);
+  t.is(await check(), 'container interface eth0: address 10.40.0.11/24 missing');
+
+  const gcConf = (valid?: object[]) => ({ ...fx.conf({}, '1.1.0'), ...(valid && { 'cni.dev/valid-attachments': valid }) });
+  t.is((await fx.run('GC', gcConf(), '')).exitCode, 0);
+  t.true(existsSync(join(fx.dir, 'ports', id2)), 'no list: nothing released');
+  const before = fx.requests().length;
+  const gc = await fx.run('GC', gcConf([{ containerID: id, ifname: 'eth0' }]), '');
+  t.is(gc.exitCode, 0, gc.stdout + gc.stderr);
+  t.false(existsSync(join(fx.dir, 'ports', id2)), 'the unlisted container: port files gone');
+  t.true(existsSync(join(fx.dir, 'ports', id)), 'the listed one kept');
+  t.deepEqual(await links(other!), [], 'its interface gone with its tap');
+  t.deepEqual(fx.requests().slice(before).map((r) => `${r.method} ${r.path}`), ['POST /del_cni_info', 'DELETE /vm/c2c2c2c2-0000-0000-0000-000000000002']);
+  t.is((await fx.run('DEL', conf, id, ctr)).exitCode, 0);
+  await nothingLeft(t, fx, id);
 });
 
 rootTest('config layering: defaults, then the first *contrail.conf file, then stdin; upstream key types enforced', async (t) => {

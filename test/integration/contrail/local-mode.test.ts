@@ -37,7 +37,7 @@ const conf = (h: Host, labels: Record<string, string>, extra: Record<string, unk
   ...extra,
 });
 
-async function run(command: 'ADD' | 'DEL', h: Host, c: object, id: string, ctr?: TestNs) {
+async function run(command: 'ADD' | 'DEL' | 'CHECK' | 'GC', h: Host, c: object, id: string, ctr?: TestNs) {
   return callPlugin(PLUGIN, c, { command, containerId: id, ...(ctr && { netns: ctr.path }), hostNs: h.name, path: `${await ourBinDir()}:${REFERENCE_DIR}` });
 }
 
@@ -249,6 +249,43 @@ serial(titled('a failure after the attach (the pool interface missing on this ho
   const saved = await fx!.hosts.exec(h1.name, ['iptables-save', '-t', 'filter']);
   t.false(saved.includes(endpointChains('twice', 'eth0').egress), 'its chains gone');
   t.false(saved.includes(endpointTag('twice', 'eth0')), 'its jumps gone');
+});
+
+serial(titled('CHECK finds what ADD made and names what went missing; GC releases exactly the attachments the runtime no longer lists'), async (t) => {
+  const [h1] = fx!.hosts.hosts as [Host];
+  const ctr = await fx!.hosts.containerNs();
+  const add = await run('ADD', h1, conf(h1, { networks: 'red', 'network-subnets': '10.50.0.0/24', 'floating-ips': POOL }), 'chk', ctr);
+  t.is(add.exitCode, 0, add.stdout);
+  const prev = JSON.parse(add.stdout);
+  const checkConf = { ...conf(h1, {}), prevResult: prev };
+  const check = async () => {
+    const r = await run('CHECK', h1, checkConf, 'chk', ctr);
+    return r.exitCode === 0 ? 'ok' : JSON.parse(r.stdout).msg;
+  };
+  t.is(await check(), 'ok');
+  const fip = (await state()).endpoints.find((e: { container_id: string }) => e.container_id === 'chk').fips[0].ip;
+  await fx!.hosts.exec(h1.name, ['ip', 'addr', 'del', `${fip}/32`, 'dev', 'eth1']);
+  t.is(await check(), `floating IP ${fip}: not on eth1`);
+  await fx!.hosts.exec(h1.name, ['ip', 'addr', 'add', `${fip}/32`, 'dev', 'eth1']);
+  await fx!.hosts.exec(ctr.name, ['ip', 'route', 'del', 'default']);
+  t.is(await check(), `container: route to 0.0.0.0/0 via ${prev.ips[0].gateway} missing`);
+  t.regex((JSON.parse((await run('CHECK', h1, checkConf, 'other', ctr)).stdout) as { msg: string }).msg, /^no port record of other\/eth0/);
+
+  const g1 = await attach(h1, { networks: 'red' }, 'gc1');
+  const g2 = await attach(h1, { networks: 'red' }, 'gc2');
+  const gcConf = (valid?: object[]) => ({ ...conf(h1, {}), cniVersion: '1.1.0', ...(valid && { 'cni.dev/valid-attachments': valid }) });
+  const endpoints = async () => (await state()).endpoints.map((e: { container_id: string }) => e.container_id).filter((id: string) => ['chk', 'gc1', 'gc2'].includes(id)).sort();
+  t.is((await run('GC', h1, gcConf(), '')).exitCode, 0);
+  t.deepEqual(await endpoints(), ['chk', 'gc1', 'gc2'], 'no list: nothing released');
+  const keep = [{ containerID: 'chk', ifname: 'eth0' }, { containerID: 'gc1', ifname: 'eth0' }];
+  const all = (await state()).endpoints.map((e: { container_id: string; ifname: string }) => ({ containerID: e.container_id, ifname: e.ifname })).filter((a: { containerID: string }) => !['chk', 'gc1', 'gc2'].includes(a.containerID));
+  const r = await run('GC', h1, gcConf([...keep, ...all]), '');
+  t.is(r.exitCode, 0, r.stdout + r.stderr);
+  t.deepEqual(await endpoints(), ['chk', 'gc1'], 'gc2 released at the master');
+  t.notRegex(await fx!.hosts.exec(g2.ctr.name, ['ip', '-o', 'link']), /eth0/, "gc2's interface gone with its tap");
+  t.false((await fx!.hosts.exec(h1.name, ['iptables-save', '-t', 'filter'])).includes(endpointTag('gc2', 'eth0')), "gc2's rules gone");
+  t.regex(await fx!.hosts.exec(g1.ctr.name, ['ip', '-o', 'link']), /eth0/, 'gc1 listed: kept');
+  for (const [id, c] of [['chk', ctr], ['gc1', g1.ctr]] as const) t.is((await run('DEL', h1, conf(h1, {}), id, c)).exitCode, 0);
 });
 
 serial(titled('as the port mapper delegate: a host port reaches the container from outside'), async (t) => {
