@@ -2,16 +2,17 @@
 // overlay master (its /contrail/* endpoints), for operators. Prints the master's JSON answer.
 import { parseArgs } from 'node:util';
 import { call, errorText } from '../plugins/contrail/http.js';
+import { masterTargets } from '../plugins/contrail/local/masters.js';
 
 export const CONTRAIL_USAGE = `usage:
-  mesos-cni contrail [--master HOST:PORT[,…]] state
+  mesos-cni contrail [--master HOST:PORT[,…]|zk://…/PATH] state
   mesos-cni contrail [--master …] network create DOMAIN:PROJECT:NAME --subnet A.B.C.D/LEN
   mesos-cni contrail [--master …] pool create DOMAIN:PROJECT:NETWORK:POOL --subnet CIDR --interface IF [--first IP] [--last IP]
   mesos-cni contrail [--master …] group set DOMAIN:PROJECT:NAME [--rule 'ingress|egress PROTO [PORTS] [cidr=CIDR|group=FQ]' …]
   mesos-cni contrail [--master …] policy set DOMAIN:PROJECT:NAME --network FQ … [--rule '>|<> PROTO SRC DST [PORTS]' …]
   mesos-cni contrail [--master …] network|pool|group|policy delete FQ
   mesos-cni contrail [--master …] network|pool|group|policy list
-    --master defaults to 127.0.0.1:5055; PROTO is any, tcp, udp or icmp; PORTS 80 or 8000-8100;
+    --master (any form of the agent's master) defaults to 127.0.0.1:5055; PROTO is any, tcp, udp or icmp; PORTS 80 or 8000-8100;
     SRC and DST are network fq-names or any`;
 
 /** "ingress tcp 80 cidr=10.0.0.0/8" → a rule body (the master validates it). */
@@ -54,7 +55,14 @@ export async function contrailMain(argv: string[]): Promise<number> {
     console.error(CONTRAIL_USAGE);
     return 2;
   }
-  const r = await call(values.master!.split(','), path, { method, ...(body !== undefined && { body: JSON.stringify(body) }), timeoutMs: 15_000, failover: true });
+  let targets: string[];
+  try {
+    targets = await masterTargets(values.master!, { timeoutMs: 15_000 });
+  } catch (e) {
+    console.error(`mesos-cni contrail: ${(e as Error).message}`);
+    return 1;
+  }
+  const r = await call(targets, path, { method, ...(body !== undefined && { body: JSON.stringify(body) }), timeoutMs: 15_000, failover: true });
   if (r.status !== 200) {
     console.error(`mesos-cni contrail: ${r.status}: ${errorText(r)}`);
     return 1;

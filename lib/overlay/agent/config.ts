@@ -3,22 +3,18 @@
 // plus our own fields: listen, ip, docker_socket, dataplane, state_dir, reconcile_interval_ms.
 import { readFile } from 'node:fs/promises';
 import { isIPv4 } from '../../ip.js';
-import { parseZkUrl, type ZkSpec } from '../master/config.js';
 import { ConfigError, hostPort, obj, optBool, optStr, optUint, reqStr } from '../master/fields.js';
 import { parseAgentNetworkConfig } from '../master/protocol.js';
 import type { AgentNetworkConfig } from '../master/types.js';
+import { parseMaster, type MasterSpec } from './master-spec.js';
 
 export { ConfigError } from '../master/fields.js';
+export { parseMaster, type MasterSpec, ZK_SESSION_TIMEOUT_MS } from './master-spec.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:5056';
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 export const DEFAULT_STATE_DIR = '/var/lib/mesos-overlay-agent';
 export const DEFAULT_RECONCILE_MS = 10_000;
-/** Upstream: a detector's ZooKeeper session (Mesos' default). */
-export const ZK_SESSION_TIMEOUT_MS = 10_000;
-
-/** Where the overlay master is: a fixed list to try in turn, or the leader elected in ZooKeeper. */
-export type MasterSpec = { kind: 'static'; addrs: string[]; display: string } | { kind: 'zk'; zk: ZkSpec; display: string };
 
 export interface AgentConfig {
   master: MasterSpec;
@@ -38,38 +34,6 @@ export interface AgentConfig {
   reconcileIntervalMs: number;
   /** Ours: program local-mode Contrail networks and rewrite their endpoints' security rules (docs/contrail.md). */
   contrail: boolean;
-}
-
-const MASTER_FORMS = 'expected "host:port", a comma-separated list of them, "zk://host:port[,host:port...]/path" or "file://PATH"';
-
-/** Upstream's detector input: "host:port[,…]", "zk://…" or "file://PATH" (whose content is one of the others). */
-export async function parseMaster(text: string): Promise<MasterSpec> {
-  let s = text.trim();
-  if (s.startsWith('file://')) {
-    const path = s.slice(7);
-    try {
-      s = (await readFile(path, 'utf8')).trim();
-    } catch (e) {
-      throw new ConfigError(`Error reading master configuration file '${path}': ${(e as Error).message}`);
-    }
-  }
-  if (s.startsWith('zk://')) {
-    try {
-      const zk = parseZkUrl(s, ZK_SESSION_TIMEOUT_MS);
-      return { kind: 'zk', zk, display: zk.display };
-    } catch (e) {
-      throw new ConfigError(`Unable to create master detector: ${(e as Error).message}`);
-    }
-  }
-  const addrs = s.split(',').map((a) => a.trim());
-  for (const a of addrs) {
-    try {
-      hostPort(a, 'master');
-    } catch {
-      throw new ConfigError(`Unable to create master detector: master: ${MASTER_FORMS}, got ${JSON.stringify(text)}`);
-    }
-  }
-  return { kind: 'static', addrs, display: addrs.join(',') };
 }
 
 /** Parse an AgentConfig object (already JSON-decoded). */

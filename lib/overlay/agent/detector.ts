@@ -4,10 +4,10 @@
 // whose data is that master's advertised host:port (lib/overlay/master/store/zk-layout.ts). A
 // ZooKeeper leader change is announced at once, so the agent moves without waiting for a timeout.
 import type { Logger } from 'pino';
-import type { ZkSpec } from '../master/config.js';
-import { paths } from '../master/store/zk-layout.js';
+import type { ZkSpec } from '../master/zk-url.js';
 import { Zk } from '../master/store/zk-client.js';
-import type { MasterSpec } from './config.js';
+import { readLeader } from './leader.js';
+import type { MasterSpec } from './master-spec.js';
 
 export interface Detector {
   /** The master to talk to now, or undefined while none is known. */
@@ -46,8 +46,6 @@ export class StaticDetector implements Detector {
   start(): void {}
   close(): void {}
 }
-
-const seq = (n: string) => Number(n.slice(n.lastIndexOf('_') + 1));
 
 /** The leader elected in ZooKeeper; its own session, watches on the election children. */
 export class ZkDetector implements Detector {
@@ -106,13 +104,9 @@ export class ZkDetector implements Detector {
     }
     this.#looking = true;
     const zk = this.#zk;
-    const election = paths(this.spec.root).election;
     void (async () => {
       try {
-        const children = await zk.getChildren(election, () => this.#zk === zk && this.#look());
-        children.sort((a, b) => seq(a) - seq(b));
-        const first = children[0];
-        const leader = first === undefined ? undefined : (await zk.getData(`${election}/${first}`)).data.toString();
+        const leader = await readLeader(zk, this.spec.root, () => this.#zk === zk && this.#look());
         if (leader !== this.#leader) {
           this.log.info({ leader: leader ?? null, was: this.#leader ?? null }, leader ? 'overlay master leader detected' : 'no overlay master leads');
           this.#leader = leader;

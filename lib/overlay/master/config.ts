@@ -8,8 +8,10 @@ import { parseNet, type Net } from './net.js';
 import type { NetworkConfigJson, OverlayInfo } from './types.js';
 import { parseContrailConfig } from './contrail/config.js';
 import type { ContrailConfig } from './contrail/state.js';
+import { parseZkUrl, type ZkSpec } from './zk-url.js';
 
 export { ConfigError } from './fields.js';
+export { parseZkUrl, type ZkSpec } from './zk-url.js';
 
 /** Upstream: 15 (IFNAMSIZ - 1) minus the length of the "m-" / "d-" bridge prefix. */
 export const MAX_OVERLAY_NAME = 13;
@@ -36,18 +38,6 @@ export interface NetworkSpec {
   overlays: OverlaySpec[];
   /** The `NetworkConfig` as /state serves it. */
   json: NetworkConfigJson;
-}
-
-export interface ZkSpec {
-  /** "host:port,host:port" */
-  servers: string;
-  /** The znode under which the master keeps its state (upstream URL path + "/overlay-master"). */
-  root: string;
-  /** "user:password" for digest authentication, when the URL had one. */
-  auth?: string;
-  sessionTimeoutMs: number;
-  /** The URL as given (file:// already resolved), for logs with the credentials hidden. */
-  display: string;
 }
 
 export type StoreSpec = { kind: 'memory' } | { kind: 'embedded'; dir: string } | { kind: 'zookeeper'; zk: ZkSpec };
@@ -176,25 +166,6 @@ export function parseDuration(s: string): number {
   const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, secs: 1e3, mins: 60e3, hrs: 3600e3, days: 86400e3, weeks: 604800e3 };
   if (!m) throw new ConfigError(`Error parsing replicatedLogTimeout: expected a number and a unit (ns, us, ms, secs, mins, hrs, days, weeks), got ${JSON.stringify(s)}`);
   return Number(m[1]) * unit[m[2]!]!;
-}
-
-/** zk://[user:pass@]host:port[,host:port...][/path], as Mesos' zookeeper::URL. */
-export function parseZkUrl(url: string, sessionTimeoutMs: number): ZkSpec {
-  const m = /^zk:\/\/(?:([^@/]+)@)?([^/@]+?)(\/[^\s]*)?$/.exec(url.trim());
-  const servers = m?.[2]?.split(',') ?? [];
-  if (!m || servers.length === 0 || !servers.every((s) => /^(?:[A-Za-z0-9.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/.test(s))) {
-    throw new ConfigError(`Error parsing ZooKeeper URL: expected zk://[user:password@]host:port[,host:port...][/path], got ${JSON.stringify(url.trim())}`);
-  }
-  const path = (m[3] ?? '').replace(/\/+$/, '');
-  if (path && !/^(\/[A-Za-z0-9_.:-]+)+$/.test(path)) throw new ConfigError(`Error parsing ZooKeeper URL: bad path ${JSON.stringify(path)}`);
-  const auth = m[1];
-  return {
-    servers: servers.join(','),
-    root: `${path}/overlay-master`,
-    ...(auth !== undefined && { auth }),
-    sessionTimeoutMs,
-    display: `zk://${auth ? '***@' : ''}${servers.join(',')}${path}`,
-  };
 }
 
 async function parseZk(c: Obj, env: NodeJS.ProcessEnv): Promise<ZkSpec> {

@@ -8,6 +8,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isObject, type NetConf } from '../../cni/config.js';
 import { CniError, configError, ErrorCode } from '../../cni/errors.js';
+import type { MasterSpec } from '../../overlay/agent/master-spec.js';
+import { parseMasters } from './local/masters.js';
 
 export const CONF_DIR = '/etc/cni/net.d';
 /** Tests (and hosts that keep CNI configs elsewhere) point the file layer at another directory. */
@@ -36,8 +38,13 @@ export interface ContrailConfig {
   metaPlugin: string;
   logFile: string;
   logLevel: string;
-  /** Ours: local mode's overlay master(s), "host:port[,host:port…]" (followers redirect). */
+  /**
+   * Ours: local mode's overlay master(s), as port records keep them: "host:port" each (followers
+   * redirect), or one "zk://servers/path" (the leader elected there; local/masters.ts).
+   */
   master: string[];
+  /** The same as parsed from the config (a ZooKeeper URL with its credentials, if any). */
+  masterSpec: MasterSpec;
   /** Ours: this agent's IP at the master (local mode); default LIBPROCESS_IP, else the address the master is reached from. */
   nodeIp: string | undefined;
   /** Ours: notifications that could not be delivered (a DEL while the manager or master was down), retried by later calls. */
@@ -167,8 +174,7 @@ export function loadConfig(conf: NetConf, env: Record<string, string | undefined
     }
     if (s('vif-type') !== 'veth') throw configError('contrail.vif-type', '"veth" (macvlan is the nested Kubernetes mode, not used by Mesos)', s('vif-type'));
   }
-  const masters = s('master').split(',').map((m) => m.trim());
-  for (const m of masters) if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(m)) throw configError('contrail.master', '"host:port" or a comma-separated list of them', s('master'));
+  const masters = parseMasters(s('master'), 'contrail.master');
   const nodeIp = merged['node-ip'] as string | undefined;
   if (nodeIp !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(nodeIp)) throw configError('contrail.node-ip', "this agent's IPv4 address at the overlay master", nodeIp);
   for (const k of ['config-dir', 'outbox-dir']) if (!s(k).startsWith('/')) throw configError(`contrail.${k}`, 'an absolute path', s(k));
@@ -190,7 +196,8 @@ export function loadConfig(conf: NetConf, env: Record<string, string | undefined
     metaPlugin: s('meta-plugin'),
     logFile: s('log-file'),
     logLevel: s('log-level'),
-    master: masters,
+    master: masters.stored,
+    masterSpec: masters.spec,
     nodeIp,
     outboxDir: s('outbox-dir'),
     httpTimeoutMs: positive(n('http-timeout'), 'http-timeout', 1, 3600) * 1000,

@@ -4,7 +4,7 @@
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { convertResult, type AnyResult } from '../../cni/result.js';
 import { checkStdin, loadConfig } from './config.js';
-import { check, gc as collect } from './lifecycle.js';
+import { check, gc as collect, status } from './lifecycle.js';
 import { addLocal, delLocal } from './local/mode.js';
 import { addMesos, delMesos } from './mesos/mode.js';
 
@@ -30,4 +30,4 @@ function answer(ctx: PluginContext, r: AnyResult): AnyResult {
   return convertResult(r, loadConfig(ctx.conf).cniVersion ?? '0.2.0');
 }
 
-export const plugin: Plugin = { type: 'contrail-cni-plugin', validate: (c) => checkStdin(c), add, del, check, gc, answer };
+export const plugin: Plugin = { type: 'contrail-cni-plugin', validate: (c) => checkStdin(c), add, del, check, status, gc, answer };

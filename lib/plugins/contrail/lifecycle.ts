@@ -1,5 +1,6 @@
-// contrail-cni-plugin's CHECK and GC (upstream has neither; the spec asks every plugin holding
-// state for both). Both read the port records this host keeps per container (ports.ts), the one
+// contrail-cni-plugin's CHECK, STATUS and GC (upstream has none; the spec asks every plugin for
+// STATUS and every plugin holding state for GC). STATUS: whoever serves ADD answers — the overlay
+// master (local mode) or the manager and the vRouter agent (Contrail mode) — else code 50. Both read the port records this host keeps per container (ports.ts), the one
 // place that says which attachments exist here. CHECK: what ADD made is still there — the tap, the
 // container's interface (its peer, MAC, addresses, routes) and, in local mode, the host's gateway
 // address and route and the endpoint's rules. GC: every recorded attachment the runtime no longer
@@ -16,6 +17,8 @@ import { NetlinkHandle } from '../../netlink/handle.js';
 import { Netns } from '../../netns/netns.js';
 import { DNAT, endpointChains, endpointTag, jumpRules, SNAT } from '../../overlay/contrail/rules.js';
 import { loadConfig, type ContrailConfig } from './config.js';
+import { call } from './http.js';
+import { MasterLookup } from './local/masters.js';
 import type { LocalRecord } from './local/mode.js';
 import { readPorts } from './ports.js';
 
@@ -75,6 +78,41 @@ async function checkLocalHost(host: NetlinkHandle, hostNs: Netns, tap: string, i
     if (!addrs.includes(`${f.ip}/32`)) throw fail(`floating IP ${f.ip}: not on ${f.interface}`);
   }
   if (fips.length > 0 && (await readTagged(hostNs, 4, 'nat', [DNAT, SNAT], tag)).length < 2 * fips.length) throw fail('floating IPs: NAT rules missing');
+}
+
+export async function status(ctx: PluginContext): Promise<void> {
+  const cfg = loadConfig(ctx.conf);
+  const down = (what: string, e: unknown) => new CniError(ErrorCode.PluginNotAvailable, `${what} unreachable`, (e as Error).message);
+  if (cfg.mode === 'mesos') {
+    // Any HTTP answer shows the service is there (neither has a health endpoint of its own).
+    for (const [what, target] of [
+      ['contrail-mesos-manager', `${cfg.mesosIp}:${cfg.mesosPort}`],
+      ['vRouter agent', `${cfg.vrouterIp}:${cfg.vrouterPort}`],
+    ] as const) {
+      await call([target], '/', { method: 'GET', timeoutMs: cfg.httpTimeoutMs }).catch((e: unknown) => {
+        throw down(`${what} ${target}`, e);
+      });
+    }
+    return;
+  }
+  // Only a master in the role of leader serves attach: ask the one reached, then the leader it names
+  // (a follower knows it; one that refuses to serve, e.g. on a conflicting store, says why).
+  const targets = await new MasterLookup(cfg.masterSpec, cfg.httpTimeoutMs).targets(cfg.master).catch((e: unknown) => {
+    throw down('overlay master', e);
+  });
+  let at = targets;
+  for (let hop = 0; hop < 2; hop++) {
+    const r = await call(at, '/overlay-master/leader', { method: 'GET', timeoutMs: cfg.httpTimeoutMs, failover: true }).catch((e: unknown) => {
+      throw down(`overlay master ${at.join(',')}`, e);
+    });
+    const j = r.status === 200 ? r.json<{ role?: string; leader?: string | null; self?: string; reason?: string }>() : {};
+    if (j.role === 'leader') return;
+    if (!j.leader || j.leader === j.self) {
+      throw new CniError(ErrorCode.PluginNotAvailable, `overlay master ${at.join(',')}: no leader serves${j.reason ? ` (${j.reason})` : r.status !== 200 ? ` (HTTP ${r.status})` : ''}`);
+    }
+    at = [j.leader];
+  }
+  throw new CniError(ErrorCode.PluginNotAvailable, `overlay master ${at.join(',')}: not leading`);
 }
 
 /** The containers with port records here: [container ID, interface] of each record. */

@@ -21,7 +21,7 @@ interface Fx {
   conf: (over?: Record<string, unknown>, version?: string) => Record<string, unknown>;
   behave: (b: Behavior) => void;
   requests: () => { server: string; method: string; path: string; type?: string; body: string }[];
-  run: (command: 'ADD' | 'DEL' | 'CHECK' | 'GC', conf: object, id: string, ctr?: TestNs, extraEnv?: Record<string, string>) => ReturnType<typeof callPlugin>;
+  run: (command: 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS', conf: object, id: string, ctr?: TestNs, extraEnv?: Record<string, string>) => ReturnType<typeof callPlugin>;
 }
 
 async function fixture(t: ExecutionContext): Promise<Fx> {
@@ -238,6 +238,14 @@ rootTest('CHECK finds what ADD made and names what went missing; GC deletes a co
   t.deepEqual(fx.requests().slice(before).map((r) => `${r.method} ${r.path}`), ['POST /del_cni_info', 'DELETE /vm/c2c2c2c2-0000-0000-0000-000000000002']);
   t.is((await fx.run('DEL', conf, id, ctr)).exitCode, 0);
   await nothingLeft(t, fx, id);
+});
+
+rootTest('STATUS: ready while the manager and the vRouter agent answer; code 50 naming the one that does not', async (t) => {
+  const fx = await fixture(t);
+  t.is((await fx.run('STATUS', fx.conf({}, '1.1.0'), '')).exitCode, 0);
+  const r = await fx.run('STATUS', fx.conf({ 'vrouter-port': 19099 }, '1.1.0'), '');
+  t.is(r.exitCode, 1);
+  t.like(JSON.parse(r.stdout), { code: 50, msg: 'vRouter agent 127.0.0.1:19099 unreachable' });
 });
 
 rootTest('config layering: defaults, then the first *contrail.conf file, then stdin; upstream key types enforced', async (t) => {

@@ -37,7 +37,7 @@ const conf = (h: Host, labels: Record<string, string>, extra: Record<string, unk
   ...extra,
 });
 
-async function run(command: 'ADD' | 'DEL' | 'CHECK' | 'GC', h: Host, c: object, id: string, ctr?: TestNs) {
+async function run(command: 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS', h: Host, c: object, id: string, ctr?: TestNs) {
   return callPlugin(PLUGIN, c, { command, containerId: id, ...(ctr && { netns: ctr.path }), hostNs: h.name, path: `${await ourBinDir()}:${REFERENCE_DIR}` });
 }
 
@@ -286,6 +286,16 @@ serial(titled('CHECK finds what ADD made and names what went missing; GC release
   t.false((await fx!.hosts.exec(h1.name, ['iptables-save', '-t', 'filter'])).includes(endpointTag('gc2', 'eth0')), "gc2's rules gone");
   t.regex(await fx!.hosts.exec(g1.ctr.name, ['ip', '-o', 'link']), /eth0/, 'gc1 listed: kept');
   for (const [id, c] of [['chk', ctr], ['gc1', g1.ctr]] as const) t.is((await run('DEL', h1, conf(h1, {}), id, c)).exitCode, 0);
+});
+
+serial(titled('STATUS: ready while a master leads; code 50 naming the master when none answers'), async (t) => {
+  const [h1] = fx!.hosts.hosts as [Host];
+  const c = { ...conf(h1, {}), cniVersion: '1.1.0' };
+  const ok = await run('STATUS', h1, c, '');
+  t.is(ok.exitCode, 0, ok.stdout + ok.stderr);
+  const gone = await run('STATUS', h1, { ...c, contrail: { ...c.contrail, master: '10.213.0.1:5999', 'http-timeout': 2 } }, '');
+  t.is(gone.exitCode, 1);
+  t.like(JSON.parse(gone.stdout), { code: 50, msg: 'overlay master 10.213.0.1:5999 unreachable' });
 });
 
 serial(titled('as the port mapper delegate: a host port reaches the container from outside'), async (t) => {

@@ -22,12 +22,22 @@ export function recordChanges(prev: ContrailState, next: ContrailState): RecordC
   return out;
 }
 
-/** Stored records back to Contrail objects; one of another shape is refused (never served). */
+/**
+ * Stored records back to Contrail objects; one of another shape is refused (never served), and so
+ * is one whose stored claims are not what its value holds: the store guards uniqueness only by the
+ * claims it was given (ZooKeeper: a znode each), so an address without its claim could be handed
+ * out twice, and its detach could never be written.
+ */
 export function fromStored(stored: readonly StoredRecord[]): ContrailRecord[] {
   return stored.map((s) => {
     const v = s.value as ContrailRecord | undefined;
     if (!v || typeof v !== 'object' || !KINDS.includes(v.kind) || recordKey(v) !== s.key) {
       throw new ContrailRecoveryError(`stored record ${JSON.stringify(s.key)} is not a Contrail object of that key`);
+    }
+    const want = [...claimsOf(v)].sort();
+    const have = [...s.claims].sort();
+    if (JSON.stringify(want) !== JSON.stringify(have)) {
+      throw new ContrailRecoveryError(`stored record ${JSON.stringify(s.key)} claims [${have.join(', ')}] but holds [${want.join(', ')}]`);
     }
     return v;
   });

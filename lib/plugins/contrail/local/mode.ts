@@ -24,6 +24,7 @@ import { flush, keep } from '../outbox.js';
 import { readPorts, removePort, writePort } from '../ports.js';
 import type { PortMsg } from '../mesos/vrouter.js';
 import { agentIp, masterPost, type Attached } from './client.js';
+import { MasterLookup } from './masters.js';
 
 /** What a DEL needs beyond what the container ID and interface name give (tap, chains, tag). */
 export interface LocalRecord extends PortMsg {
@@ -42,11 +43,11 @@ export function localVmi(containerId: string, ifname: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-async function flushMaster(ctx: PluginContext, cfg: ContrailConfig): Promise<void> {
+async function flushMaster(ctx: PluginContext, cfg: ContrailConfig, masters: MasterLookup): Promise<void> {
   await flush(
     cfg.outboxDir,
     async (p) => {
-      await masterPost({ ...cfg, master: p.targets }, p.path, JSON.parse(p.body));
+      await masterPost(cfg, masters, p.targets, p.path, JSON.parse(p.body));
     },
     ctx.log,
     Date.now() + cfg.httpTimeoutMs,
@@ -67,21 +68,22 @@ const record = (ctx: PluginContext, tap: string, local: LocalRecord['local']): L
 });
 
 /** Detach at the master; when it cannot be reached, keep the call for later (never fails). */
-async function detach(ctx: PluginContext, cfg: ContrailConfig, masters: string[]): Promise<void> {
+async function detach(ctx: PluginContext, cfg: ContrailConfig, masters: MasterLookup, stored: string[]): Promise<void> {
   const body = { container_id: ctx.env.containerId, ifname: ctx.env.ifname };
   try {
-    await masterPost({ ...cfg, master: masters }, '/contrail/detach', body);
+    await masterPost(cfg, masters, stored, '/contrail/detach', body);
   } catch (e) {
     ctx.log.warn('overlay master did not take the detach', { error: (e as Error).message });
-    await keep(cfg.outboxDir, { what: `master detach ${body.container_id}/${body.ifname}`, targets: masters, path: '/contrail/detach', body: JSON.stringify(body), since: Date.now() }, ctx.log);
+    await keep(cfg.outboxDir, { what: `master detach ${body.container_id}/${body.ifname}`, targets: stored, path: '/contrail/detach', body: JSON.stringify(body), since: Date.now() }, ctx.log);
   }
 }
 
 export async function addLocal(ctx: PluginContext, cfg: ContrailConfig): Promise<Result> {
   const { containerId: cid, ifname } = ctx.env;
   const request = localRequest(mesosLabels(ctx.conf));
-  await flushMaster(ctx, cfg);
-  const agent = await agentIp(cfg, process.env);
+  const masters = new MasterLookup(cfg.masterSpec, cfg.httpTimeoutMs);
+  await flushMaster(ctx, cfg, masters);
+  const agent = await agentIp(cfg, process.env, masters);
   const tap = localTapName(cid, ifname);
   const vmi = localVmi(cid, ifname);
   const chains = endpointChains(cid, ifname);
@@ -94,8 +96,8 @@ export async function addLocal(ctx: PluginContext, cfg: ContrailConfig): Promise
       // The record first: a DEL after a crash from here on knows to tell the master.
       await writePort(cfg.configDir, cid, vmi, JSON.stringify(record(ctx, tap, { master: cfg.master })));
       rb.push('remove the record', () => removePort(cfg.configDir, cid, vmi));
-      const { endpoint, view } = await masterPost<Attached>(cfg, '/contrail/attach', { agent, container_id: cid, ifname, ...request });
-      rb.push('detach at the master', () => detach(ctx, cfg, cfg.master));
+      const { endpoint, view } = await masterPost<Attached>(cfg, masters, cfg.master, '/contrail/attach', { agent, container_id: cid, ifname, ...request });
+      rb.push('detach at the master', () => detach(ctx, cfg, masters, cfg.master));
       const fips = view.fips.map((f) => ({ ip: f.ip, interface: f.interface, prefix: f.prefix }));
       await writePort(cfg.configDir, cid, vmi, JSON.stringify(record(ctx, tap, { master: cfg.master, ip: endpoint.ip, network: endpoint.network, fips })));
       for (const f of view.fips) {
@@ -144,7 +146,8 @@ export async function addLocal(ctx: PluginContext, cfg: ContrailConfig): Promise
 
 export async function delLocal(ctx: PluginContext, cfg: ContrailConfig): Promise<void> {
   const { containerId: cid, ifname } = ctx.env;
-  await flushMaster(ctx, cfg);
+  const masters = new MasterLookup(cfg.masterSpec, cfg.httpTimeoutMs);
+  await flushMaster(ctx, cfg, masters);
   const ports = await readPorts<LocalRecord>(cfg.configDir, cid);
   if (ports.some(([, r]) => r['vm-id'] !== cid)) {
     ctx.log.info('records belong to another container: nothing to delete', { expected: cid });
@@ -171,6 +174,6 @@ export async function delLocal(ctx: PluginContext, cfg: ContrailConfig): Promise
     host.close();
     hostNs.close();
   }
-  await detach(ctx, cfg, rec.local.master);
+  await detach(ctx, cfg, masters, rec.local.master);
   await removePort(cfg.configDir, cid, vmi);
 }

@@ -5,6 +5,7 @@ import { ContrailRecoveryError, ContrailState, type AttachRequest } from '../../
 import { endpointView } from '../../../../lib/overlay/contrail/view.js';
 import { chainRules, endpointChains, meet } from '../../../../lib/overlay/contrail/rules.js';
 import { renderRule } from '../../../../lib/iptables/index.js';
+import { fromStored, toStored } from '../../../../lib/overlay/master/contrail/records.js';
 
 const q = (over: Partial<AttachRequest> = {}): AttachRequest => ({ agent: '10.0.0.1', container_id: 'c1', ifname: 'eth0', network: 'd:p:red', subnet: { cidr: '10.5.0.0/29', label: 'network-subnets' }, fips: [], groups: [], ...over });
 
@@ -153,4 +154,13 @@ test('meet: protocols, port ranges and remotes intersect', (t) => {
   t.is(meet({ protocol: 'tcp', ports: '1-10' }, { protocol: 'tcp', ports: '11-20' }, '10.0.0.0/8'), undefined);
   t.deepEqual(meet({ protocol: 'icmp' }, { protocol: 'any', remotes: ['0.0.0.0/0', '10.1.2.3/32', '192.0.2.0/24'] }, '10.0.0.0/8'), { protocol: 'icmp', remotes: ['10.0.0.0/8', '10.1.2.3/32'] });
   t.is(meet({ protocol: 'any' }, { protocol: 'any', remotes: [] }, '10.0.0.0/8'), undefined, 'a remote group without members matches nothing');
+});
+
+test('stored records: claims must be what the value holds (the store guards uniqueness by them alone)', (t) => {
+  const s = ContrailState.empty();
+  const a = s.attach(q({ fips: [] }));
+  const stored = toStored(a.endpoint);
+  t.deepEqual(fromStored([stored]), [a.endpoint]);
+  t.throws(() => fromStored([{ ...stored, claims: [] }]), { instanceOf: ContrailRecoveryError, message: 'stored record "endpoint/c1/eth0" claims [] but holds [ip/10.5.0.2]' });
+  t.throws(() => fromStored([{ ...stored, key: 'endpoint/x/eth0' }]), { message: /is not a Contrail object of that key/ });
 });
