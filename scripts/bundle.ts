@@ -24,8 +24,11 @@ const common: BuildOptions = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  // Native addons and node-gyp-build are resolved at run time from the package, not inlined.
-  external: ['*.node', 'node-gyp-build'],
+  // Native addons and node-gyp-build are resolved at run time from the package, not inlined; so
+  // is the ZooKeeper client (with underscore and async, a third of a plugin bundle), which only
+  // the daemons and a plugin given a zk:// master load: every plugin start would otherwise pay for
+  // its code cache.
+  external: ['*.node', 'node-gyp-build', 'node-zookeeper-client'],
   logLevel: 'silent',
   legalComments: 'none',
 };
