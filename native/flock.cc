@@ -83,6 +83,27 @@ Napi::Value Lock(const Napi::CallbackInfo& info) {
   int64_t timeout = info[1].As<Napi::Number>().Int64Value();
   return Submit(info.Env(), std::make_unique<LockJob>(info[0].As<Napi::String>().Utf8Value(), timeout));
 }
+// fileTryLock(path): the fd holding the lock, or -1 when another holder has it — one try of what
+// LockJob does, on the calling thread: open (non-blocking, so a FIFO cannot stall it) and flock
+// with LOCK_NB never wait, and an uncontended lock is then taken without a round trip through a
+// worker (~0.1-0.3 ms each, two per ADD). The caller waits with fileLock when it gets -1.
+Napi::Value TryLock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644));
+  if (!fd) throw MakeError(env, Failure{errno, "open lock file " + path});
+  if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    if (e == EWOULDBLOCK || e == EINTR) return Napi::Number::New(env, -1);
+    throw MakeError(env, Failure{e, "lock " + path});
+  }
+  // As LockJob: a lock on a file its last holder unlinked is no lock on the path.
+  struct stat held, now;
+  if (fstat(fd.get(), &held) != 0 || stat(path.c_str(), &now) != 0 || held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
+    return Napi::Number::New(env, -1);
+  }
+  return Napi::Number::New(env, fd.release());
+}
 // fileUnlock(fd, unlinkPath?): closing the descriptor releases the lock. With unlinkPath, the lock
 // file is removed first, while still held (LockJob's waiters then start over on a new file).
 Napi::Value Unlock(const Napi::CallbackInfo& info) {
@@ -93,6 +114,7 @@ Napi::Value Unlock(const Napi::CallbackInfo& info) {
 
 ExportFn e1("fileLock", Lock);
 ExportFn e2("fileUnlock", Unlock);
+ExportFn e3("fileTryLock", TryLock);
 
 }  // namespace
 }  // namespace mcni

@@ -34,7 +34,9 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
     async () => {
       let fd: number;
       try {
-        fd = await native.fileLock(path, Math.max(0, deadline - Date.now()));
+        // Free (the usual case): taken at once; held by another process: waited for on a worker.
+        fd = native.fileTryLock(path);
+        if (fd < 0) fd = await native.fileLock(path, Math.max(0, deadline - Date.now()));
       } catch (e) {
         throw isErrno(e, 'ETIMEDOUT') ? timeout() : e;
       }

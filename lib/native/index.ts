@@ -44,6 +44,13 @@ export const native: Binding = {
   spawnInNetns: wrapAsync('spawnInNetns'),
   fileLock: wrapAsync('fileLock'),
   readSmallFiles: wrapAsync('readSmallFiles'),
+  fileTryLock: (path) => {
+    try {
+      return binding.fileTryLock(path);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  },
   fileUnlock: (fd, unlinkPath) => binding.fileUnlock(fd, unlinkPath),
   opNames: () => binding.opNames(),
 };

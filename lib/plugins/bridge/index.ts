@@ -91,58 +91,83 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
   const containerNs = ctx.netns!;
   const { containerId, ifname } = ctx.env;
   const hostNs = Netns.current();
-  const host = await NetlinkHandle.open();
-  const container = await NetlinkHandle.open(containerNs);
+  // The bridge is looked at (made, the first time) while the container's handle opens.
+  const hostOpen = NetlinkHandle.open();
+  const bridge = hostOpen.then((h) => ensureBridge(h, hostNs, cfg));
+  const [opened, ctrOpened, ensured] = await Promise.allSettled([hostOpen, NetlinkHandle.open(containerNs), bridge]);
   try {
+    for (const r of [opened, ctrOpened, ensured]) if (r.status === 'rejected') throw r.reason;
+    const host = (opened as PromiseFulfilledResult<NetlinkHandle>).value;
+    const container = (ctrOpened as PromiseFulfilledResult<NetlinkHandle>).value;
     return await Rollback.guard(ctx.log, async (rb) => {
-      const br = await ensureBridge(host, hostNs, cfg);
-      let ipam: Result | undefined;
-      if (cfg.ipamType) {
-        const type = cfg.ipamType;
-        ipam = await ipamAdd(ctx, type);
-        rb.push('IPAM DEL', () => ipamRun(ctx, 'DEL', type));
-      }
+      const br = (ensured as PromiseFulfilledResult<Link>).value;
+      // The veth (kernel work on a native thread, ~1 ms), then the container interface's sysctls,
+      // and the IPAM (host-local in-process: JS and a few file writes on this thread) need nothing
+      // of each other: both at once, each undone should the other fail. (The reference makes the
+      // veth before the IPAM call as well.) The sysctls are set on a layer-3 attachment, i.e. one
+      // with an IPAM, which yields an address or fails the ADD. An error of the IPAM wins, as when
+      // it ran first.
+      const type = cfg.ipamType;
+      const made = createVeth({ host, container, containerNs, ifname, master: br.index, mtu: cfg.mtu, mac: cfg.mac });
+      const [veth, allocated, tuned] = await Promise.allSettled([
+        made,
+        type ? ipamAdd(ctx, type) : undefined,
+        made.then(() => (type ? containerSysctls(containerNs, cfg, ifname) : undefined)),
+      ]);
+      if (type && allocated.status === 'fulfilled') rb.push('IPAM DEL', () => ipamRun(ctx, 'DEL', type));
+      if (veth.status === 'fulfilled') rb.push(`delete link ${veth.value}`, () => host.link.del(veth.value));
+      if (allocated.status === 'rejected') throw allocated.reason;
+      if (veth.status === 'rejected') throw veth.reason;
+      if (tuned.status === 'rejected') throw tuned.reason;
+      const hostVeth = veth.value;
+      const ipam = allocated.value;
       const ips = withGateways(cfg, ipam?.ips ?? []);
       const routes = ipam ? withDefaultRoutes(cfg, ips, ipam.routes ?? []) : [];
-      // The masquerade rules need only the addresses: their transaction (a process, ~4 ms) runs
-      // while the links are made. Undoing them first waits for it to settle, so a rollback never
-      // races the rules it removes.
+      // The masquerade rules need only the addresses: their transaction runs while the container
+      // side is set up. Not before the veth exists: a host link being registered waits for
+      // nf_tables' commit mutex, which a transaction holds for as long as it waits out an earlier
+      // deletion's RCU grace period (its xt comment matches flush the destroy work). Undoing them
+      // first waits for it to settle, so a rollback never races the rules it removes.
       const target = { network: cfg.name, containerId, ifname };
       let masqDone: Promise<void> | undefined;
       if (cfg.ipMasq && ips.length) {
         const backend = await masq.backendOf(cfg);
         const started = masq.setup(hostNs, backend, target, ips.map((ip) => ip.address));
         masqDone = started;
-        started.catch(() => undefined); // awaited below; a link failure may come first
+        started.catch(() => undefined); // awaited below; a failure of the container side may come first
         rb.push('remove ipMasq rules', () => started.catch(() => undefined).then(() => masq.teardown(hostNs, backend, target, ips.map((ip) => ip.address))));
       }
-
-      const hostVeth = await createVeth({ host, container, containerNs, ifname, master: br.index, mtu: cfg.mtu, mac: cfg.mac });
-      rb.push(`delete link ${hostVeth}`, () => host.link.del(hostVeth));
       const port = { ...(cfg.hairpinMode ? { hairpin: true } : {}), ...(cfg.portIsolation ? { isolated: true } : {}) };
       if (Object.keys(port).length) await host.bridgePort.set({ dev: hostVeth, ...port });
       const vlans = vlanOps(cfg, hostVeth);
       if (vlans.length) await host.request(vlans);
 
-      if (ips.length) await containerSysctls(containerNs, cfg, ifname);
-      const replies = await container.request(containerOps(cfg, ifname, ips, routes));
-      const ctrLink = replies[replies.length - 1]![0] as Link;
-
-      if (cfg.isGateway) {
+      // The container side (one batch) and the gateway addresses on the bridge (host side; like
+      // the bridge itself, shared by the network and never undone) at once.
+      const containerSide = async () => {
+        const replies = await container.request(containerOps(cfg, ifname, ips, routes));
+        return replies[replies.length - 1]![0] as Link;
+      };
+      const gateways = async () => {
+        if (!cfg.isGateway) return;
         for (const ip of ips) {
           if (ip.gateway) await ensureGatewayAddr(host, cfg, ip.gateway, parsePrefix(ip.address, 'ip').prefix);
         }
         for (const f of new Set(ips.filter((ip) => ip.gateway).map((ip) => familyOf(ip.address)))) {
           await sysctl.set(hostNs, f === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding', 1);
         }
-      }
+      };
+      const [ctrLink] = await allSettledOrThrow([containerSide(), gateways()] as const);
+      // The bridge's MAC is pinned (ensureBridge): it did not change as the port joined. The host
+      // end's is read while the masquerade transaction finishes.
+      const hostLinkRead = host.link.get(hostVeth);
+      hostLinkRead.catch(() => undefined); // awaited below; a failure before that comes first
       await masqDone;
       if (cfg.macSpoofCheck) {
         await setupSpoofCheck(hostNs, { containerId, ifname }, hostVeth, ctrLink.mac!);
         rb.push('remove the MAC spoof filter', () => teardownSpoofCheck(hostNs, { containerId, ifname }));
       }
-      // The bridge's MAC is pinned (ensureBridge): it did not change as the port joined.
-      const hostLink = await host.link.get(hostVeth);
+      const hostLink = await hostLinkRead;
       const interfaces: Interface[] = [
         { name: cfg.bridge, mac: br.mac! },
         { name: hostVeth, mac: hostLink.mac! },
@@ -159,8 +184,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       };
     });
   } finally {
-    host.close();
-    container.close();
+    for (const r of [opened, ctrOpened]) if (r.status === 'fulfilled') r.value.close();
     hostNs.close();
   }
 }
