@@ -1,7 +1,8 @@
 // contrail-cni-plugin's CHECK, STATUS and GC (upstream has none; the spec asks every plugin for
 // STATUS and every plugin holding state for GC). STATUS: whoever serves ADD answers — the overlay
-// master (local mode) or the manager and the vRouter agent (Contrail mode) — else code 50. Both read the port records this host keeps per container (ports.ts), the one
-// place that says which attachments exist here. CHECK: what ADD made is still there — the tap, the
+// master (local mode) or the manager and the vRouter agent (Contrail mode) — else code 50.
+// CHECK and GC read the port records this host keeps per container (ports.ts), the one place that
+// says which attachments exist here. CHECK: what ADD made is still there — the tap, the
 // container's interface (its peer, MAC, addresses, routes) and, in local mode, the host's gateway
 // address and route and the endpoint's rules. GC: every recorded attachment the runtime no longer
 // lists is deleted as DEL deletes it (the master or manager told, or told later); no list, nothing.
