@@ -2,7 +2,11 @@
 // stdin it gets, how its answer is read, when ours runs in-process, and DEL's releaseAfter.
 import test from 'ava';
 import { CniError } from '../../../lib/cni/errors.js';
-import { createDelegator, type ExecResult, type InProcess, type PluginExec } from '../../../lib/cni/invoke.js';
+import { createDelegator, ownPluginType, type ExecResult, type InProcess, type PluginExec } from '../../../lib/cni/invoke.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseEnv } from '../../../lib/cni/env.js';
 
 interface Seen {
@@ -143,4 +147,17 @@ test('speaks: the delegate is asked VERSION once per type; a delegate that canno
   t.false(await d.speaks('missing', '1.1.0'));
   t.is(x.seen.filter((s) => s.file === '/fake/new').length, 1);
   t.is(x.seen[0]!.env.CNI_COMMAND, 'VERSION');
+});
+
+test('a delegate executable that is not a regular file (a FIFO in CNI_PATH) is "not ours" at once, never a blocked read', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'invoke-fifo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'bridge');
+  execFileSync('mkfifo', [fifo]);
+  const t0 = performance.now();
+  t.is(await ownPluginType(fifo), undefined);
+  t.true(performance.now() - t0 < 1000);
+  const ours = join(dir, 'ours');
+  writeFileSync(ours, '#!/usr/bin/env node\n// mesos-cni-plugin: host-local\n', { mode: 0o755 });
+  t.is(await ownPluginType(ours), 'host-local');
 });
