@@ -8,7 +8,8 @@ export class BodyError extends Error {
   override name = 'BodyError';
 }
 
-function wrap<T>(fn: () => T): T {
+/** Run a parse whose field errors (ConfigError) are a request's 400 (BodyError), text unchanged. */
+export function asBodyErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
@@ -51,7 +52,7 @@ export function parseAgentNetworkConfig(raw: unknown, field: string): AgentNetwo
 
 /** {"ip": "<agent IPv4>", "network_config": AgentNetworkConfig} (every field optional, proto defaults). */
 export function parseRegister(body: unknown): { ip: string; config: AgentNetworkConfig } {
-  return wrap(() => {
+  return asBodyErrors(() => {
     const o = obj(body, 'body');
     return { ip: agentIp(o), config: parseAgentNetworkConfig(o['network_config'], 'network_config') };
   });
@@ -59,7 +60,7 @@ export function parseRegister(body: unknown): { ip: string; config: AgentNetwork
 
 /** {"ip": "...", "overlays": [{"info": {"name": "dcos"}, "state": {"status": "STATUS_OK", "error"?: "..."}}]} */
 export function parseStatus(body: unknown): { ip: string; states: { name: string; state: OverlayState }[] } {
-  return wrap(() => {
+  return asBodyErrors(() => {
     const o = obj(body, 'body');
     const ip = agentIp(o);
     const list = o['overlays'];

@@ -1,18 +1,9 @@
 // Request bodies of the master's Contrail endpoints, validated: every bad field is a 400 naming it.
 import { isIPv4 } from '../../../ip.js';
 import { FqError, parseFq, PROTOCOLS, type PolicyRule, type SgProtocol, type SgRule } from '../../contrail/model.js';
-import { ConfigError, isObj, obj, optStr, reqStr, type Obj } from '../fields.js';
-import { BodyError } from '../protocol.js';
+import { isObj, obj, optStr, reqStr, type Obj } from '../fields.js';
+import { asBodyErrors, BodyError } from '../protocol.js';
 import type { AttachRequest } from './state.js';
-
-function wrap<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ConfigError) throw new BodyError(e.message);
-    throw e;
-  }
-}
 
 /** A full fq-name of `parts` parts (no defaults over the API: say which domain and project). */
 export function fqField(v: unknown, parts: 3 | 4, field: string, what: string): string {
@@ -28,14 +19,14 @@ export function fqField(v: unknown, parts: 3 | 4, field: string, what: string): 
 const IFNAME = /^[^/:%\s\0]{1,15}$/;
 
 export function parseNetworkBody(body: unknown): { fq: string; subnet: string } {
-  return wrap(() => {
+  return asBodyErrors(() => {
     const o = obj(body, 'body');
     return { fq: fqField(o['fq'], 3, 'fq', 'network'), subnet: reqStr(o, 'subnet', 'subnet') };
   });
 }
 
 export function parsePoolBody(body: unknown): { fq: string; subnet: string; interface: string; first?: string; last?: string } {
-  return wrap(() => {
+  return asBodyErrors(() => {
     const o = obj(body, 'body');
     const iface = reqStr(o, 'interface', 'interface');
     if (!IFNAME.test(iface) || iface === '.' || iface === '..') throw new BodyError(`interface: expected a host interface name (1-15 characters, no '/', ':', '%' or whitespace), got ${JSON.stringify(iface)}`);
@@ -80,7 +71,7 @@ export function parseRule(v: unknown, field: string): SgRule {
 }
 
 export function parseGroupBody(body: unknown): { fq: string; rules: SgRule[] } {
-  return wrap(() => {
+  return asBodyErrors(() => {
     const o = obj(body, 'body');
     const rules = o['rules'] ?? [];
     if (!Array.isArray(rules)) throw new BodyError(`rules: expected an array of rules, got ${JSON.stringify(rules)}`);
@@ -102,7 +93,7 @@ export function parsePolicyRule(v: unknown, field: string): PolicyRule {
 }
 
 export function parsePolicyBody(body: unknown): { fq: string; networks: string[]; rules: PolicyRule[] } {
-  return wrap(() => {
+  return asBodyErrors(() => {
     const o = obj(body, 'body');
     const networks = o['networks'] ?? [];
     const rules = o['rules'] ?? [];
@@ -114,7 +105,7 @@ export function parsePolicyBody(body: unknown): { fq: string; networks: string[]
 
 /** The plugin's attach: the labels already parsed into fq-names and addresses (lib/plugins/contrail/labels.ts). */
 export function parseAttachBody(body: unknown): AttachRequest {
-  return wrap(() => {
+  return asBodyErrors(() => {
     const o = obj(body, 'body');
     const agent = reqStr(o, 'agent', 'agent');
     if (!isIPv4(agent)) throw new BodyError(`agent: expected the agent's IPv4 address, got ${JSON.stringify(agent)}`);
@@ -143,7 +134,7 @@ export function parseAttachBody(body: unknown): AttachRequest {
 }
 
 export function parseDetachBody(body: unknown): { container_id: string; ifname: string } {
-  return wrap(() => {
+  return asBodyErrors(() => {
     const o = obj(body, 'body');
     const cid = reqStr(o, 'container_id', 'container_id');
     const ifname = reqStr(o, 'ifname', 'ifname');
