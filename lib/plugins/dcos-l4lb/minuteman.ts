@@ -1,10 +1,10 @@
 // Minuteman registration: a `minuteman` link in the container (where dcos-net installs VIP routes),
 // then the checkpoint `<path>/<container ID>` holding the netns path, which dcos-net watches.
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { mkdirp } from '../../fs/mkdir.js';
 import { readRegularFile } from '../../fs/read.js';
 import { removeFile } from '../../fs/remove.js';
-import { sweepTemps, tempPath } from '../../fs/atomic.js';
+import { sweepTemps, writeAtomic } from '../../fs/atomic.js';
 import { join } from 'node:path';
 import { asCniError, CniError, ErrorCode } from '../../cni/errors.js';
 import type { Rollback } from '../../cni/rollback.js';
@@ -32,22 +32,9 @@ export function checkpointFile(cfg: MinutemanConfig, containerId: string): strin
  * raises IN_MOVED_TO, which dcos-net does not watch, and it would never hear of the container.
  */
 async function writeCheckpoint(file: string, dir: string, netns: string): Promise<void> {
-  // Not named after the container (with its ID the name could outgrow NAME_MAX); a dot-file, which
-  // dcos-net ignores.
-  const tmp = tempPath(dir);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(netns); // exactly the path: no newline, dcos-net uses the bytes as is
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  // The temporary name is not the container's (with its ID it could outgrow NAME_MAX) and is a
+  // dot-file, which dcos-net ignores. Exactly the path: no newline, dcos-net uses the bytes as is.
+  await writeAtomic(file, netns, 0o644);
   await (await open(file, 'r+')).close();
 }
 

@@ -2,11 +2,12 @@
 // the whole snapshot to a temporary file, fsyncs it, renames it over the old one and fsyncs the
 // directory, so after a crash at any point the file is the old state or the new one, never a mix.
 // Per-agent JSON is cached, so a commit costs the I/O and a string join, not a re-serialisation.
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoredAgent } from '../types.js';
 import { StoreError, type RecordChange, type Store, type StoreChange, type StoreHooks, type StoredRecord } from './types.js';
 import { mkdirp } from '../../../fs/mkdir.js';
+import { sweepTemps, writeAtomic } from '../../../fs/atomic.js';
 
 export const STATE_FILE = 'overlay-master.json';
 export const FORMAT = 'mesos-overlay-master/1';
@@ -61,6 +62,8 @@ export class EmbeddedStore implements Store {
   async start(hooks: StoreHooks): Promise<void> {
     await mkdirp(this.dir, 0o755);
     // A temporary file left by a crash mid-write is never the state: the rename did not happen.
+    // (`state.json.tmp<pid>` is the name versions before writeAtomic used.)
+    await sweepTemps(this.dir);
     for (const f of await readdir(this.dir)) if (f.startsWith(`${STATE_FILE}.tmp`)) await rm(join(this.dir, f), { force: true });
     const snap = await readSnapshot(this.dir);
     this.#version = snap?.version ?? 0;
@@ -84,16 +87,9 @@ export class EmbeddedStore implements Store {
     const tail = others.size > 0 ? `,"records":[${[...others.values()].join(',')}]` : '';
     const text = `{"format":"${FORMAT}","version":${version},"agents":[${[...next.values()].join(',')}]${tail}}\n`;
     const file = join(this.dir, STATE_FILE);
-    const tmp = `${file}.tmp${process.pid}`;
     try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, file);
+      await writeAtomic(file, text, 0o600);
+      // The rename is durable once the directory is: an acknowledged allocation survives power loss.
       const d = await open(this.dir, 'r');
       try {
         await d.sync();
@@ -101,7 +97,6 @@ export class EmbeddedStore implements Store {
         await d.close();
       }
     } catch (e) {
-      await rm(tmp, { force: true }).catch(() => {});
       throw new StoreError(`embedded store ${file}: write: ${(e as Error).message}`);
     }
     this.#records.clear();
