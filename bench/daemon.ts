@@ -3,6 +3,9 @@
 // standalone executables (Node launchers) exec'd as Mesos execs them, (c) our native launchers
 // served by `mesos-cni daemon`. Sequential (alternating sides container by container) and with 8
 // concurrent runtimes per side; then the daemon's RSS with BENCH_DAEMON_RSS_N containers attached.
+// Two layouts, as bench/port-mapper.ts: `shared` (the headline) puts the three ways' bridges,
+// containers and rules in one fake host, as a real agent holds every network's chains; `separate`
+// gives each way a host of its own.
 import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { install } from '../lib/cli/install.js';
 import { DAEMON_NODE_FLAGS } from '../lib/daemon/server.js';
 import { mesosStdin, networkInfo } from '../lib/cni/mesos.js';
-import { exec, goBridgeConfig, goPortmapConfig, mappings, ourConfig } from './port-mapper.js';
+import { exec, goBridgeConfig, goPortmapConfig, mappings, ourConfig, type HostLayout } from './port-mapper.js';
 import { benchDir, children, cleanupOnSignals, removeBenchDir } from './attach.js';
-import { fakeHost, removeHosts, type FakeHost } from './fakehost.js';
+import { addContainers, fakeHost, removeHosts, type FakeHost } from './fakehost.js';
 import { median, ms, p95, since, table } from './stats.js';
 
 const REFERENCE_DIR = '/usr/lib/cni';
@@ -28,6 +31,7 @@ const LABEL: Record<Way, string> = {
 };
 
 export interface DaemonBench {
+  layout: HostLayout;
   rows: string[][];
   /** (c) / (a), median ADD+DEL per container, sequential. */
   seqRatio: number;
@@ -39,7 +43,18 @@ export interface DaemonBench {
   rssN: number;
 }
 
-export async function benchDaemon(prefix: string, n: number, rssN: number): Promise<DaemonBench> {
+/**
+ * In one host each way needs its own bridge, subnet, chain and host ports (another network on the
+ * agent); apart, the three are configured alike.
+ */
+const PLACE: Record<Way, { bridge: string; subnet: string; chain: string; portBase: number }> = {
+  go: { bridge: 'mcnpb1', subnet: '10.212.0.0/16', chain: '', portBase: 30000 },
+  node: { bridge: 'mcnpb0', subnet: '10.211.0.0/16', chain: 'MESOS-BENCH-PORT-MAPPER', portBase: 10000 },
+  daemon: { bridge: 'mcnpb2', subnet: '10.213.0.0/16', chain: 'MESOS-BENCH-PM-DAEMON', portBase: 20000 },
+};
+
+export async function benchDaemon(prefix: string, n: number, rssN: number, layout: HostLayout = 'shared'): Promise<DaemonBench> {
+  const shared = layout === 'shared';
   const dir = benchDir('mcni-bench-d-');
   const hosts: Partial<Record<Way, FakeHost>> = {};
   let daemon: ReturnType<typeof spawn> | undefined;
@@ -51,10 +66,18 @@ export async function benchDaemon(prefix: string, n: number, rssN: number): Prom
     await install(nodeBin, ['mesos-cni-port-mapper', 'bridge', 'host-local']);
     await install(nativeBin, ['mesos-cni-port-mapper', 'bridge', 'host-local'], { socket });
     const total = Math.max(n, rssN);
-    for (const way of ['go', 'node', 'daemon'] as Way[]) hosts[way] = await fakeHost(`${prefix}h${way[0]}`, `${prefix}${way[0]}`, way === 'daemon' ? total : n);
+    const count = (way: Way) => (way === 'daemon' ? total : n);
+    if (shared) {
+      const host = await fakeHost(`${prefix}h`, `${prefix}d`, count('daemon'));
+      hosts.daemon = host;
+      // Copies sharing the host's container list, so removeHosts([daemon]) removes them all.
+      for (const way of ['go', 'node'] as Way[]) hosts[way] = { ...host, ctrs: await addContainers(host, `${prefix}${way[0]}`, count(way)) };
+    } else {
+      for (const way of ['go', 'node', 'daemon'] as Way[]) hosts[way] = await fakeHost(`${prefix}h${way[0]}`, `${prefix}${way[0]}`, count(way));
+    }
     // `ip netns exec` execs node in place, so the pid is the daemon's. Detached (its own process
     // group) because the SIGINT/SIGTERM handler (attach.ts) kills `children` by group.
-    const d = spawn('ip', ['netns', 'exec', `${prefix}hd`, process.execPath, ...DAEMON_NODE_FLAGS, CLI, 'daemon', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore', detached: true });
+    const d = spawn('ip', ['netns', 'exec', shared ? `${prefix}h` : `${prefix}hd`, process.execPath, ...DAEMON_NODE_FLAGS, CLI, 'daemon', '--socket', socket, '--log-level', 'warn'], { stdio: 'ignore', detached: true });
     daemon = d;
     children.add(d);
     d.once('exit', () => children.delete(d));
@@ -62,24 +85,32 @@ export async function benchDaemon(prefix: string, n: number, rssN: number): Prom
       if (await readFile(socket).catch((e: NodeJS.ErrnoException) => e.code !== 'ENOENT')) break;
       await sleep(25);
     }
-    const ourConf = (way: Way) => ourConfig(join(dir, `ipam-${way}`));
-    const goBridge = goBridgeConfig(join(dir, 'ipam-go'));
-    const env = (way: Way, command: string, i: number) => ({ CNI_COMMAND: command, CNI_CONTAINERID: `benchd${i}`, CNI_NETNS: hosts[way]!.ctrs[i]!, CNI_IFNAME: 'eth0' });
+    const place = (way: Way) => (shared ? PLACE[way] : PLACE.node);
+    const ourConf = (way: Way) => {
+      const c = ourConfig(join(dir, `ipam-${way}`));
+      const { bridge, subnet, chain } = place(way);
+      return { ...c, chain, delegate: { ...(c.delegate as object), bridge, ipam: { type: 'host-local', subnet, dataDir: join(dir, `ipam-${way}`) } } };
+    };
+    const goBridge = goBridgeConfig(join(dir, 'ipam-go'), place('go').bridge);
+    // Distinct IDs per way: in one host, the bridges' ipMasq chains (CNI-<hash of network and ID>)
+    // would otherwise be one chain.
+    const env = (way: Way, command: string, i: number) => ({ CNI_COMMAND: command, CNI_CONTAINERID: `bench${way[0]}${i}`, CNI_NETNS: hosts[way]!.ctrs[i]!, CNI_IFNAME: 'eth0' });
+    const base = (way: Way) => place(way).portBase;
     const prev: unknown[] = [];
     const step = async (way: Way, command: 'ADD' | 'DEL', i: number) => {
       if (way === 'go') {
         const e = { ...env(way, command, i), CNI_PATH: REFERENCE_DIR };
         if (command === 'ADD') {
           prev[i] = JSON.parse((await exec(hosts.go!.ns, `${REFERENCE_DIR}/bridge`, e, JSON.stringify(goBridge), `go bridge ADD ${i}`)).stdout);
-          await exec(hosts.go!.ns, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap ADD ${i}`);
+          await exec(hosts.go!.ns, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i], base('go'))), `go portmap ADD ${i}`);
         } else {
-          await exec(hosts.go!.ns, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i])), `go portmap DEL ${i}`);
+          await exec(hosts.go!.ns, `${REFERENCE_DIR}/portmap`, e, JSON.stringify(goPortmapConfig(i, prev[i], base('go'))), `go portmap DEL ${i}`);
           await exec(hosts.go!.ns, `${REFERENCE_DIR}/bridge`, e, JSON.stringify({ ...goBridge, prevResult: prev[i] }), `go bridge DEL ${i}`);
         }
         return;
       }
       const bin = way === 'node' ? nodeBin : nativeBin;
-      const stdin = mesosStdin(ourConf(way), networkInfo('benchpm', {}, mappings(i)));
+      const stdin = mesosStdin(ourConf(way), networkInfo('benchpm', {}, mappings(i, base(way))));
       await exec(hosts[way]!.ns, join(bin, 'mesos-cni-port-mapper'), { ...env(way, command, i), CNI_PATH: bin }, stdin, `${way} ${command} ${i}`);
     };
     // Each half timed on its own too: the daemon's ADD has a goal of its own (<= 8 ms).
@@ -126,23 +157,26 @@ export async function benchDaemon(prefix: string, n: number, rssN: number): Prom
     await attachAll('DEL');
     const r = (x: number, y: number) => (x / y).toFixed(2);
     const rows = [
-      [`port-mapper chain, ADD+DEL per container (N=${n})`, 'seq median ms', 'seq p95 ms', 'ADD median', 'DEL median', `${CONCURRENCY} concurrent: containers/s`, 'vs (a): seq median', 'vs (a): containers/s'],
+      [`port-mapper chain, ADD+DEL per container (N=${n}, ${shared ? 'the three ways in one host' : 'a host per way'})`, 'seq median ms', 'seq p95 ms', 'ADD median', 'DEL median', `${CONCURRENCY} concurrent: containers/s`, 'vs (a): seq median', 'vs (a): containers/s'],
       ...ways.map((w) => [LABEL[w], ms(median(seq[w])), ms(p95(seq[w])), ms(median(adds[w])), ms(median(dels[w])), cps[w].toFixed(1), r(median(seq[w]), median(seq.go)), `x${r(cps[w], cps.go)}`]),
     ];
-    return { rows, seqRatio: median(seq.daemon) / median(seq.go), cpsRatio: cps.daemon / cps.go, daemonAddMs: median(adds.daemon), rssMb, rssN };
+    return { layout, rows, seqRatio: median(seq.daemon) / median(seq.go), cpsRatio: cps.daemon / cps.go, daemonAddMs: median(adds.daemon), rssMb, rssN };
   } finally {
     daemon?.kill('SIGTERM');
-    await removeHosts(Object.values(hosts));
+    await removeHosts(shared ? [hosts.daemon] : Object.values(hosts));
     removeBenchDir(dir);
   }
 }
 
 export function daemonTable(b: DaemonBench): string {
-  return `${table(b.rows)}\ndaemon RSS with ${b.rssN} containers attached: ${b.rssMb.toFixed(1)} MB`;
+  const rss = b.rssN > 0 ? `\ndaemon RSS with ${b.rssN} containers attached: ${b.rssMb.toFixed(1)} MB` : '';
+  return table(b.rows) + rss;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   cleanupOnSignals();
-  const b = await benchDaemon(`mcbd${process.pid.toString(36)}`, Number(process.env.BENCH_DAEMON_N ?? 50), Number(process.env.BENCH_DAEMON_RSS_N ?? 1000));
-  console.log(daemonTable(b));
+  for (const layout of ['shared', 'separate'] as const) {
+    const b = await benchDaemon(`mcbd${layout[0]}${process.pid.toString(36)}`, Number(process.env.BENCH_DAEMON_N ?? 50), layout === 'shared' ? Number(process.env.BENCH_DAEMON_RSS_N ?? 1000) : 0, layout);
+    console.log(daemonTable(b) + '\n');
+  }
 }

@@ -121,6 +121,8 @@ export const NETLINK_NETFILTER = 12;
 export interface Binding {
   netlinkOpen(netnsFd: number, protocol?: number): Promise<NativeHandle>;
   netlinkRequest(h: NativeHandle, ops: NativeOp[]): Promise<NativeReply[]>;
+  /** link.del answered at the RTM_DELLINK of `peerIndex` in `peerNetnsFd` (-1: home) or at the ACK, whichever first. */
+  netlinkDelLinkEarly(h: NativeHandle, spec: object, peerNetnsFd: number, peerIndex: number): Promise<{ errno: number; extack?: string; early: boolean }>;
   netlinkClose(h: NativeHandle): void;
   /** With `tag`, only the rules whose first comment is exactly `tag`. */
   nftList(h: NativeHandle, spec: { family: 4 | 6; table: string; chains: string[]; tag?: string; raw?: boolean }): Promise<NativeNftChain[]>;

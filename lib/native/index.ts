@@ -23,6 +23,7 @@ function wrapAsync<K extends AsyncKeys>(name: K): Binding[K] {
 export const native: Binding = {
   netlinkOpen: wrapAsync('netlinkOpen'),
   netlinkRequest: wrapAsync('netlinkRequest'),
+  netlinkDelLinkEarly: wrapAsync('netlinkDelLinkEarly'),
   netlinkClose: (h) => binding.netlinkClose(h),
   nftList: wrapAsync('nftList'),
   nftDelete: wrapAsync('nftDelete'),

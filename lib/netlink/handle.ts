@@ -129,6 +129,18 @@ export class NetlinkHandle {
     throw err;
   }
 
+  /**
+   * link.del, answered when the kernel has unlisted the link and its peer (`peer.index` in
+   * `peer.netns`), not when it has freed them; see
+   * LinkApi.delVeth. Returns whether the peer's notification answered it (false: the ACK did).
+   */
+  async delLinkEarly(spec: OpSpecs['link.del'], peer: { netns: Netns; index: number }): Promise<boolean> {
+    const def = opDef('link.del');
+    const r = await native.netlinkDelLinkEarly(this.#handle(), await def.prepare(this, spec), peer.netns.fd, peer.index);
+    if (r.errno !== 0 && !(def.ok ?? []).includes(errnoName(r.errno))) throw this.#error(def.describe(spec), 'link.del', r.errno, r.extack);
+    return r.early;
+  }
+
   async #rollback(done: Op[], err: NetlinkError): Promise<void> {
     const undo = done
       .reverse()

@@ -192,6 +192,20 @@ export class LinkApi {
     await this.h.run('link.del', typeof which === 'string' ? { name: which } : which);
   }
 
+  /**
+   * Delete a veth (both ends), answering once the kernel has unlisted them: the RTM_DELLINK of its
+   * peer, the last end of the kernel's unregister batch, by which both ends are gone from every
+   * dump, their names free, their addresses, routes and bridge port dropped. The kernel then
+   * waits out an RCU barrier (15-30 ms here) before it frees them and answers the request; that
+   * wait goes on on an addon thread instead of in the caller's time. `peerNetns`: the namespace of
+   * the peer; when it is not known (a DEL without its namespace), or the link reports no peer, the
+   * link is deleted as `del` does. Succeeds when already gone.
+   */
+  async delVeth(link: Pick<Link, 'index' | 'link'>, peerNetns: Netns | undefined): Promise<void> {
+    if (link.link === undefined || peerNetns === undefined) return this.del({ index: link.index });
+    await this.h.delLinkEarly({ index: link.index }, { netns: peerNetns, index: link.link });
+  }
+
   /** `ip link show NAME`; throws NetlinkError ENODEV when absent. */
   async get(which: string | number): Promise<Link> {
     const spec = typeof which === 'number' ? { index: which } : { name: which };

@@ -191,9 +191,9 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
 
 /**
  * DEL: link (if the namespace is still there) and rules, then the address lease — each
- * idempotent. The link and rule deletions both wait out kernel RCU grace periods (~20 ms each
- * here), so they run concurrently once the link's addresses are read (they say which masquerade
- * rules there are), both awaited to the end; the lease goes last so the address is not reused early.
+ * idempotent. The link and rule deletions run concurrently once the link's addresses are read
+ * (they say which masquerade rules there are), both awaited to the end; the lease goes last so the
+ * address is not reused early.
  */
 async function del(ctx: PluginContext): Promise<void> {
   const cfg = parseConfig(ctx.conf, ctx.env);
@@ -211,7 +211,9 @@ async function del(ctx: PluginContext): Promise<void> {
       // Link-local aside; none known (no link, or flushed by someone) makes teardown look at both families.
       const addresses = link && masqOn ? (await container!.addr.list({ dev: link.index })).filter((a) => a.scope !== 'link').map((a) => a.address) : undefined;
       await allSettledOrThrow([
-        link ? container!.link.del({ index: link.index }) : undefined, // takes the host end with it
+        // Both ends go; answered once the kernel has unlisted them, its RCU barrier waited out on
+        // an addon thread (link.delVeth).
+        link ? container!.link.delVeth(link, hostNs) : undefined,
         masqOn ? masq.backendOf(cfg).then((b) => masq.teardown(hostNs, b, target, addresses)) : undefined,
         cfg.macSpoofCheck ? teardownSpoofCheck(hostNs, { containerId, ifname }) : undefined,
       ]);

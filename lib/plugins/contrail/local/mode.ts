@@ -169,7 +169,7 @@ export async function delLocal(ctx: PluginContext, cfg: ContrailConfig): Promise
       });
     }
     const link = await host.link.find(rec['host-ifname']);
-    if (link?.kind === 'veth') await host.link.del({ index: link.index });
+    if (link?.kind === 'veth') await host.link.delVeth(link, ctx.netns);
   } finally {
     host.close();
     hostNs.close();

@@ -138,7 +138,7 @@ export async function delMesos(ctx: PluginContext, cfg: ContrailConfig): Promise
     for (const [vmi, m] of ports) {
       const tap = m['host-ifname'] || tapName(m['vm-ifname'], m['vm-uuid']);
       const link = await host.link.find(tap);
-      if (link?.kind === 'veth') await host.link.del({ index: link.index });
+      if (link?.kind === 'veth') await host.link.delVeth(link, ctx.netns);
       await removePort(cfg.configDir, cid, vmi);
     }
   } finally {
