@@ -42,6 +42,8 @@ export interface Delegator {
   find(type: string): Promise<string>;
   /** Whether the plugin `type` speaks spec version `v` (its VERSION answer; asked once per type). */
   speaks(type: string, v: string): Promise<boolean>;
+  /** Whether a delegation to `type` runs in this process (an executable of ours, in-process allowed). */
+  runsInProcess(type: string): Promise<boolean>;
 }
 
 const TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
@@ -245,10 +247,17 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
     return known.then((list) => list.includes(v));
   }
 
+  async function runsInProcess(type: string): Promise<boolean> {
+    if (!inProcess) return false;
+    const file = await find(type).catch(() => undefined);
+    return file !== undefined && (await x.ownType(file)) === type && (await inProcess(type)) !== undefined;
+  }
+
   return {
     run,
     find,
     speaks,
+    runsInProcess,
     async add(conf, o) {
       const r = await run('ADD', conf, o);
       if (!r) throw new CniError(ErrorCode.DecodeFailure, `delegate ${(conf as { type: string }).type} ADD printed no result`);

@@ -1,14 +1,14 @@
-// Reading and deleting tagged rules over nf_tables netlink, without an iptables process, when the
+// Reading, deleting and writing rules over nf_tables netlink, without an iptables process, when the
 // iptables-restore we would run is iptables-nft (its rules are nf_tables rules: the same table seen
 // from below). An iptables-nft process that deleted rules waits out an RCU grace period as it
 // closes its socket; a socket kept open here does not (docs/library.md has the costs). Rules are
-// still written by iptables-restore (iptables' own encoding of matches and targets), and legacy
-// iptables, or an iptables-restore that is not xtables-nft-multi (a wrapper, a test shim), keeps
-// the exec path: what runs is always what PATH names. tagged.ts is the only user.
+// written in iptables-nft's own encoding (nft-write.ts); legacy iptables, or an iptables-restore
+// that is not xtables-nft-multi (a wrapper, a test shim), keeps the exec path: what runs is always
+// what PATH names. tagged.ts and restore.ts are the users.
 import { realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { which, type Netns } from '../netns/index.js';
-import { isErrno, MesosCniError, native, NETLINK_NETFILTER, SpecError, type NativeHandle, type NativeNftChain, type NativeNftWrite, type NativeNftWriteReply } from '../native/index.js';
+import { isErrno, MesosCniError, native, NETLINK_NETFILTER, SpecError, type NativeHandle, type NativeNftChain, type NativeNftDelete, type NativeNftWrite, type NativeNftWriteReply } from '../native/index.js';
 import { binary, type Backend } from './backend.js';
 import { IptablesError } from './errors.js';
 import { stats } from './stats.js';
@@ -95,13 +95,37 @@ export async function listTagged(ns: Netns, family: Family, table: Table, chains
   };
 }
 
+export interface DeleteOptions {
+  /**
+   * The deletion may wait, up to SHARE_MS, for another deletion on the same namespace, family
+   * and table, and go in its transaction. Every nf_tables commit that deletes queues a destroy run
+   * in the kernel that waits out an RCU grace period, the runs one after another, and the next rule
+   * write that uses xt compat (iptables-nft's form: comments, DNAT, MASQUERADE) waits for all of
+   * them: after two deletions in two commits, ~25 ms here; in one commit, ~9 ms (library.md). For a
+   * caller that knows another deletion is coming (the port mapper, whose in-process bridge deletes
+   * its masquerade rules in the same DEL).
+   */
+  share?: boolean;
+}
+
+const SHARE_MS = 4;
+interface Held {
+  ns: Netns;
+  spec: NativeNftDelete;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+const held = new Map<string, Held[]>();
+
 /**
  * Delete `rules` (by handle) and then `chains` (emptied and unreferenced by then) in one
  * nf_tables transaction: all or nothing. A rule someone else deleted first makes it fail with
- * code ENOENT (re-list and retry); a chain still jumped to, EBUSY.
+ * code ENOENT (re-list and retry); a chain still jumped to, EBUSY. Deletions held for company
+ * (`share`) go in the same transaction.
  */
-export async function deleteNft(ns: Netns, family: Family, table: Table, rules: readonly NftRule[], chains: readonly string[] = []): Promise<void> {
-  const spec = {
+export async function deleteNft(ns: Netns, family: Family, table: Table, rules: readonly NftRule[], chains: readonly string[] = [], opts: DeleteOptions = {}): Promise<void> {
+  const spec: NativeNftDelete = {
     family: tok.family(family, 'family'),
     table: tok.table(table, 'table'),
     rules: rules.map((r, i) => {
@@ -111,11 +135,43 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
     chains: chains.map((c, i) => tok.chain(c, `chains[${i}]`)),
   };
   if (rules.length === 0 && chains.length === 0) return;
+  const key = `${ns.dev}:${ns.ino}/${family}/${table}`;
+  const waiting = held.get(key) ?? [];
+  if (opts.share) {
+    return new Promise<void>((resolve, reject) => {
+      const h: Held = {
+        ns, spec, resolve, reject,
+        timer: setTimeout(() => {
+          waiting.splice(waiting.indexOf(h), 1);
+          if (waiting.length === 0) held.delete(key);
+          commitDelete(ns, spec).then(resolve, reject);
+        }, SHARE_MS),
+      };
+      waiting.push(h);
+      held.set(key, waiting);
+    });
+  }
+  held.delete(key);
+  for (const h of waiting) clearTimeout(h.timer);
+  if (waiting.length === 0) return commitDelete(ns, spec);
+  const all = [spec, ...waiting.map((h) => h.spec)];
+  try {
+    await commitDelete(ns, { ...spec, rules: all.flatMap((d) => d.rules), chains: all.flatMap((d) => d.chains) });
+    for (const h of waiting) h.resolve();
+  } catch {
+    // Not taken apart by guessing: each deletion again alone, so each caller gets its own outcome.
+    for (const h of waiting) await commitDelete(h.ns, h.spec).then(h.resolve, h.reject);
+    await commitDelete(ns, spec);
+  }
+}
+
+async function commitDelete(ns: Netns, spec: NativeNftDelete): Promise<void> {
   stats.nftDeletes++;
   const r = await withSocket(ns, (h) => native.nftDelete(h, spec));
   if (r.errno === 0) return;
+  const { rules, chains } = spec;
   const what = r.index < 0 ? 'the transaction' : r.index < rules.length ? `rule ${rules[r.index]!.handle} in ${rules[r.index]!.chain}` : `chain ${chains[r.index - rules.length]}`;
-  throw IptablesError.fromKernel(nftWhat(family, table), `delete ${what}`, r.errno, r.extack);
+  throw IptablesError.fromKernel(nftWhat(spec.family, spec.table as Table), `delete ${what}`, r.errno, r.extack);
 }
 
 /**
@@ -124,13 +180,13 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
  * the listing and the commit, the transaction fails whole; it is listed again and retried.
  * Returns how many tagged rules there were.
  */
-export async function removeTaggedNft(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string, drop: readonly string[] = []): Promise<number> {
+export async function removeTaggedNft(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string, drop: readonly string[] = [], opts: DeleteOptions = {}): Promise<number> {
   drop.forEach((c, i) => tok.chain(c, `drop[${i}]`));
   for (let attempt = 1; ; attempt++) {
     const found = await listTagged(ns, family, table, [...new Set([...chains, ...drop])], tag);
     const rules = found.rules.filter((r) => !drop.includes(r.chain)); // a dropped chain takes its rules along
     try {
-      await deleteNft(ns, family, table, rules, drop.filter((c) => found.chains.has(c)));
+      await deleteNft(ns, family, table, rules, drop.filter((c) => found.chains.has(c)), opts);
       return found.rules.length;
     } catch (e) {
       if (attempt >= 3 || !(e instanceof IptablesError && isErrno(e, 'ENOENT'))) throw e;

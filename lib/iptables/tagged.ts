@@ -62,6 +62,8 @@ export interface RemoveSpec {
    * anything, and only when that fails (not all there) are the chains read. Not called otherwise.
    */
   known?: () => Promise<readonly Rule[]>;
+  /** On nf_tables: the deletion may share the transaction of another one coming (nft.ts DeleteOptions). */
+  share?: boolean;
 }
 
 /**
@@ -73,7 +75,7 @@ export interface RemoveSpec {
 export async function removeTagged(ns: Netns, family: Family, table: Table, spec: RemoveSpec, opts: IptablesOptions = {}): Promise<number> {
   const drop = spec.drop ?? [];
   const c = checked(family, table, spec.chains, spec.tag, drop);
-  if (await isNftBackend(c.family, resolveOptions(opts).backend)) return removeTaggedNft(ns, c.family, c.table, spec.chains, c.tag, drop);
+  if (await isNftBackend(c.family, resolveOptions(opts).backend)) return removeTaggedNft(ns, c.family, c.table, spec.chains, c.tag, drop, { share: spec.share });
   const known = (await spec.known?.()) ?? [];
   if (known.length > 0) {
     // Rules in a dropped chain go with it (its declaration flushes it).

@@ -139,7 +139,10 @@ async function del(ctx: PluginContext): Promise<void> {
   // exactly from these without reading the table.
   const known = (await linkAddresses(ctx.env.netns, ctx.env.ifname)).map((a) => containerRules(cfg, ctx.env.containerId, a));
   const host = Netns.current();
-  const rules = remove(host, cfg.chain, ctx.env.containerId, known)
+  // Our bridge in-process deletes its masquerade rules in this DEL too: one nf_tables commit for
+  // both leaves the next ADD one RCU grace period to wait for instead of two (nft.ts DeleteOptions).
+  const share = await ctx.delegate.runsInProcess(cfg.delegateType);
+  const rules = remove(host, cfg.chain, ctx.env.containerId, known, share)
     .catch((e: unknown) => {
       throw new CniError(codeFor(e, Code.PortMapFailure), `Unable to remove iptables DNAT rules: Unable to delete DNAT rules: ${because(e)}`);
     })

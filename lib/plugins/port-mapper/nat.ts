@@ -50,15 +50,17 @@ export async function install(host: Netns, chain: string, containerId: string, r
  * Delete every rule tagged for the container in the chain and POSTROUTING: both families at once,
  * one transaction per family that has any (none: no write). `known`: the rules rebuilt from the
  * container's addresses, when its link still had them, so that (without nf_tables netlink) a
- * normal DEL deletes them exactly, without reading the table.
+ * normal DEL deletes them exactly, without reading the table. `share`: another deletion in the nat
+ * table is coming (an in-process delegate's), and these may go in its transaction.
  */
-export async function remove(host: Netns, chain: string, containerId: string, known: readonly FamilyRules[] = []): Promise<number> {
+export async function remove(host: Netns, chain: string, containerId: string, known: readonly FamilyRules[] = [], share = false): Promise<number> {
   const one = (family: 4 | 6) => {
     const exact = known.find((r) => r.family === family);
     return removeTagged(host, family, 'nat', {
       chains: [chain, 'POSTROUTING'],
       tag: tag(containerId),
       known: async () => (exact ? [...exact.chain, ...exact.postrouting] : []),
+      share,
     });
   };
   const [v4, v6] = await allSettledOrThrow([one(4), one(6)] as const);

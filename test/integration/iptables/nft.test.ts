@@ -48,6 +48,41 @@ rootTest.serial('removeTagged with nothing left commits no transaction', async (
   t.is(iptables.stats.nftDeletes, before.nftDeletes);
 });
 
+rootTest.serial('a deletion that may share waits for the next one on the table and commits with it', async (t) => {
+  const h = await taggedP(t);
+  const chain = (await nft.listTagged(h.ns, 4, 'nat', [CHAIN], 'container_id: P')).rules;
+  const post = (await nft.listTagged(h.ns, 4, 'nat', ['POSTROUTING'], 'container_id: P')).rules;
+  const before = { ...iptables.stats };
+  const held = nft.deleteNft(h.ns, 4, 'nat', chain, [], { share: true });
+  await nft.deleteNft(h.ns, 4, 'nat', post);
+  await held;
+  t.is(iptables.stats.nftDeletes, before.nftDeletes + 1, 'one transaction for both');
+  t.deepEqual((await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules, []);
+  t.is((await nft.listTagged(h.ns, 4, 'nat', [CHAIN], 'container_id: P.C')).rules.length, 2, 'other tags untouched');
+});
+
+rootTest.serial('a deletion that may share commits alone when no other comes', async (t) => {
+  const h = await taggedP(t);
+  const before = { ...iptables.stats };
+  t.is(await iptables.removeTagged(h.ns, 4, 'nat', { chains: [CHAIN, 'POSTROUTING'], tag: 'container_id: P', share: true }), 3);
+  t.is(iptables.stats.nftDeletes, before.nftDeletes + 1);
+  t.deepEqual((await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules, []);
+});
+
+rootTest.serial('a shared transaction that fails is taken apart: each deletion gets its own outcome', async (t) => {
+  const h = await taggedP(t);
+  const mine = (await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules;
+  const [other] = (await nft.listTagged(h.ns, 4, 'nat', [CHAIN], 'container_id: P.C')).rules;
+  const held = nft.deleteNft(h.ns, 4, 'nat', mine, [], { share: true });
+  // The company names a rule that is not there: the joint transaction fails whole.
+  const e = await t.throwsAsync(nft.deleteNft(h.ns, 4, 'nat', [other!, { chain: CHAIN, handle: 999_999 }]));
+  await t.notThrowsAsync(held);
+  t.is((e as { code?: string }).code, 'ENOENT');
+  t.regex(e!.message, /rule 999999 in MESOS-TEST-NFT/);
+  t.deepEqual((await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules, []);
+  t.is((await nft.listTagged(h.ns, 4, 'nat', [CHAIN], 'container_id: P.C')).rules.length, 2, 'the failed deletion deleted nothing');
+});
+
 rootTest('listTagged sees exact comments: P, not P.C or "P "', async (t) => {
   const h = await taggedP(t);
   const found = await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING', 'NO-SUCH'], 'container_id: P');

@@ -161,3 +161,17 @@ test('a delegate executable that is not a regular file (a FIFO in CNI_PATH) is "
   writeFileSync(ours, '#!/usr/bin/env node\n// mesos-cni-plugin: host-local\n', { mode: 0o755 });
   t.is(await ownPluginType(ours), 'host-local');
 });
+
+test('runsInProcess: only an executable of ours, with a runner and in-process allowed, runs here', async (t) => {
+  const answer = { stdout: '', stderr: '', exitCode: 0 };
+  const x = fakeExec({ mine: answer, alias: answer, theirs: answer }, { '/fake/mine': 'mine', '/fake/alias': 'mine' });
+  const inProcess: InProcess = async (type) => (type === 'mine' ? async () => ({ stdout: '', exitCode: 0 }) : undefined);
+  const d = createDelegator(env('DEL'), { exec: x, inProcess, baseEnv: {} });
+  t.true(await d.runsInProcess('mine'));
+  t.false(await d.runsInProcess('theirs'), 'not ours');
+  t.false(await d.runsInProcess('alias'), 'ours under another name runs as the executable it is');
+  t.false(await d.runsInProcess('absent'), 'not found');
+  t.false(await createDelegator(env('DEL'), { exec: x, baseEnv: {} }).runsInProcess('mine'), 'no runner');
+  t.false(await createDelegator(env('DEL'), { exec: x, inProcess, baseEnv: { MESOS_CNI_INPROCESS: '0' } }).runsInProcess('mine'), 'in-process turned off');
+  t.deepEqual(x.seen, [], 'nothing was run');
+});
