@@ -199,7 +199,8 @@ export class LinkApi {
    * waits out an RCU barrier (15-30 ms here) before it frees them and answers the request; that
    * wait goes on on an addon thread instead of in the caller's time. `peerNetns`: the namespace of
    * the peer; when it is not known (a DEL without its namespace), or the link reports no peer, the
-   * link is deleted as `del` does. Succeeds when already gone.
+   * link is deleted as `del` does. Succeeds when already gone. This handle's socket stays busy
+   * until the kernel answers: a later request on it waits for that.
    */
   async delVeth(link: Pick<Link, 'index' | 'link'>, peerNetns: Netns | undefined): Promise<void> {
     if (link.link === undefined || peerNetns === undefined) return this.del({ index: link.index });

@@ -107,8 +107,7 @@ class DelLinkEarlyJob : public Job {
     for (;;) {
       if (poll(fds, nfds, -1) < 0) {
         if (errno == EINTR) continue;
-        nfds = 1;  // cannot watch: the ACK decides
-        continue;
+        break;  // cannot wait on both: the ACK decides (the read below blocks until its tick)
       }
       if (fds[0].revents) break;
       if (nfds == 2 && fds[1].revents) {
