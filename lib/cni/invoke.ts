@@ -29,7 +29,7 @@ export interface DelegateOptions {
    * One of ours runs at once and waits inside; an executable, which gives no such hook, is only
    * started after it has settled. Default: the caller's own releaseAfter, so it reaches the IPAM.
    */
-  releaseAfter?: Promise<unknown>;
+  releaseAfter?: PromiseLike<unknown>;
 }
 
 export interface Delegator {
@@ -149,7 +149,7 @@ export interface RunOutcome {
 }
 
 /** Runs one plugin of ours in this process, as its executable would run (the skel's `handle`). */
-export type InProcessRunner = (env: Record<string, string | undefined>, stdin: Buffer, opts: { releaseAfter?: Promise<unknown> }) => Promise<RunOutcome>;
+export type InProcessRunner = (env: Record<string, string | undefined>, stdin: Buffer, opts: { releaseAfter?: PromiseLike<unknown> }) => Promise<RunOutcome>;
 
 /** The runner for our plugin of `type`, or undefined (not ours): how a delegator calls ours in-process. */
 export type InProcess = (type: string) => Promise<InProcessRunner | undefined>;
@@ -175,7 +175,7 @@ export interface DelegatorOptions {
   /** The process environment to pass through (PATH etc.); CNI_* are replaced. */
   baseEnv?: Record<string, string | undefined>;
   /** The caller's PluginContext.releaseAfter, the default for its DEL delegations. */
-  releaseAfter?: Promise<unknown>;
+  releaseAfter?: PromiseLike<unknown>;
   /**
    * Where an exec'd delegate's stderr goes (default: ours). The spec has a delegate's stderr
    * reach the caller's; stdout stays the one JSON document. Ours in-process write to ours already.

@@ -24,7 +24,7 @@ export interface PluginContext {
    * Whoever releases the address (host-local) waits for it and fails with its error; the rest of
    * a DEL (links, the plugin's own rules) runs meanwhile, so the kernel's waits overlap.
    */
-  releaseAfter?: Promise<unknown>;
+  releaseAfter?: PromiseLike<unknown>;
   /**
    * GC only: the attachments the runtime says are still valid (`cni.dev/valid-attachments`), or
    * undefined when it sent none, in which case nothing may be released.

@@ -36,7 +36,7 @@ export interface HandleOptions {
   /** How exec'd delegates are found and run (default: on disk). */
   exec?: PluginExec;
   /** PluginContext.releaseAfter (DEL only). */
-  releaseAfter?: Promise<unknown>;
+  releaseAfter?: PromiseLike<unknown>;
 }
 
 function versionOf(stdin: Buffer): string | undefined {

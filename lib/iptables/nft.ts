@@ -97,15 +97,16 @@ export async function listTagged(ns: Netns, family: Family, table: Table, chains
 
 export interface DeleteOptions {
   /**
-   * The deletion may wait, up to SHARE_MS, for another deletion on the same namespace, family
-   * and table, and go in its transaction. Every nf_tables commit that deletes queues a destroy run
+   * The deletion may wait for another deletion on the same namespace, family and table, and go
+   * in its transaction: up to SHARE_MS, or, given a promise, until that settles (the caller's
+   * word that no other deletion is coming; it must settle). Every nf_tables commit that deletes queues a destroy run
    * in the kernel that waits out an RCU grace period, the runs one after another, and the next rule
    * write that uses xt compat (iptables-nft's form: comments, DNAT, MASQUERADE) waits for all of
    * them: after two deletions in two commits, ~25 ms here; in one commit, ~9 ms (library.md). For a
    * caller that knows another deletion is coming (the port mapper, whose in-process bridge deletes
    * its masquerade rules in the same DEL).
    */
-  share?: boolean;
+  share?: boolean | PromiseLike<unknown>;
 }
 
 const SHARE_MS = 4;
@@ -114,7 +115,7 @@ interface Held {
   spec: NativeNftDelete;
   resolve: () => void;
   reject: (e: unknown) => void;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
 }
 const held = new Map<string, Held[]>();
 
@@ -138,15 +139,20 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
   const key = `${ns.dev}:${ns.ino}/${family}/${table}`;
   const waiting = held.get(key) ?? [];
   if (opts.share) {
+    const until = opts.share;
     return new Promise<void>((resolve, reject) => {
-      const h: Held = {
-        ns, spec, resolve, reject,
-        timer: setTimeout(() => {
-          waiting.splice(waiting.indexOf(h), 1);
-          if (waiting.length === 0) held.delete(key);
-          commitDelete(ns, spec).then(resolve, reject);
-        }, SHARE_MS),
+      const h: Held = { ns, spec, resolve, reject };
+      // Still waiting: no company came, so alone.
+      const alone = () => {
+        const at = waiting.indexOf(h);
+        if (at < 0) return;
+        waiting.splice(at, 1);
+        if (waiting.length === 0) held.delete(key);
+        clearTimeout(h.timer);
+        commitDelete(ns, spec).then(resolve, reject);
       };
+      if (until === true) h.timer = setTimeout(alone, SHARE_MS);
+      else Promise.resolve(until).then(alone, alone);
       waiting.push(h);
       held.set(key, waiting);
     });

@@ -63,7 +63,7 @@ export interface RemoveSpec {
    */
   known?: () => Promise<readonly Rule[]>;
   /** On nf_tables: the deletion may share the transaction of another one coming (nft.ts DeleteOptions). */
-  share?: boolean;
+  share?: boolean | PromiseLike<unknown>;
 }
 
 /**

@@ -139,18 +139,25 @@ async function del(ctx: PluginContext): Promise<void> {
   // exactly from these without reading the table.
   const known = (await linkAddresses(ctx.env.netns, ctx.env.ifname)).map((a) => containerRules(cfg, ctx.env.containerId, a));
   const host = Netns.current();
-  // Our bridge in-process deletes its masquerade rules in this DEL too: one nf_tables commit for
-  // both leaves the next ADD one RCU grace period to wait for instead of two (nft.ts DeleteOptions).
-  const share = await ctx.delegate.runsInProcess(cfg.delegateType);
+  // An in-process delegate of ours may delete rules in the same table in this DEL (the bridge its
+  // masquerade rules): one nf_tables commit for both leaves the next ADD one RCU grace period to
+  // wait for instead of two (nft.ts DeleteOptions). Ours wait for theirs until the delegate's
+  // address release starts waiting for ours (its rules are deleted by then), or it has finished.
+  let nothingMore!: () => void;
+  const delegateDone = new Promise<void>((resolve) => (nothingMore = resolve));
+  const share = (await ctx.delegate.runsInProcess(cfg.delegateType)) && delegateDone;
   const rules = remove(host, cfg.chain, ctx.env.containerId, known, share)
     .catch((e: unknown) => {
       throw new CniError(codeFor(e, Code.PortMapFailure), `Unable to remove iptables DNAT rules: Unable to delete DNAT rules: ${because(e)}`);
     })
     .finally(() => host.close());
-  const releaseAfter = ctx.releaseAfter ? Promise.all([ctx.releaseAfter, rules]) : rules;
+  const gate = ctx.releaseAfter ? Promise.all([ctx.releaseAfter, rules]) : rules;
   // A delegate that fails before its release never awaits this: its rejection is reported below.
-  releaseAfter.catch(() => undefined);
+  gate.catch(() => undefined);
+  // Whoever waits on this is about to release the address: no rule of this DEL is still to come.
+  const releaseAfter: PromiseLike<unknown> = { then: (ok, bad) => (nothingMore(), gate.then(ok, bad)) };
   const delegate = ctx.delegate.del(cfg.delegate, { stdin: stoutJson(cfg.delegate), releaseAfter });
+  delegate.finally(nothingMore).catch(() => undefined); // its rejection is reported below
   const [removed, delegated] = await Promise.allSettled([rules, delegate]);
   if (removed.status === 'rejected') throw removed.reason;
   if (delegated.status === 'rejected') {

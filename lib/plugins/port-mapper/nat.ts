@@ -51,9 +51,9 @@ export async function install(host: Netns, chain: string, containerId: string, r
  * one transaction per family that has any (none: no write). `known`: the rules rebuilt from the
  * container's addresses, when its link still had them, so that (without nf_tables netlink) a
  * normal DEL deletes them exactly, without reading the table. `share`: another deletion in the nat
- * table is coming (an in-process delegate's), and these may go in its transaction.
+ * table may be coming (an in-process delegate's), and these may go in its transaction (removeTagged).
  */
-export async function remove(host: Netns, chain: string, containerId: string, known: readonly FamilyRules[] = [], share = false): Promise<number> {
+export async function remove(host: Netns, chain: string, containerId: string, known: readonly FamilyRules[] = [], share: boolean | PromiseLike<unknown> = false): Promise<number> {
   const one = (family: 4 | 6) => {
     const exact = known.find((r) => r.family === family);
     return removeTagged(host, family, 'nat', {

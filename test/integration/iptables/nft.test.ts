@@ -69,6 +69,18 @@ rootTest.serial('a deletion that may share commits alone when no other comes', a
   t.deepEqual((await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules, []);
 });
 
+rootTest.serial('a deletion that may share until a promise settles waits for it, however long, then commits alone', async (t) => {
+  const h = await taggedP(t);
+  const rules = (await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules;
+  let done!: () => void;
+  const held = nft.deleteNft(h.ns, 4, 'nat', rules, [], { share: new Promise<void>((r) => (done = r)) });
+  await new Promise((r) => setTimeout(r, 30));
+  t.is((await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules.length, 3, 'still held');
+  done();
+  await held;
+  t.deepEqual((await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules, []);
+});
+
 rootTest.serial('a shared transaction that fails is taken apart: each deletion gets its own outcome', async (t) => {
   const h = await taggedP(t);
   const mine = (await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules;

@@ -4,7 +4,7 @@
 // ROOT_IPTABLES_NC_PortMapper test, with real TCP through the host port from the host itself
 // (OUTPUT) and from a machine outside it (PREROUTING). Then snat: a container reaching itself.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +119,21 @@ rootTest('Mesos-style: three containers behind our bridge, each reached through 
     await threeContainers(t, `${bin}:${REFERENCE_DIR}`, { MESOS_CNI_INPROCESS: '0' });
   },
 );
+
+rootTest('a bridge delegate without ipMasq (as a DC/OS overlay): DEL removes the rules and releases the address, with no rule of the bridge to share a commit with', async (t) => {
+  const s = await setup(t, 1, {}, { ipMasq: false });
+  const [p] = randomPorts(1);
+  const path = `${await ourBinDir()}:${REFERENCE_DIR}`;
+  const id = randomUUID();
+  const add = await mesos(s, path, ['add', '--container-id', id, '--netns', s.ctrs[0]!.path, '--port-mapping', `${p!.host}:${p!.ctr}`]);
+  t.is(add.exitCode, 0, add.stdout + add.stderr);
+  const ip = (JSON.parse(add.stdout) as { ip4: { ip: string } }).ip4.ip.split('/')[0]!;
+  t.true((await readdir(join(s.dir, 'ipam', 'pmnet'))).includes(ip));
+  const del = await mesos(s, path, ['del', '--container-id', id, '--netns', s.ctrs[0]!.path]);
+  t.is(del.exitCode, 0, del.stdout + del.stderr);
+  t.deepEqual(await natRules(s.host, CHAIN), [`-N ${CHAIN}`]);
+  t.false((await readdir(join(s.dir, 'ipam', 'pmnet'))).includes(ip), 'the lease is gone');
+});
 
 rootTest('snat: with it a container reaches itself through its host port; without it that hairpin fails', async (t) => {
   for (const snat of [true, false]) {
