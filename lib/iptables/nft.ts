@@ -142,12 +142,12 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
     const until = opts.share;
     return new Promise<void>((resolve, reject) => {
       const h: Held = { ns, spec, resolve, reject };
-      // Still waiting: no company came, so alone.
+      // Still waiting (company empties the list it takes): no company came, so alone.
       const alone = () => {
         const at = waiting.indexOf(h);
         if (at < 0) return;
         waiting.splice(at, 1);
-        if (waiting.length === 0) held.delete(key);
+        if (waiting.length === 0 && held.get(key) === waiting) held.delete(key);
         clearTimeout(h.timer);
         commitDelete(ns, spec).then(resolve, reject);
       };
@@ -158,15 +158,17 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
     });
   }
   held.delete(key);
-  for (const h of waiting) clearTimeout(h.timer);
-  if (waiting.length === 0) return commitDelete(ns, spec);
-  const all = [spec, ...waiting.map((h) => h.spec)];
+  // Taken out of the list, so that their own timer or promise finds them gone.
+  const company = waiting.splice(0);
+  for (const h of company) clearTimeout(h.timer);
+  if (company.length === 0) return commitDelete(ns, spec);
+  const all = [spec, ...company.map((h) => h.spec)];
   try {
     await commitDelete(ns, { ...spec, rules: all.flatMap((d) => d.rules), chains: all.flatMap((d) => d.chains) });
-    for (const h of waiting) h.resolve();
+    for (const h of company) h.resolve();
   } catch {
     // Not taken apart by guessing: each deletion again alone, so each caller gets its own outcome.
-    for (const h of waiting) await commitDelete(h.ns, h.spec).then(h.resolve, h.reject);
+    for (const h of company) await commitDelete(h.ns, h.spec).then(h.resolve, h.reject);
     await commitDelete(ns, spec);
   }
 }

@@ -81,6 +81,20 @@ rootTest.serial('a deletion that may share until a promise settles waits for it,
   t.deepEqual((await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules, []);
 });
 
+rootTest.serial('a deletion held until a promise, taken by company: the promise settling later commits nothing more', async (t) => {
+  const h = await taggedP(t);
+  const chain = (await nft.listTagged(h.ns, 4, 'nat', [CHAIN], 'container_id: P')).rules;
+  const post = (await nft.listTagged(h.ns, 4, 'nat', ['POSTROUTING'], 'container_id: P')).rules;
+  let done!: () => void;
+  const before = { ...iptables.stats };
+  const held = nft.deleteNft(h.ns, 4, 'nat', chain, [], { share: new Promise<void>((r) => (done = r)) });
+  await nft.deleteNft(h.ns, 4, 'nat', post);
+  await held;
+  done();
+  await new Promise((r) => setTimeout(r, 20));
+  t.is(iptables.stats.nftDeletes, before.nftDeletes + 1, 'one transaction, and none after');
+});
+
 rootTest.serial('a shared transaction that fails is taken apart: each deletion gets its own outcome', async (t) => {
   const h = await taggedP(t);
   const mine = (await nft.listTagged(h.ns, 4, 'nat', [CHAIN, 'POSTROUTING'], 'container_id: P')).rules;
