@@ -42,7 +42,7 @@ export interface Delegator {
   find(type: string): Promise<string>;
   /** Whether the plugin `type` speaks spec version `v` (its VERSION answer; asked once per type). */
   speaks(type: string, v: string): Promise<boolean>;
-  /** Whether a delegation to `type` runs in this process (an executable of ours, in-process allowed). */
+  /** Whether a delegation to `type` runs in this process (an executable of ours, in-process allowed); never throws. */
   runsInProcess(type: string): Promise<boolean>;
 }
 
@@ -201,6 +201,13 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
   const inProcess = (opts.baseEnv ?? process.env).MESOS_CNI_INPROCESS !== '0' ? opts.inProcess : undefined;
   const x = opts.exec ?? defaultExec;
   const find = (type: string) => x.find(type, env.path);
+  // One marker read per executable per call of the plugin (runsInProcess, then run, ask twice).
+  const marks = new Map<string, Promise<string | undefined>>();
+  const ownType = (file: string) => {
+    let m = marks.get(file);
+    if (!m) marks.set(file, (m = x.ownType(file)));
+    return m;
+  };
 
   async function run(command: Command, conf: object, o: DelegateOptions = {}): Promise<AnyResult | undefined> {
     const type = (conf as { type?: unknown }).type;
@@ -218,7 +225,7 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
     const stdin = o.stdin ?? JSON.stringify(conf);
     const releaseAfter = command === 'DEL' ? (o.releaseAfter ?? opts.releaseAfter) : undefined;
     if (inProcess) {
-      const runner = (await x.ownType(file)) === type ? await inProcess(type) : undefined;
+      const runner = (await ownType(file)) === type ? await inProcess(type) : undefined;
       if (runner) {
         // Same entry point the executable would run; only the process start is skipped.
         const r = await runner(vars, Buffer.from(stdin), { releaseAfter });
@@ -249,8 +256,9 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
 
   async function runsInProcess(type: string): Promise<boolean> {
     if (!inProcess) return false;
+    // Not found, or not readable: false here; run() reports it as the call's error.
     const file = await find(type).catch(() => undefined);
-    return file !== undefined && (await x.ownType(file)) === type && (await inProcess(type)) !== undefined;
+    return file !== undefined && (await ownType(file).catch(() => undefined)) === type && (await inProcess(type)) !== undefined;
   }
 
   return {

@@ -26,8 +26,6 @@ namespace {
 
 uint8_t NfFamily(const Napi::Object& spec) { return U32(spec, "family") == 6 ? NFPROTO_IPV6 : NFPROTO_IPV4; }
 
-NlRequest Req(Msg m, bool dump = false, bool quiet = false) { return NftReq(std::move(m), dump, quiet); }
-
 // Visit each attribute in [start, start+len), duplicates included (lists repeat one type).
 template <class F>
 void Each(const rtattr* start, int len, F f) {
@@ -125,11 +123,11 @@ class ListJob : public Job {
       Msg get = NftMsg(NftType(NFT_MSG_GETCHAIN), NLM_F_REQUEST | NLM_F_ACK, family_);
       get.PutStr(NFTA_CHAIN_TABLE, table_);
       get.PutStr(NFTA_CHAIN_NAME, c.name);
-      reqs.push_back(Req(std::move(get)));
+      reqs.push_back(NftReq(std::move(get)));
       Msg dump = NftMsg(NftType(NFT_MSG_GETRULE), NLM_F_REQUEST | NLM_F_DUMP, family_);
       dump.PutStr(NFTA_RULE_TABLE, table_);
       dump.PutStr(NFTA_RULE_CHAIN, c.name);
-      reqs.push_back(Req(std::move(dump), true));
+      reqs.push_back(NftReq(std::move(dump), true));
     }
     sock_->Transact(reqs, failure);
     if (failure.err) return;
@@ -191,40 +189,19 @@ class ListJob : public Job {
 class DeleteJob : public Job {
  public:
   DeleteJob(SocketRef s, std::vector<NlRequest> ops) : sock_(std::move(s)), ops_(std::move(ops)) {}
-  void Execute() override {
-    std::vector<NlRequest> batch;
-    Msg begin = NftMsg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
-    batch.push_back(Req(std::move(begin), false, true));
-    for (auto& op : ops_) batch.push_back(std::move(op));
-    Msg end = NftMsg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
-    batch.push_back(Req(std::move(end), false, true));
-    NlRequest sentinel = Req(NftMsg(NftType(NFT_MSG_GETGEN), NLM_F_REQUEST | NLM_F_ACK, AF_UNSPEC));
-    sock_->Batch(batch, sentinel, failure);
-    if (failure.err) return;
-    if (sentinel.err) return failure.Set(sentinel.err, "nf_tables generation after commit", sentinel.extack);
-    // The first op the kernel refused (its errors name the culprit); -1: BEGIN/END (the batch).
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].err == 0) continue;
-      errno_ = batch[i].err;
-      extack_ = batch[i].extack;
-      index_ = i == 0 || i + 1 == batch.size() ? -1 : static_cast<int>(i) - 1;
-      return;
-    }
-  }
+  void Execute() override { refused_ = CommitNft(*sock_, std::move(ops_), failure); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
-    o.Set("errno", errno_);
-    o.Set("index", index_);
-    if (!extack_.empty()) o.Set("extack", extack_);
+    o.Set("errno", refused_.err);
+    o.Set("index", refused_.index);
+    if (!refused_.extack.empty()) o.Set("extack", refused_.extack);
     return o;
   }
 
  private:
   SocketRef sock_;
   std::vector<NlRequest> ops_;
-  int errno_ = 0;
-  int index_ = -1;
-  std::string extack_;
+  NftRefusal refused_;  // the first op the kernel refused; err 0: committed
 };
 
 // nftList(handle, {family: 4|6, table, chains, tag?, raw?}): Promise<{name, exists, rules: {handle, comments, exprs?}[]}[]>
@@ -259,14 +236,14 @@ Napi::Value Delete(const Napi::CallbackInfo& info) {
     m.PutStr(NFTA_RULE_CHAIN, Str(r, "chain"));
     uint64_t be = htobe64(static_cast<uint64_t>(r.Get("handle").As<Napi::Number>().Int64Value()));
     m.Put(NFTA_RULE_HANDLE, &be, 8);
-    ops.push_back(Req(std::move(m), false, true));
+    ops.push_back(NftReq(std::move(m), false, true));
   }
   Napi::Array chains = Obj(spec, "chains").As<Napi::Array>();
   for (uint32_t i = 0; i < chains.Length(); ++i) {
     Msg m = NftMsg(NftType(NFT_MSG_DELCHAIN), NLM_F_REQUEST, family);
     m.PutStr(NFTA_CHAIN_TABLE, table);
     m.PutStr(NFTA_CHAIN_NAME, chains.Get(i).As<Napi::String>().Utf8Value());
-    ops.push_back(Req(std::move(m), false, true));
+    ops.push_back(NftReq(std::move(m), false, true));
   }
   return Submit(env, std::make_unique<DeleteJob>(std::move(sock), std::move(ops)));
 }

@@ -68,6 +68,38 @@ class AttrBuf {
   std::vector<uint8_t> b_;
 };
 
+// What the kernel refused in a transaction: `index` into its ops (-1: BATCH_BEGIN/END, i.e. the
+// batch itself), with its errno and extended ACK; `err` 0: committed.
+struct NftRefusal {
+  int err = 0;
+  int index = -1;
+  std::string extack;
+};
+
+// One nf_tables transaction: `ops` between BATCH_BEGIN and BATCH_END, committed or aborted whole,
+// then a GETGEN whose answer means every error of the batch has been read (NlSocket::Batch).
+// Socket failures, and a failed GETGEN, land in `f`; the first op the kernel refused is returned.
+inline NftRefusal CommitNft(NlSocket& sock, std::vector<NlRequest> ops, Failure& f) {
+  std::vector<NlRequest> batch;
+  batch.reserve(ops.size() + 2);
+  batch.push_back(NftReq(NftMsg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, AF_UNSPEC, NFNL_SUBSYS_NFTABLES), false, true));
+  for (auto& op : ops) batch.push_back(std::move(op));
+  batch.push_back(NftReq(NftMsg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, AF_UNSPEC, NFNL_SUBSYS_NFTABLES), false, true));
+  NlRequest sentinel = NftReq(NftMsg(NftType(NFT_MSG_GETGEN), NLM_F_REQUEST | NLM_F_ACK, AF_UNSPEC));
+  sock.Batch(batch, sentinel, f);
+  if (f.err) return {};
+  if (sentinel.err) {
+    f.Set(sentinel.err, "nf_tables generation after commit", sentinel.extack);
+    return {};
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].err == 0) continue;
+    bool whole = i == 0 || i + 1 == batch.size();
+    return {batch[i].err, whole ? -1 : static_cast<int>(i) - 1, batch[i].extack};
+  }
+  return {};
+}
+
 // The attributes after a reply's nfgenmsg.
 inline const rtattr* NftAttrs(const nlmsghdr* h, int* len) {
   *len = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(nfgenmsg)));

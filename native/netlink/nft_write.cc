@@ -335,20 +335,15 @@ class WriteJob : public Job {
   }
 
   void Commit() {
-    std::vector<NlRequest> all;
-    all.push_back(NftReq(NftMsg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, AF_UNSPEC, NFNL_SUBSYS_NFTABLES), false, true));
-    for (auto& r : batch_) all.push_back(std::move(r));
-    all.push_back(NftReq(NftMsg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, AF_UNSPEC, NFNL_SUBSYS_NFTABLES), false, true));
-    NlRequest sentinel = NftReq(NftMsg(NftType(NFT_MSG_GETGEN), NLM_F_REQUEST | NLM_F_ACK, AF_UNSPEC));
-    sock_->Batch(all, sentinel, failure);
+    NftRefusal r = CommitNft(*sock_, std::move(batch_), failure);
     if (failure.err) return;
-    if (sentinel.err) return failure.Set(sentinel.err, "nf_tables generation after commit", sentinel.extack);
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (all[i].err == 0) continue;
-      if (i == 0 || i + 1 == all.size()) return Refuse(all[i].err, -1, "commit", all[i].extack);
-      return Refuse(all[i].err, items_[i - 1].first, items_[i - 1].second, all[i].extack);
+    if (r.err == 0) {
+      committed_ = true;
+    } else if (r.index < 0) {
+      Refuse(r.err, -1, "commit", r.extack);
+    } else {
+      Refuse(r.err, items_[r.index].first, items_[r.index].second, r.extack);
     }
-    committed_ = true;
   }
 
   SocketRef sock_;
