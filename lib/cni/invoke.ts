@@ -30,7 +30,21 @@ export interface DelegateOptions {
    * started after it has settled. Default: the caller's own releaseAfter, so it reaches the IPAM.
    */
   releaseAfter?: PromiseLike<unknown>;
+  /**
+   * ADD: handed to a delegate of ours run in-process (PluginContext.onAddresses), which calls it as
+   * soon as its addresses are fixed; an executable gives no such hook and never calls it.
+   */
+  onAddresses?: OnAddresses;
 }
+
+/**
+ * Called by an ADD, at most once, with the addresses (CIDR text) its result will carry, as soon as
+ * they are fixed and while its links are still being set up; the ADD may still fail afterwards.
+ * `writeAfter`: the caller writes nothing in the host's nf_tables before it settles (and nothing
+ * at all if it rejects): the ADD's host link is still being registered. It may return an undo,
+ * which that ADD's rollback runs before it releases the addresses.
+ */
+export type OnAddresses = (addresses: readonly string[], writeAfter?: PromiseLike<unknown>) => (() => Promise<unknown>) | undefined;
 
 export interface Delegator {
   add(conf: object, opts?: DelegateOptions): Promise<AnyResult>;
@@ -149,7 +163,11 @@ export interface RunOutcome {
 }
 
 /** Runs one plugin of ours in this process, as its executable would run (the skel's `handle`). */
-export type InProcessRunner = (env: Record<string, string | undefined>, stdin: Buffer, opts: { releaseAfter?: PromiseLike<unknown> }) => Promise<RunOutcome>;
+export type InProcessRunner = (
+  env: Record<string, string | undefined>,
+  stdin: Buffer,
+  opts: { releaseAfter?: PromiseLike<unknown>; onAddresses?: OnAddresses },
+) => Promise<RunOutcome>;
 
 /** The runner for our plugin of `type`, or undefined (not ours): how a delegator calls ours in-process. */
 export type InProcess = (type: string) => Promise<InProcessRunner | undefined>;
@@ -224,11 +242,12 @@ export function createDelegator(env: CniEnv, opts: DelegatorOptions = {}): Deleg
     const vars = { ...base, ...envVars(callEnv, command), ...(depth > 0 ? { [DEPTH_VAR]: String(depth) } : {}) };
     const stdin = o.stdin ?? JSON.stringify(conf);
     const releaseAfter = command === 'DEL' ? (o.releaseAfter ?? opts.releaseAfter) : undefined;
+    const onAddresses = command === 'ADD' ? o.onAddresses : undefined;
     if (inProcess) {
       const runner = (await ownType(file)) === type ? await inProcess(type) : undefined;
       if (runner) {
         // Same entry point the executable would run; only the process start is skipped.
-        const r = await runner(vars, Buffer.from(stdin), { releaseAfter });
+        const r = await runner(vars, Buffer.from(stdin), { releaseAfter, onAddresses });
         return interpret(file, { stdout: r.stdout, stderr: '', exitCode: r.exitCode });
       }
     }

@@ -2,7 +2,7 @@
 import type { Command, CniEnv } from './env.js';
 import type { NetConf } from './config.js';
 import type { AnyResult } from './result.js';
-import type { Delegator } from './invoke.js';
+import type { Delegator, OnAddresses } from './invoke.js';
 import type { Logger } from './log.js';
 import type { ValidAttachments } from './gc.js';
 import type { Netns } from '../netns/netns.js';
@@ -25,6 +25,13 @@ export interface PluginContext {
    * a DEL (links, the plugin's own rules) runs meanwhile, so the kernel's waits overlap.
    */
   releaseAfter?: PromiseLike<unknown>;
+  /**
+   * ADD only, set when a meta plugin of ours calls this one in-process: call it once the addresses
+   * of the result are fixed (see OnAddresses), so the caller can write what needs only them (the
+   * port mapper's DNAT rules) while this ADD finishes its links; push the undo it returns, if any,
+   * on the rollback after the address allocation's, so that it runs before the release.
+   */
+  onAddresses?: OnAddresses;
   /**
    * GC only: the attachments the runtime says are still valid (`cni.dev/valid-attachments`), or
    * undefined when it sent none, in which case nothing may be released.

@@ -5,7 +5,7 @@ import { checkVersion, decodeConfig, type NetConf } from './config.js';
 import { parseEnv, type CniEnv } from './env.js';
 import { withContainerLock } from './container-lock.js';
 import { asCniError, CniError, ErrorCode, InputError } from './errors.js';
-import { createDelegator, type InProcess, type PluginExec } from './invoke.js';
+import { createDelegator, type InProcess, type OnAddresses, type PluginExec } from './invoke.js';
 import { createLogger } from './log.js';
 import type { Plugin, PluginContext } from './plugin.js';
 import { convertResult } from './result.js';
@@ -37,6 +37,8 @@ export interface HandleOptions {
   exec?: PluginExec;
   /** PluginContext.releaseAfter (DEL only). */
   releaseAfter?: PromiseLike<unknown>;
+  /** PluginContext.onAddresses (ADD only). */
+  onAddresses?: OnAddresses;
 }
 
 function versionOf(stdin: Buffer): string | undefined {
@@ -170,6 +172,7 @@ function context(
     delegate: createDelegator(env, { inProcess: opts.inProcess, exec: opts.exec, baseEnv: rawEnv, releaseAfter: opts.releaseAfter }),
     ...(env.command === 'GC' ? { validAttachments: validAttachments(conf) } : {}),
     ...(opts.releaseAfter ? { releaseAfter: opts.releaseAfter } : {}),
+    ...(opts.onAddresses && env.command === 'ADD' ? { onAddresses: opts.onAddresses } : {}),
     log: createLogger(rawEnv, { plugin: plugin.type, containerId: env.containerId, command: env.command }),
   };
 }

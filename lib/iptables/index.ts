@@ -4,7 +4,7 @@ export { binary } from './backend.js';
 export { IptablesError } from './errors.js';
 export type { Op, SharedChain, Transaction } from './payload.js';
 export { checkTransaction, renderPayload } from './payload.js';
-export type { RestoreResult } from './restore.js';
+export type { RestoreOptions, RestoreResult } from './restore.js';
 export { restore, ensureChain } from './restore.js';
 export { stats } from './stats.js';
 export type { Neg, Rule, Target } from './rule.js';

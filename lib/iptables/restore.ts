@@ -74,6 +74,15 @@ export async function runRestore(ns: Netns, family: Family, table: Table, payloa
   if (r.status !== 0 || r.timedOut) throw IptablesError.from(bin, table, r, payload);
 }
 
+export interface RestoreOptions extends IptablesOptions {
+  /**
+   * Write only once this settles (its rejection is thrown, nothing written); the transaction is
+   * checked and rendered at once, so a caller can do that work while it waits for something else
+   * (the bridge: its veth, whose registration must not wait for nf_tables' commit mutex).
+   */
+  after?: PromiseLike<unknown>;
+}
+
 /**
  * Apply a transaction atomically in `ns`.
  *
@@ -89,14 +98,16 @@ export async function runRestore(ns: Netns, family: Family, table: Table, payloa
  * thrown. (Legacy iptables reports a `-N` on an existing chain
  * only as "line N failed", so these decisions look at the table instead of parsing messages.)
  */
-export async function restore(ns: Netns, tx: Transaction, opts: IptablesOptions = {}): Promise<RestoreResult> {
+export async function restore(ns: Netns, tx: Transaction, opts: RestoreOptions = {}): Promise<RestoreResult> {
   const o = resolveOptions(opts);
   const t = checkTransaction(tx);
   refuseOwnedShared(t);
   if (await isNftBackend(t.family, o.backend)) {
     const plan = planNft(t);
+    await opts.after;
     if (plan) return restoreNft(ns, t, plan);
   }
+  await opts.after;
   const missing = async () => {
     const saved = await save(ns, t.family, t.table, opts);
     return t.shared.filter((s) => !hasChain(saved, s.name)).map((s) => s.name);

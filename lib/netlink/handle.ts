@@ -64,6 +64,8 @@ export class NetlinkHandle {
       if (Number.isInteger(ref) && ref > 0 && ref < 2 ** 31) return ref;
       throw new SpecError(`${field}: expected an interface name or a positive index, got ${ref}`);
     }
+    const known = this.#known.get(ref);
+    if (known !== undefined) return known;
     // Lookups asked for in the same tick (a batch's specs name several links) share one request.
     let pending = this.#lookups.get(ref);
     if (!pending) {
@@ -74,6 +76,16 @@ export class NetlinkHandle {
     return pending;
   }
 
+  /**
+   * A link the caller has just made, or otherwise knows, by name: later specs naming it use the
+   * index without asking the kernel. Only for a handle that lives while the caller is sure of it
+   * (a plugin's handle for one command); the name is not watched for renames or deletions.
+   */
+  knownLink(name: string, index: number): void {
+    this.#known.set(name, index);
+  }
+
+  #known = new Map<string, number>();
   #lookups = new Map<string, Promise<number>>();
   #lookupQueue: { name: string; resolve: (i: number) => void; reject: (e: unknown) => void }[] = [];
 

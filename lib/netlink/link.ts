@@ -162,9 +162,13 @@ defineOp('link.list', {
 export class LinkApi {
   constructor(private readonly h: NetlinkHandle) {}
 
-  /** `ip link add NAME type KIND ...`: fails with EEXIST if the name is taken. */
-  async add(spec: LinkSpec): Promise<void> {
-    await this.h.run('link.add', spec);
+  /**
+   * `ip link add NAME type KIND ...`: fails with EEXIST if the name is taken. Returns the link as
+   * the kernel made it when it echoes it (NLM_F_ECHO; this one, 6.18, does; an older one may not):
+   * its index, and for a veth the peer's (`link`, in the peer's namespace), without a lookup.
+   */
+  async add(spec: LinkSpec): Promise<Link | undefined> {
+    return (await this.h.run('link.add', spec))[0] as Link | undefined;
   }
 
   /** Create unless a link of that name exists; an existing one must be of the same kind. */

@@ -27,6 +27,9 @@ const LinkKind* FindKind(const std::string& k) {
 
 void EncodeAdd(const Napi::Object& spec, Msg& m) {
   EncodeLinkCommon(spec, m);
+  // A link made in another namespace is echoed there, to whichever socket has our port id in it
+  // (one of ours, answering its own request with this one's sequence number): no echo then.
+  if (Has(spec, "netnsFd")) m.Hdr()->nlmsg_flags &= ~NLM_F_ECHO;
   std::string kind = Str(spec, "kind");
   size_t info = m.NestBegin(IFLA_LINKINFO);
   m.PutStr(IFLA_INFO_KIND, kind);
@@ -97,7 +100,10 @@ Napi::Value Decode(Napi::Env env, const nlmsghdr* h) {
   return o;
 }
 
-OpRegistrar r1("link.add", {RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, false, EncodeAdd});
+// NLM_F_ECHO: the kernel answers with the new link (its index, a veth's peer index), where it
+// honours the flag for RTM_NEWLINK; the reply is collected as the request's item. Not for a link
+// made in another namespace (EncodeAdd).
+OpRegistrar r1("link.add", {RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, false, EncodeAdd});
 // Modify in place: RTM_NEWLINK without CREATE acts on the existing device (ip link set).
 OpRegistrar r2("link.set", {RTM_NEWLINK, 0, false, EncodeLinkCommon});
 OpRegistrar r3("link.del", {RTM_DELLINK, 0, false, EncodeSelect});

@@ -101,7 +101,8 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
     const container = (ctrOpened as PromiseFulfilledResult<NetlinkHandle>).value;
     return await Rollback.guard(ctx.log, async (rb) => {
       const br = (ensured as PromiseFulfilledResult<Link>).value;
-      // The veth (kernel work on a native thread, ~1 ms), then the container interface's sysctls,
+      host.knownLink(cfg.bridge, br.index); // the gateway address check below names it
+      // The veth (kernel work on a native thread, ~2 ms), then the container interface's sysctls,
       // and the IPAM (host-local in-process: JS and a few file writes on this thread) need nothing
       // of each other: both at once, each undone should the other fail. (The reference makes the
       // veth before the IPAM call as well.) The sysctls are set on a layer-3 attachment, i.e. one
@@ -109,34 +110,49 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       // it ran first.
       const type = cfg.ipamType;
       const made = createVeth({ host, container, containerNs, ifname, master: br.index, mtu: cfg.mtu, mac: cfg.mac });
+      made.catch(() => undefined); // settled below; the rule writes waiting on it fail with it
+      const target = { network: cfg.name, containerId, ifname };
+      let masqDone: Promise<void> | undefined;
+      // Once the IPAM has answered, the rule transactions that need only the addresses (the
+      // masquerade, and through onAddresses a meta plugin's above, e.g. the port mapper's DNAT)
+      // are checked and rendered on this thread while the kernel still makes the veth, and written
+      // once it exists: a host link being registered waits for nf_tables' commit mutex, which a
+      // transaction holds for as long as it waits out an earlier deletion's RCU grace period (its
+      // xt comment matches flush the destroy work). Each is undone before the release, after its
+      // write has settled, so a rollback never races the rules it removes.
+      const allocating = (type ? ipamAdd(ctx, type) : Promise.resolve(undefined)).then(async (ipam) => {
+        if (type) rb.push('IPAM DEL', () => ipamRun(ctx, 'DEL', type));
+        const ips = withGateways(cfg, ipam?.ips ?? []);
+        const addresses = ips.map((ip) => ip.address);
+        if (cfg.ipMasq && ips.length) {
+          const backend = await masq.backendOf(cfg);
+          const started = masq.setup(hostNs, backend, target, addresses, made);
+          masqDone = started;
+          started.catch(() => undefined); // awaited below; a failure of the links may come first
+          rb.push('remove ipMasq rules', () => started.catch(() => undefined).then(() => masq.teardown(hostNs, backend, target, addresses)));
+        }
+        const withdraw = ips.length ? ctx.onAddresses?.(addresses, made) : undefined;
+        if (withdraw) rb.push("the caller's rules for these addresses", withdraw);
+        return { ipam, ips };
+      });
       const [veth, allocated, tuned] = await Promise.allSettled([
         made,
-        type ? ipamAdd(ctx, type) : undefined,
+        allocating,
         made.then(() => (type ? containerSysctls(containerNs, cfg, ifname) : undefined)),
       ]);
-      if (type && allocated.status === 'fulfilled') rb.push('IPAM DEL', () => ipamRun(ctx, 'DEL', type));
-      if (veth.status === 'fulfilled') rb.push(`delete link ${veth.value}`, () => host.link.del(veth.value));
+      if (veth.status === 'fulfilled') rb.push(`delete link ${veth.value.name}`, () => host.link.del(veth.value.name));
       if (allocated.status === 'rejected') throw allocated.reason;
       if (veth.status === 'rejected') throw veth.reason;
       if (tuned.status === 'rejected') throw tuned.reason;
-      const hostVeth = veth.value;
-      const ipam = allocated.value;
-      const ips = withGateways(cfg, ipam?.ips ?? []);
-      const routes = ipam ? withDefaultRoutes(cfg, ips, ipam.routes ?? []) : [];
-      // The masquerade rules need only the addresses: their transaction runs while the container
-      // side is set up. Not before the veth exists: a host link being registered waits for
-      // nf_tables' commit mutex, which a transaction holds for as long as it waits out an earlier
-      // deletion's RCU grace period (its xt comment matches flush the destroy work). Undoing them
-      // first waits for it to settle, so a rollback never races the rules it removes.
-      const target = { network: cfg.name, containerId, ifname };
-      let masqDone: Promise<void> | undefined;
-      if (cfg.ipMasq && ips.length) {
-        const backend = await masq.backendOf(cfg);
-        const started = masq.setup(hostNs, backend, target, ips.map((ip) => ip.address));
-        masqDone = started;
-        started.catch(() => undefined); // awaited below; a failure of the container side may come first
-        rb.push('remove ipMasq rules', () => started.catch(() => undefined).then(() => masq.teardown(hostNs, backend, target, ips.map((ip) => ip.address))));
+      const hostVeth = veth.value.name;
+      if (veth.value.peerIndex !== undefined) {
+        // The kernel said the container end's index: the batch below names it (and the loopback
+        // device, index 1 in every namespace) without a lookup round trip first.
+        container.knownLink(ifname, veth.value.peerIndex);
+        container.knownLink('lo', 1);
       }
+      const { ipam, ips } = allocated.value;
+      const routes = ipam ? withDefaultRoutes(cfg, ips, ipam.routes ?? []) : [];
       const port = { ...(cfg.hairpinMode ? { hairpin: true } : {}), ...(cfg.portIsolation ? { isolated: true } : {}) };
       if (Object.keys(port).length) await host.bridgePort.set({ dev: hostVeth, ...port });
       const vlans = vlanOps(cfg, hostVeth);
@@ -159,18 +175,18 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       };
       const [ctrLink] = await allSettledOrThrow([containerSide(), gateways()] as const);
       // The bridge's MAC is pinned (ensureBridge): it did not change as the port joined. The host
-      // end's is read while the masquerade transaction finishes.
-      const hostLinkRead = host.link.get(hostVeth);
-      hostLinkRead.catch(() => undefined); // awaited below; a failure before that comes first
+      // end's came with the veth, or is read while the masquerade transaction finishes.
+      const hostMac = veth.value.mac !== undefined ? Promise.resolve(veth.value.mac) : host.link.get(hostVeth).then((l) => l.mac!);
+      hostMac.catch(() => undefined); // awaited below; a failure before that comes first
       await masqDone;
       if (cfg.macSpoofCheck) {
         await setupSpoofCheck(hostNs, { containerId, ifname }, hostVeth, ctrLink.mac!);
         rb.push('remove the MAC spoof filter', () => teardownSpoofCheck(hostNs, { containerId, ifname }));
       }
-      const hostLink = await hostLinkRead;
+      const hostVethMac = await hostMac;
       const interfaces: Interface[] = [
         { name: cfg.bridge, mac: br.mac! },
-        { name: hostVeth, mac: hostLink.mac! },
+        { name: hostVeth, mac: hostVethMac },
         { name: ifname, mac: ctrLink.mac!, sandbox: ctx.env.netns! },
       ];
       // The config's dns wins over the IPAM's, as in the reference (Mesos writes resolv.conf from it).

@@ -28,9 +28,10 @@ export async function backendInstalled(backend: MasqBackend): Promise<boolean> {
   return installed(backend === 'iptables' ? 'iptables-restore' : 'nft');
 }
 
-export async function setup(host: Netns, backend: MasqBackend, a: Attachment, addresses: readonly string[]): Promise<void> {
-  if (backend === 'nftables') await setupMasqNft(host, a, addresses);
-  else await setupMasq(host, a, addresses);
+/** Install the rules; `after`: write nothing before it settles (restore's), its rejection thrown. */
+export async function setup(host: Netns, backend: MasqBackend, a: Attachment, addresses: readonly string[], after?: PromiseLike<unknown>): Promise<void> {
+  if (backend === 'nftables') await setupMasqNft(host, a, addresses, after);
+  else await setupMasq(host, a, addresses, after);
 }
 
 /**

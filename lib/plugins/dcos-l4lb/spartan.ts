@@ -76,7 +76,7 @@ export async function release(ctx: PluginContext, cfg: SpartanConfig, of?: { con
 /** One request: host end `veth<8 hex>` UP, peer `spartan` born in the container. Returns the host name. */
 async function spartanVeth(h: Handles): Promise<string> {
   try {
-    return await createVeth({ ...h, ifname: SPARTAN_IFNAME });
+    return (await createVeth({ ...h, ifname: SPARTAN_IFNAME })).name;
   } catch (e) {
     if (e instanceof IfnameTakenError) throw fail(`the container already has an interface named "${SPARTAN_IFNAME}"`);
     throw fail('unable to create veth pair', e);

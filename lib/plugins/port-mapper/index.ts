@@ -8,9 +8,10 @@ import { asCniError, CniError, codeFor, ErrorCode } from '../../cni/errors.js';
 import { stoutJson } from '../../cni/mesos.js';
 import { convertResult, type AnyResult, type LegacyResult, type Result } from '../../cni/result.js';
 import { Rollback } from '../../cni/rollback.js';
-import { parsePrefix, type IpPrefix } from '../../ip.js';
+import { formatIp, parsePrefix, type IpPrefix } from '../../ip.js';
 import { Netns } from '../../netns/netns.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
+import type { SavedRule } from '../../iptables/index.js';
 import { parseConfig, type PortMapperConfig } from './config.js';
 import { badArgs, Code } from './errors.js';
 import { install, missing, readTagged, remove } from './nat.js';
@@ -73,27 +74,58 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
   // Read the container's IPv4 rules while the delegate works (off the critical path): only its
   // own tag is looked up in them, and nothing else writes rules with that tag.
   const early = readTagged(host, 4, cfg.chain, ctx.env.containerId).catch(() => undefined);
-  try {
-    let result: AnyResult;
-    try {
-      result = await ctx.delegate.add(cfg.delegate, { stdin });
-    } catch (e) {
-      throw new CniError(codeFor(e, Code.DelegateFailure), `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
+  const installAll = async (addresses: IpPrefix[], have4: SavedRule[] | undefined, after?: PromiseLike<unknown>) => {
+    for (const address of addresses) {
+      const rules = containerRules(cfg, ctx.env.containerId, address);
+      if (rules.chain.length === 0) continue; // every mapping names a host IP of the other family
+      try {
+        await install(host, cfg.chain, ctx.env.containerId, rules, address.family === 4 ? have4 : undefined, after);
+      } catch (e) {
+        throw new CniError(codeFor(e, Code.PortMapFailure), `Failed to add DNAT rule with tag: ${because(e)}`);
+      }
     }
+  };
+  const removeRules = () => remove(host, cfg.chain, ctx.env.containerId);
+  // A delegate of ours run in-process says its addresses once they are fixed: the rules are
+  // rendered while it makes its links and go in beside its own (writeAfter: once its host link
+  // exists), off the critical path. Should it fail after all, its rollback runs the undo returned
+  // here before it releases the addresses, so a released address never receives a mapped port.
+  let started: { addresses: IpPrefix[]; installed: Promise<void> } | undefined;
+  const onAddresses = (texts: readonly string[], writeAfter?: PromiseLike<unknown>) => {
+    if (started) return undefined;
+    let addresses: IpPrefix[];
+    try {
+      addresses = containerAddresses({ cniVersion: '1.1.0', ips: texts.map((address) => ({ address })) }, path);
+    } catch {
+      return undefined; // the result will say what is wrong with them, once it is in
+    }
+    const installed = early.then((have4) => installAll(addresses, have4, writeAfter));
+    installed.catch(() => undefined); // awaited once the delegate has answered
+    started = { addresses, installed };
+    return () => installed.catch(() => undefined).then(removeRules);
+  };
+  try {
     return await Rollback.guard(ctx.log, async (rb) => {
+      let result: AnyResult;
+      try {
+        result = await ctx.delegate.add(cfg.delegate, { stdin, onAddresses });
+      } catch (e) {
+        // Its rollback removed the rules written early; should one fail to, they go here too.
+        if (started) rb.push('remove the rules', () => started!.installed.catch(() => undefined).then(removeRules));
+        throw new CniError(codeFor(e, Code.DelegateFailure), `Could not execute the delegate plugin '${path}' for ADD command: ${because(e)}`);
+      }
       // The runtime may never DEL a failed ADD: the delegate's attachment must not leak.
       rb.push('delegate DEL', () => ctx.delegate.del(cfg.delegate, { stdin }));
       const addresses = containerAddresses(result, path);
       // A failed transaction changed nothing, but an earlier family's may have landed.
-      if (addresses.length > 1) rb.push('remove the rules', () => remove(host, cfg.chain, ctx.env.containerId));
-      for (const address of addresses) {
-        const rules = containerRules(cfg, ctx.env.containerId, address);
-        if (rules.chain.length === 0) continue; // every mapping names a host IP of the other family
-        try {
-          await install(host, cfg.chain, ctx.env.containerId, rules, address.family === 4 ? await early : undefined);
-        } catch (e) {
-          throw new CniError(codeFor(e, Code.PortMapFailure), `Failed to add DNAT rule with tag: ${because(e)}`);
-        }
+      if (addresses.length > 1 || started) rb.push('remove the rules', removeRules);
+      if (started && sameAddresses(started.addresses, addresses)) {
+        await started.installed;
+      } else {
+        // Not said early (an executable delegate), or not what the result holds: the rules from
+        // the result, replacing any written early.
+        if (started) await started.installed.catch(() => undefined).then(removeRules);
+        await installAll(addresses, started ? undefined : await early);
       }
       return result;
     });
@@ -102,6 +134,9 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
     host.close();
   }
 }
+
+const sameAddresses = (a: readonly IpPrefix[], b: readonly IpPrefix[]) =>
+  a.length === b.length && a.every((x, i) => formatIp(x.bytes) === formatIp(b[i]!.bytes) && x.prefix === b[i]!.prefix);
 
 /**
  * The container's first IPv4 and first IPv6 address (link-local aside), read from its interface

@@ -29,9 +29,10 @@ function sameRules(have: readonly SavedRule[], want: readonly Rule[], family: 4 
  * Make the container's rules in this family exactly `rules` (`have`: readTagged earlier, if the
  * caller already has it). Already there (a repeated ADD): no write at all. Otherwise one transaction
  * removes any stale rules of the same tag (a repeated ADD that got another address) and adds the
- * new ones, so no state mixes old and new. Returns whether anything was written.
+ * new ones, so no state mixes old and new. Returns whether anything was written. `after`: restore's
+ * (written once it settles).
  */
-export async function install(host: Netns, chain: string, containerId: string, rules: FamilyRules, have?: SavedRule[]): Promise<boolean> {
+export async function install(host: Netns, chain: string, containerId: string, rules: FamilyRules, have?: SavedRule[], after?: PromiseLike<unknown>): Promise<boolean> {
   const { family } = rules;
   const want = [...rules.chain, ...rules.postrouting];
   const stale = have ?? (await readTagged(host, family, chain, containerId));
@@ -42,7 +43,7 @@ export async function install(host: Netns, chain: string, containerId: string, r
     ...rules.postrouting.map((rule): Op => ({ op: 'insert', rule, position: 1 })),
   ];
   const onCreate = jumps(chain, family).map((rule): Op => ({ op: 'append', rule }));
-  await restore(host, { family, table: 'nat', shared: [{ name: chain, onCreate }], ops });
+  await restore(host, { family, table: 'nat', shared: [{ name: chain, onCreate }], ops }, { after });
   return true;
 }
 

@@ -48,7 +48,8 @@ function ruleFor(t: NftMasqTarget, address: string): string {
 const rulesOf = (objects: NftObject[]) => objects.flatMap((o) => (o.rule && o.rule.chain === CHAIN ? [o.rule] : []));
 
 /** Stale rules of the attachment go and its rules are added, in one transaction (the table and chain made on first use). */
-export async function setupMasqNft(host: Netns, t: NftMasqTarget, addresses: readonly string[]): Promise<void> {
+export async function setupMasqNft(host: Netns, t: NftMasqTarget, addresses: readonly string[], after?: PromiseLike<unknown>): Promise<void> {
+  await after; // nothing written before it settles (restore's `after`)
   const objects = await listTable(host, 'inet', TABLE);
   const hash = instanceHash(t);
   const fresh = !objects.some((o) => o.chain?.name === CHAIN);

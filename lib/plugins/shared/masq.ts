@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Netns } from '../../netns/netns.js';
 import { isComment, missing, removeTagged, restore, tagsWithPrefix, type Rule } from '../../iptables/index.js';
 import { networkOf, parsePrefix } from '../../ip.js';
+import { allSettledOrThrow } from '../../util/settle.js';
 
 export interface MasqTarget {
   network: string;
@@ -61,14 +62,17 @@ function rulesOf(t: MasqTarget, addresses: readonly string[], family: Family): R
   return addresses.filter((a) => familyOf(a) === family).flatMap((a) => masqRules(t, a).rules);
 }
 
-/** Install the rules for every address, one transaction per family. */
-export async function setupMasq(host: Netns, t: MasqTarget, addresses: readonly string[]): Promise<void> {
-  for (const family of [4, 6] as const) {
+/**
+ * Install the rules for every address, one transaction per family, each checked and rendered at
+ * once and written once `after` settles (restore's `after`).
+ */
+export async function setupMasq(host: Netns, t: MasqTarget, addresses: readonly string[], after?: PromiseLike<unknown>): Promise<void> {
+  const writes = ([4, 6] as const).map((family) => {
     const rules = rulesOf(t, addresses, family);
-    if (rules.length === 0) continue;
     // The chain is this attachment's alone, so declaring it (which flushes it) is right.
-    await restore(host, { family, table: 'nat', own: [chainName(t)], ops: rules.map((rule) => ({ op: 'append', rule })) });
-  }
+    return rules.length ? restore(host, { family, table: 'nat', own: [chainName(t)], ops: rules.map((rule) => ({ op: 'append', rule })) }, { after }) : undefined;
+  });
+  await allSettledOrThrow(writes);
 }
 
 /**

@@ -29,14 +29,23 @@ export class IfnameTakenError extends CniError {
   }
 }
 
-/** Create the pair; returns the host end's name. */
-export async function createVeth(r: VethRequest): Promise<string> {
+export interface Veth {
+  /** The host end's name. */
+  name: string;
+  /** The container end's index, when the kernel echoed the new link (LinkApi.add). */
+  peerIndex?: number;
+  /** The host end's MAC, likewise. */
+  mac?: string;
+}
+
+/** Create the pair. */
+export async function createVeth(r: VethRequest): Promise<Veth> {
   const mtu = r.mtu ? { mtu: r.mtu } : {};
   for (let attempt = 0; attempt < 10; attempt++) {
     // NetworkManager ignores "veth*"; 4 random bytes as the reference plugin uses.
     const name = 'veth' + randomBytes(4).toString('hex');
     try {
-      await r.host.link.add({
+      const made = await r.host.link.add({
         kind: 'veth',
         name,
         up: true,
@@ -44,7 +53,7 @@ export async function createVeth(r: VethRequest): Promise<string> {
         ...mtu,
         peer: { name: r.ifname, netns: r.containerNs, ...mtu, ...(r.mac ? { mac: r.mac } : {}) },
       });
-      return name;
+      return { name, ...(made?.link !== undefined ? { peerIndex: made.link } : {}), ...(made?.mac !== undefined ? { mac: made.mac } : {}) };
     } catch (e) {
       if (!isErrno(e, 'EEXIST')) throw e;
       // Which end collided? The container's name is the caller's problem; ours we retry.

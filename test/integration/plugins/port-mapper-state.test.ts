@@ -3,6 +3,7 @@
 // twice / without netns / with the chain gone, rollback, a conflict mid-transaction, 20
 // concurrent ADDs on a fresh chain, injection attempts, exact tags, IPv6, CHECK, result versions,
 // no whole-table reads, a DEL that releases the address only after the rules are gone.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -367,4 +368,33 @@ rootTest('DEL on iptables-nft lists and deletes over netlink (no iptables -S eve
       if (restores) t.is(log.filter((l) => l.startsWith('iptables-restore ')).length, restores[n - 1]!, `${mode}: restores`);
     }
   }
+});
+
+rootTest('ADD: the rules go in while our in-process bridge finishes; when it fails after saying its address, they go before the lease is released, and nothing is left', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pme');
+  const mock = await mockDelegate(t); // only for its temp dir
+  const bridge = uniq('pmeb');
+  const dataDir = join(mock.dir, 'ipam');
+  // A route through a gateway the container cannot reach: the kernel refuses it in the bridge's
+  // container-side batch, after the address was allocated, said, and the veth made.
+  const ipam = { type: 'host-local', subnet: '10.94.0.0/24', dataDir, routes: [{ dst: '10.99.0.0/16', gw: '192.0.2.1' }] };
+  const conf = mockConf({ name: 'pmenet', excludeDevices: [bridge], delegate: { type: 'bridge', bridge, isGateway: true, ipMasq: true, ipam } });
+  const path = await ourBinDir();
+  // What the kernel's nf_tables saw, as `nft monitor` prints it.
+  const monitor = spawn('ip', ['netns', 'exec', host!.name, 'stdbuf', '-oL', '/usr/sbin/nft', 'monitor', 'rules'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void monitor.kill());
+  let seen = '';
+  monitor.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+  await new Promise((r) => setTimeout(r, 300));
+  const add = await runPm(host!, conf, { command: 'ADD', id: 'e-1', netns: ctr!.path, path });
+  t.is(add.exitCode, 1, add.stdout);
+  t.regex(String(add.json?.msg), /^Could not execute the delegate plugin '.*bridge' for ADD command: .*unreachable/i);
+  await new Promise((r) => setTimeout(r, 300));
+  monitor.kill();
+  const lines = seen.split('\n');
+  t.true(lines.some((l) => l.startsWith(`add rule ip nat ${CHAIN} `) && l.includes('dnat to 10.94.0.2:80')), `the DNAT rule was written before the bridge failed:\n${seen}`);
+  t.true(lines.some((l) => l.startsWith(`delete rule ip nat ${CHAIN} `)), `and deleted:\n${seen}`);
+  t.deepEqual((await natRules(host!)).filter((l) => l.includes('e-1') || l.includes('10.94.0.2')), [], 'no rule of it is left');
+  t.false(existsSync(join(dataDir, 'pmenet', '10.94.0.2')), 'the lease is released');
+  t.is((await nsExec(host!, ['ip', '-o', 'link', 'show', 'master', bridge])).trim(), '', 'no veth is left');
 });

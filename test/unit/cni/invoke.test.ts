@@ -175,3 +175,21 @@ test('runsInProcess: only an executable of ours, with a runner and in-process al
   t.false(await createDelegator(env('DEL'), { exec: x, inProcess, baseEnv: { MESOS_CNI_INPROCESS: '0' } }).runsInProcess('mine'), 'in-process turned off');
   t.deepEqual(x.seen, [], 'nothing was run');
 });
+
+test('onAddresses reaches an in-process delegate of ours on ADD only, and its undo comes back to it', async (t) => {
+  const answer = { stdout: '', stderr: '', exitCode: 0 };
+  const x = fakeExec({ mine: answer }, { '/fake/mine': 'mine' });
+  const got: string[] = [];
+  const inProcess: InProcess = async () => async (e, _stdin, o) => {
+    const undo = o.onAddresses?.(['10.1.0.5/24']);
+    got.push(`${e.CNI_COMMAND} ${o.onAddresses ? 'hook' : 'none'} ${undo ? await undo() : '-'}`);
+    return { stdout: e.CNI_COMMAND === 'ADD' ? '{"cniVersion":"1.1.0","ips":[{"address":"10.1.0.5/24"}]}' : '', exitCode: 0 };
+  };
+  const said: string[][] = [];
+  const onAddresses = (a: readonly string[]) => (said.push([...a]), async () => 'undone');
+  await createDelegator(env(), { exec: x, inProcess, baseEnv: {} }).add({ type: 'mine' }, { onAddresses });
+  await createDelegator(env('DEL'), { exec: x, inProcess, baseEnv: {} }).del({ type: 'mine' }, { onAddresses });
+  t.deepEqual(got, ['ADD hook undone', 'DEL none -']);
+  t.deepEqual(said, [['10.1.0.5/24']]);
+  t.deepEqual(x.seen, [], 'nothing was exec-ed');
+});
