@@ -1,5 +1,6 @@
 // Links on real kernel objects: veth created straight into a second namespace, set, get, list, del.
-import { namespaces, nsExec, rootTest, ipJson } from '../../helpers/fixture.js';
+import { netlink, netns } from '../../../lib/index.js';
+import { namespaces, nsExec, rootTest, ipJson, uniq } from '../../helpers/fixture.js';
 
 rootTest('veth pair is created with its peer directly in the other namespace', async (t) => {
   const [host, ctr] = await namespaces(t, 2);
@@ -83,4 +84,31 @@ rootTest('get of a missing link fails with ENODEV and names it', async (t) => {
   const e = await t.throwsAsync(a!.nl.link.get('nope0'));
   t.is((e as { code?: string }).code, 'ENODEV');
   t.is(e!.message, 'get link nope0: No such device');
+});
+
+rootTest('link.add answers with the new link (echo): a veth host end with its MAC and the peer index', async (t) => {
+  const [host, ctr] = await namespaces(t, 2);
+  const made = await host!.nl.link.add({ kind: 'veth', name: 've0', up: true, peer: { name: 'eth0', netns: ctr!.ns } });
+  const h = await host!.nl.link.get('ve0');
+  const peer = await ctr!.nl.link.get('eth0');
+  t.like(made, { name: 've0', index: h.index, mac: h.mac, link: peer.index });
+});
+
+rootTest('a link made in another namespace is not echoed: the echo would answer the request of a handle there', async (t) => {
+  // Fresh namespaces and handles: each the process's first netlink socket in its namespace, so
+  // both have the process's id as port id, and both number their first request 1. The kernel
+  // sends the echo of a link made in B to that port id in B: the B handle's first request.
+  const [a, b] = [uniq('echoa'), uniq('echob')];
+  await netns.add(a);
+  t.teardown(() => netns.del(a));
+  await netns.add(b);
+  t.teardown(() => netns.del(b));
+  const inB = await netns.open(b);
+  t.teardown(() => inB.close());
+  const ha = await netlink.open(a);
+  t.teardown(() => ha.close());
+  const hb = await netlink.open(b);
+  t.teardown(() => hb.close());
+  t.is(await ha.link.add({ kind: 'bridge', name: 'br9', netns: inB }), undefined);
+  t.is((await hb.link.get('lo')).name, 'lo');
 });
