@@ -102,12 +102,9 @@ export async function restore(ns: Netns, tx: Transaction, opts: RestoreOptions =
   const o = resolveOptions(opts);
   const t = checkTransaction(tx);
   refuseOwnedShared(t);
-  if (await isNftBackend(t.family, o.backend)) {
-    const plan = planNft(t);
-    await opts.after;
-    if (plan) return restoreNft(ns, t, plan);
-  }
+  const plan = (await isNftBackend(t.family, o.backend)) ? planNft(t) : undefined;
   await opts.after;
+  if (plan) return restoreNft(ns, t, plan);
   const missing = async () => {
     const saved = await save(ns, t.family, t.table, opts);
     return t.shared.filter((s) => !hasChain(saved, s.name)).map((s) => s.name);

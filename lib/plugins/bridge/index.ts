@@ -120,7 +120,11 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       // transaction holds for as long as it waits out an earlier deletion's RCU grace period (its
       // xt comment matches flush the destroy work). Each is undone before the release, after its
       // write has settled, so a rollback never races the rules it removes.
-      const allocating = (type ? ipamAdd(ctx, type) : Promise.resolve(undefined)).then(async (ipam) => {
+      // The IPAM starts on the next turn of the event loop: its first steps are synchronous JS
+      // (~0.3 ms: finding the plugin, decoding its config), which would otherwise run before the
+      // veth's request, prepared in microtasks, reaches the kernel.
+      const ipamDone = type ? new Promise(setImmediate).then(() => ipamAdd(ctx, type)) : Promise.resolve(undefined);
+      const allocating = ipamDone.then(async (ipam) => {
         if (type) rb.push('IPAM DEL', () => ipamRun(ctx, 'DEL', type));
         const ips = withGateways(cfg, ipam?.ips ?? []);
         const addresses = ips.map((ip) => ip.address);
