@@ -62,6 +62,13 @@ export function checkVersion(conf: NetConf, supported: readonly string[] = SUPPO
   }
 }
 
+/**
+ * A network name as the spec (and libcni's ValidateNetworkName) has it: a letter or digit, then
+ * letters, digits, `_`, `.`, `-`. Plugins that name a directory after it rely on this: no `/`,
+ * no `..`, no NUL.
+ */
+export const NETWORK_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,7 +1,7 @@
 // dcos-l4lb configuration: upstream's fields and per-field defaults (a partial `spartan` or
 // `minuteman` object keeps the other defaults), the bare booleans its README promises, and the
 // delegate's config as upstream rewrites it (our name, cniVersion and args win over its own).
-import { isObject, type NetConf } from '../../cni/config.js';
+import { isObject, NETWORK_NAME_RE, type NetConf } from '../../cni/config.js';
 import { configError } from '../../cni/errors.js';
 
 /** Where dcos-net looks for minuteman registrations (upstream's minuteman.DefaultPath). */
@@ -54,7 +54,10 @@ function absolutePath(v: unknown, field: string): string | undefined {
 
 export function parseConfig(conf: NetConf): L4lbConfig {
   const c = conf as Record<string, unknown>;
-  if (typeof conf.name !== 'string' || conf.name === '') throw configError('name', 'a network name (the delegate gets it too)', conf.name);
+  // It names the directory of the network's attachment records (records.ts).
+  if (typeof conf.name !== 'string' || !NETWORK_NAME_RE.test(conf.name)) {
+    throw configError('name', 'a network name of letters, digits, _ . - (the delegate gets it too)', conf.name);
+  }
   // Upstream parses mtu and never uses it; keep accepting it, refuse what it could not parse.
   if (c.mtu !== undefined && (typeof c.mtu !== 'number' || !Number.isInteger(c.mtu) || c.mtu < 0)) {
     throw configError('mtu', 'a non-negative integer (accepted for compatibility; unused)', c.mtu);

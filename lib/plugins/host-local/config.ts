@@ -4,7 +4,7 @@
 import { cniArgs, type CniEnv } from '../../cni/env.js';
 import type { Route } from '../../cni/result.js';
 import { configError, CniError, ErrorCode, InputError } from '../../cni/errors.js';
-import { isObject, type NetConf } from '../../cni/config.js';
+import { isObject, NETWORK_NAME_RE, type NetConf } from '../../cni/config.js';
 import { isLegacy } from '../../cni/version.js';
 import { formatIp, parseIp, parsePrefix, type IpAddr } from '../../ip.js';
 import { canonicalize, overlaps, type RangeSet, type RawRange } from './range.js';
@@ -22,8 +22,6 @@ export interface HostLocalConfig {
   /** Addresses asked for, in the order CNI_ARGS, args.cni.ips, runtimeConfig.ips. */
   requested: IpAddr[];
 }
-
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** An address, or an address with a prefix (CONVENTIONS' `ip[/prefix]`): only the address is requested. */
 function requested(v: unknown, field: string): IpAddr {
@@ -111,7 +109,7 @@ export function parseConfig(conf: NetConf, env: CniEnv): HostLocalConfig {
   if (!isObject(conf.ipam)) throw configError('ipam', 'an object (IPAM config missing)');
   const ipam = conf.ipam as Record<string, unknown>;
   const name = conf.name;
-  if (typeof name !== 'string' || !NAME_RE.test(name)) throw configError('name', 'a network name of letters, digits, _ . -', name);
+  if (typeof name !== 'string' || !NETWORK_NAME_RE.test(name)) throw configError('name', 'a network name of letters, digits, _ . -', name);
   const dataDir = ipam.dataDir ?? DEFAULT_DATA_DIR;
   if (typeof dataDir !== 'string' || !dataDir.startsWith('/')) throw configError('ipam.dataDir', 'an absolute path', dataDir);
   if (ipam.resolvConf !== undefined && typeof ipam.resolvConf !== 'string') throw configError('ipam.resolvConf', 'a file path', ipam.resolvConf);

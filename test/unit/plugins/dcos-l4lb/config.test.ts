@@ -88,8 +88,15 @@ test('mtu is accepted (upstream parses it and never uses it)', (t) => {
 });
 
 test('refused fields are named with what was expected (code 7)', (t) => {
-  t.deepEqual(refused(base({ name: undefined })), [7, 'name: expected a network name (the delegate gets it too), got undefined']);
-  t.deepEqual(refused(base({ name: '' })), [7, 'name: expected a network name (the delegate gets it too), got ""']);
+  const name = 'name: expected a network name of letters, digits, _ . - (the delegate gets it too), got';
+  t.deepEqual(refused(base({ name: undefined })), [7, `${name} undefined`]);
+  t.deepEqual(refused(base({ name: '' })), [7, `${name} ""`]);
+  // It names a directory of records (the reliability fuzzer's NUL made DEL fail on the path): no
+  // NUL, no `/`, no `..`, as the spec's network names.
+  t.deepEqual(refused(base({ name: 'a\u0000b' })), [7, `${name} "a\\u0000b"`]);
+  t.deepEqual(refused(base({ name: '../../etc' })), [7, `${name} "../../etc"`]);
+  t.deepEqual(refused(base({ name: '..' })), [7, `${name} ".."`]);
+  t.deepEqual(refused(base({ name: 'a/b' })), [7, `${name} "a/b"`]);
   t.deepEqual(refused(base({ delegate: undefined })), [7, 'delegate: expected the delegate network config (an object with "type"), got undefined']);
   t.deepEqual(refused(base({ delegate: [DELEGATE] })), [7, `delegate: expected the delegate network config (an object with "type"), got ${JSON.stringify([DELEGATE])}`]);
   t.deepEqual(refused(base({ delegate: { bridge: 'x' } })), [7, 'delegate.type: expected a string naming the delegate plugin, got undefined']);
