@@ -113,6 +113,10 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       made.catch(() => undefined); // settled below; the rule writes waiting on it fail with it
       const target = { network: cfg.name, containerId, ifname };
       let masqDone: Promise<void> | undefined;
+      // The IPAM starts on the next turn of the event loop: its first steps are synchronous JS
+      // (~0.3 ms: finding the plugin, decoding its config), which would otherwise run before the
+      // veth's request, prepared in microtasks, reaches the kernel.
+      const ipamDone = type ? new Promise(setImmediate).then(() => ipamAdd(ctx, type)) : Promise.resolve(undefined);
       // Once the IPAM has answered, the rule transactions that need only the addresses (the
       // masquerade, and through onAddresses a meta plugin's above, e.g. the port mapper's DNAT)
       // are checked and rendered on this thread while the kernel still makes the veth, and written
@@ -120,10 +124,6 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       // transaction holds for as long as it waits out an earlier deletion's RCU grace period (its
       // xt comment matches flush the destroy work). Each is undone before the release, after its
       // write has settled, so a rollback never races the rules it removes.
-      // The IPAM starts on the next turn of the event loop: its first steps are synchronous JS
-      // (~0.3 ms: finding the plugin, decoding its config), which would otherwise run before the
-      // veth's request, prepared in microtasks, reaches the kernel.
-      const ipamDone = type ? new Promise(setImmediate).then(() => ipamAdd(ctx, type)) : Promise.resolve(undefined);
       const allocating = ipamDone.then(async (ipam) => {
         if (type) rb.push('IPAM DEL', () => ipamRun(ctx, 'DEL', type));
         const ips = withGateways(cfg, ipam?.ips ?? []);
