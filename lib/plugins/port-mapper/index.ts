@@ -1,8 +1,9 @@
-// mesos-cni-port-mapper: a drop-in for Mesos' port-mapper CNI plugin. ADD runs the delegate, then
-// puts the container's DNAT rules in place in one iptables transaction per address family (undoing
-// the delegate if that fails); DEL removes the rules and runs the delegate's DEL, whose address
-// release waits for the rules (so a freed address never receives a mapped port); CHECK verifies
-// the rules and asks the delegate.
+// mesos-cni-port-mapper: a drop-in for Mesos' port-mapper CNI plugin. ADD runs the delegate and
+// puts the container's DNAT rules in place in one iptables transaction per address family (once
+// the delegate has answered, or, for an in-process delegate of ours, as soon as it says its
+// addresses), undoing the delegate if that fails; DEL removes the rules and runs the delegate's
+// DEL, whose address release waits for the rules (so a freed address never receives a mapped
+// port); CHECK verifies the rules and asks the delegate.
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { asCniError, CniError, codeFor, ErrorCode } from '../../cni/errors.js';
 import { stoutJson } from '../../cni/mesos.js';
