@@ -9,7 +9,7 @@ export const stats = {
   restores: 0,
   /** transactions re-planned after losing a shared-chain creation race */
   retries: 0,
-  /** transactions committed as part of a batch (group.ts) */
+  /** transactions committed as part of a batch (group.ts, and nf_tables writes in nft.ts) */
   grouped: 0,
   /** transactions run again alone after their batch failed */
   rerunAlone: 0,
@@ -19,4 +19,6 @@ export const stats = {
   nftDeletes: 0,
   /** transactions written over nf_tables netlink (nft_write.cc), no process */
   nftWrites: 0,
+  /** nfnetlink sockets opened (nft.ts): one per exchange running at once in a namespace, reused after */
+  nftSockets: 0,
 };

@@ -4,9 +4,6 @@
 // where a resident process's socket never closes and so never waits out the RCU grace period
 // that every deleting iptables-nft process pays on exit (~25 ms).
 #include <endian.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_tables_compat.h>
@@ -66,31 +63,6 @@ std::vector<std::string> Comments(const Attrs& rule) {
   return out;
 }
 
-// This thread at nice 19 for the guard's life, then back. Raising the priority again needs
-// CAP_SYS_NICE (or RLIMIT_NICE): when the restore fails, `retire` is set (the job's `poisoned`) and
-// the executor retires the thread, because a long-lane thread left at nice 19 would run every later
-// job slowly and pass nice 19 on to each child it spawns.
-class LowPriority {
- public:
-  explicit LowPriority(bool& retire) : retire_(retire), tid_(static_cast<id_t>(syscall(SYS_gettid))) {
-    errno = 0;
-    before_ = getpriority(PRIO_PROCESS, tid_);  // -1 is a valid nice: errno tells a failure
-    lowered_ = errno == 0 && before_ < kLow && setpriority(PRIO_PROCESS, tid_, kLow) == 0;
-  }
-  ~LowPriority() {
-    if (lowered_ && setpriority(PRIO_PROCESS, tid_, before_) != 0) retire_ = true;
-  }
-  LowPriority(const LowPriority&) = delete;
-  LowPriority& operator=(const LowPriority&) = delete;
-
- private:
-  static constexpr int kLow = 19;
-  bool& retire_;
-  id_t tid_;
-  int before_ = 0;
-  bool lowered_ = false;
-};
-
 struct ListedRule {
   double handle;  // kernel handles count up from 1 per table: exact in a double
   std::vector<std::string> comments;
@@ -109,14 +81,13 @@ class ListJob : public Job {
     for (auto& c : chains) out_.push_back({std::move(c)});
   }
   void Execute() override {
-    // A 1000-rule chain keeps the kernel busy ~5 ms on this thread, while the caller's other work
-    // (the delegate) goes on. On 2 cores, listings at normal priority slowed a concurrent
-    // main-thread + fs workload 2-3 times; at nice 19 they did not measurably: yield to everything.
-    LowPriority low(poisoned);
+    // A 1000-rule chain keeps the kernel busy ~6 ms (dumping every expression of every rule). At
+    // normal priority: its caller waits for it (the port mapper's DNAT write, a DEL), and at nice
+    // 19 it only came later on a busy host — ADD at the 500th container 6-7% slower (docs/library.md).
     std::vector<NlRequest> reqs;
     List(reqs);
   }
-  // Milliseconds at low priority: never in the quick lane, whose netlink round trips it would hold up.
+  // Milliseconds: never in the quick lane, whose netlink round trips it would hold up.
   bool LongRunning() const override { return true; }
   void List(std::vector<NlRequest>& reqs) {
     for (const auto& c : out_) {
