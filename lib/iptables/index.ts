@@ -2,7 +2,7 @@
 export type { Backend, IptablesOptions } from './backend.js';
 export { binary } from './backend.js';
 export { IptablesError } from './errors.js';
-export type { Op, SharedChain, Transaction } from './payload.js';
+export type { Op, SharedChain, TagIndexChange, Transaction } from './payload.js';
 export { checkTransaction, renderPayload } from './payload.js';
 export type { RestoreOptions, RestoreResult } from './restore.js';
 export { restore, ensureChain } from './restore.js';
@@ -18,6 +18,7 @@ export { readTagged, removeTagged, missing, describeRule, rulesTagged, tagsWithP
 export type { AddrType, CtState, Family, PortSpec, Protocol, Table } from './tokens.js';
 export { tokenize, quote, isComment } from './tokens.js';
 export { isNftBackend } from './nft.js';
+export { indexSet } from './tag-index.js';
 // IP sets (`ipset restore -exist` / `ipset save`): used by the overlay agent's MASQUERADE rule.
 export * as ipset from './ipset.js';
 export type { IpsetOp, SavedSet, IpsetEntry, SetType } from './ipset.js';

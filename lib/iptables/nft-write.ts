@@ -4,6 +4,7 @@
 import type { NativeNftOp, NativeNftWrite } from '../native/index.js';
 import { lowerArgs } from './nft-rule.js';
 import type { CheckedTransaction } from './payload.js';
+import { indexOps } from './tag-index.js';
 import { tokenize, type Family } from './tokens.js';
 
 /** One payload line (`-A CHAIN …`, `-I CHAIN [1] …`, `-D`, `-F`, `-X`) as an op. */
@@ -30,7 +31,8 @@ export function planNft(t: CheckedTransaction): Omit<NativeNftWrite, 'createShar
   const ops = lower(t.lines);
   const shared = t.shared.map((s) => ({ name: s.name, onCreate: lower(s.onCreate) }));
   if (!ops || shared.some((s) => s.onCreate === undefined)) return undefined;
-  return { family: t.family, table: t.table, own: [...t.own], shared: shared as NativeNftWrite['shared'], ops };
+  const index = t.index ? [indexOps(t.index.chain, t.index)] : [];
+  return { family: t.family, table: t.table, own: [...t.own], shared: shared as NativeNftWrite['shared'], ops, ...(index.length ? { index } : {}) };
 }
 
 /** Whether a plan matches ipsets by name (the addon then needs the namespace to look them up). */

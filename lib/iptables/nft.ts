@@ -12,6 +12,7 @@ import { isErrno, MesosCniError, native, NETLINK_NETFILTER, SpecError, type Nati
 import { binary, type Backend } from './backend.js';
 import { IptablesError } from './errors.js';
 import { stats } from './stats.js';
+import { indexKey, indexOps, indexSet } from './tag-index.js';
 import * as tok from './tokens.js';
 import type { Family, Table } from './tokens.js';
 
@@ -35,8 +36,8 @@ export function isNftBackend(family: Family, backend: Backend): Promise<boolean>
 // nfnetlink sockets per namespace, each kept while in use and closed after IDLE_MS without use
 // (off the event loop: the close is where the grace period is waited out). A socket serves one
 // exchange at a time, so a call that finds every socket of its namespace busy opens another: a
-// write must not wait behind a listing of a long chain (which runs at nice 19, and at 1000 rules
-// on a busy host took 20+ ms, holding the masquerade and DNAT writes of the same ADD behind it).
+// write must not wait behind a listing of a long chain (at 1000 rules on a busy host 20+ ms, which
+// held the masquerade write of the same ADD behind it).
 // A socket also keeps its namespace alive, so an idle one must not linger after a fake host is gone.
 const IDLE_MS = 5_000;
 interface Pooled {
@@ -90,25 +91,37 @@ export interface NftTagged {
   chains: Set<string>;
   /** Rules in them whose (first) comment is exactly the tag. */
   rules: NftRule[];
+  /** The tag index answered (it has no such tag): nothing was listed. */
+  indexed: boolean;
 }
 
-/** The rules of `chains` tagged exactly `tag`, and which of the chains exist. One round trip per chain. */
-export async function listTagged(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string): Promise<NftTagged> {
+/**
+ * The rules of `chains` tagged exactly `tag`, and which of the chains exist. One round trip per
+ * chain; with `index` (the chain whose tag index covers these chains, tag-index.ts), none when the
+ * index exists without the tag.
+ */
+export async function listTagged(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string, index?: string): Promise<NftTagged> {
   const spec = {
     family: tok.family(family, 'family'),
     table: tok.table(table, 'table'),
     chains: chains.map((c, i) => tok.chain(c, `chains[${i}]`)),
     tag: tok.comment(tag, 'tag'),
+    ...(index === undefined ? {} : { index: { set: indexSet(tok.chain(index, 'index')), key: indexKey(tag) } }),
   };
-  stats.nftLists++;
   const listed: NativeNftChain[] = await withSocket(ns, (h) => native.nftList(h, spec));
+  const indexed = listed.length > 0 && listed.every((c) => !c.listed);
+  if (indexed) stats.nftIndexHits++;
+  else stats.nftLists++;
   return {
     chains: new Set(listed.filter((c) => c.exists).map((c) => c.name)),
     rules: listed.flatMap((c) => c.rules.map((r) => ({ chain: c.name, handle: r.handle }))),
+    indexed,
   };
 }
 
 export interface DeleteOptions {
+  /** The tag index (of this chain) the deleted rules' tags leave, in the same transaction. */
+  index?: { chain: string; tags: readonly string[] };
   /**
    * The deletion may wait for another deletion on the same namespace, family and table, and go
    * in its transaction: up to SHARE_MS, or, given a promise, until that settles (the caller's
@@ -147,8 +160,9 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
       return { chain: tok.chain(r.chain, `rules[${i}].chain`), handle: r.handle };
     }),
     chains: chains.map((c, i) => tok.chain(c, `chains[${i}]`)),
+    ...(opts.index ? { index: [indexOps(tok.chain(opts.index.chain, 'index.chain'), { remove: opts.index.tags })] } : {}),
   };
-  if (rules.length === 0 && chains.length === 0) return;
+  if (rules.length === 0 && chains.length === 0 && !opts.index) return;
   const key = `${ns.dev}:${ns.ino}/${family}/${table}`;
   const waiting = held.get(key) ?? [];
   if (opts.share) {
@@ -177,7 +191,7 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
   if (company.length === 0) return commitDelete(ns, spec);
   const all = [spec, ...company.map((h) => h.spec)];
   try {
-    await commitDelete(ns, { ...spec, rules: all.flatMap((d) => d.rules), chains: all.flatMap((d) => d.chains) });
+    await commitDelete(ns, { ...spec, rules: all.flatMap((d) => d.rules), chains: all.flatMap((d) => d.chains), index: all.flatMap((d) => d.index ?? []) });
     for (const h of company) h.resolve();
   } catch {
     // Not taken apart by guessing: each deletion again alone, so each caller gets its own outcome.
@@ -201,13 +215,15 @@ async function commitDelete(ns: Netns, spec: NativeNftDelete): Promise<void> {
  * the listing and the commit, the transaction fails whole; it is listed again and retried.
  * Returns how many tagged rules there were.
  */
-export async function removeTaggedNft(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string, drop: readonly string[] = [], opts: DeleteOptions = {}): Promise<number> {
+export async function removeTaggedNft(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string, drop: readonly string[] = [], opts: Omit<DeleteOptions, 'index'> & { index?: string } = {}): Promise<number> {
   drop.forEach((c, i) => tok.chain(c, `drop[${i}]`));
+  const { index, ...rest } = opts;
   for (let attempt = 1; ; attempt++) {
-    const found = await listTagged(ns, family, table, [...new Set([...chains, ...drop])], tag);
+    const found = await listTagged(ns, family, table, [...new Set([...chains, ...drop])], tag, index);
+    if (found.indexed && !drop.some((c) => found.chains.has(c))) return 0; // the index: nothing tagged
     const rules = found.rules.filter((r) => !drop.includes(r.chain)); // a dropped chain takes its rules along
     try {
-      await deleteNft(ns, family, table, rules, drop.filter((c) => found.chains.has(c)), opts);
+      await deleteNft(ns, family, table, rules, drop.filter((c) => found.chains.has(c)), { ...rest, ...(index === undefined ? {} : { index: { chain: index, tags: [tag] } }) });
       return found.rules.length;
     } catch (e) {
       if (attempt >= 3 || !(e instanceof IptablesError && isErrno(e, 'ENOENT'))) throw e;
@@ -288,6 +304,7 @@ async function commitBatch(batch: Submitted[]): Promise<void> {
     // A shared chain named twice is looked for once; were one missing, the batch writes nothing.
     shared: [...new Map(batch.flatMap((w) => w.spec.shared).map((c) => [c.name, c])).values()],
     ops: batch.flatMap((w) => w.spec.ops),
+    index: batch.flatMap((w) => w.spec.index ?? []),
   };
   // Every member is still waiting, so its namespace is still open: use the first's.
   const r = await writeAlone(first.ns, merged, batch.some((w) => w.withSets)).catch(() => undefined);

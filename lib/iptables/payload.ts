@@ -41,6 +41,18 @@ export interface Transaction {
   /** Chains shared with others (see SharedChain). */
   shared?: SharedChain[];
   ops: Op[];
+  /**
+   * The tags whose rules this transaction adds to or removes from a chain's tag index (tag-index.ts;
+   * nf_tables only, where it is written in the same batch; iptables-restore has no sets, so there
+   * it is nothing). The index is created when this transaction creates that (shared) chain.
+   */
+  index?: TagIndexChange;
+}
+
+export interface TagIndexChange {
+  chain: string;
+  add?: string[];
+  remove?: string[];
 }
 
 /** A transaction with every name and rule validated and rendered to lines (without COMMIT). */
@@ -50,9 +62,10 @@ export interface CheckedTransaction {
   own: string[];
   shared: { name: string; onCreate: string[] }[];
   lines: string[];
+  index?: TagIndexChange;
 }
 
-const TX_KEYS = ['family', 'table', 'own', 'shared', 'ops'];
+const TX_KEYS = ['family', 'table', 'own', 'shared', 'ops', 'index'];
 
 /** A rendered command line: `-A CHAIN tok tok …` with quoting. */
 function line(cmd: string, chain: string, args: string[], field: string): string {
@@ -132,7 +145,14 @@ export function checkTransaction(tx: unknown): CheckedTransaction {
   );
   const ops = list(t['ops'], 'transaction.ops');
   const lines = ops.map((op, i) => renderOp(op, family, table, `transaction.ops[${i}]`));
-  return { family, table, own, shared, lines };
+  const index = t['index'] === undefined ? undefined : checkIndex(t['index'], table);
+  return { family, table, own, shared, lines, ...(index ? { index } : {}) };
+}
+
+function checkIndex(v: unknown, table: Table): TagIndexChange {
+  const o = tok.onlyKeys(v, 'transaction.index', ['chain', 'add', 'remove']);
+  const tags = (k: 'add' | 'remove') => list(o[k], `transaction.index.${k}`).map((c, i) => tok.comment(c, `transaction.index.${k}[${i}]`));
+  return { chain: tok.userChain(o['chain'], 'transaction.index.chain', table), add: tags('add'), remove: tags('remove') };
 }
 
 /**

@@ -15,6 +15,8 @@ export const stats = {
   rerunAlone: 0,
   /** chains listed over nf_tables netlink (nft.ts), no process */
   nftLists: 0,
+  /** tagged-rule lookups a chain's tag index answered without a listing (tag-index.ts) */
+  nftIndexHits: 0,
   /** delete transactions committed over nf_tables netlink (nft.ts), no process */
   nftDeletes: 0,
   /** transactions written over nf_tables netlink (nft_write.cc), no process */

@@ -26,6 +26,12 @@ export interface ReadOptions extends IptablesOptions {
    * A first ADD then reads one chain, not also a POSTROUTING that grows with every container.
    */
   gatedByFirst?: boolean;
+  /**
+   * The chain whose tag index covers `chains` (tag-index.ts): on nf_tables, a tag it does not hold
+   * has no rules, found without listing. Only for owners that write the index with every rule
+   * (Transaction.index, RemoveSpec.index).
+   */
+  index?: string;
 }
 
 function checked(family: Family, table: Table, chains: readonly string[], tag: string, drop: readonly string[] = []) {
@@ -42,7 +48,7 @@ function checked(family: Family, table: Table, chains: readonly string[], tag: s
 export async function readTagged(ns: Netns, family: Family, table: Table, chains: readonly string[], tag: string, opts: ReadOptions = {}): Promise<SavedRule[]> {
   const c = checked(family, table, chains, tag);
   if (await isNftBackend(c.family, resolveOptions(opts).backend)) {
-    if ((await listTagged(ns, c.family, c.table, chains, c.tag)).rules.length === 0) return [];
+    if ((await listTagged(ns, c.family, c.table, chains, c.tag, opts.index)).rules.length === 0) return [];
   }
   const read = (cs: readonly string[]) => saveChains(ns, c.family, c.table, cs, { ...opts, containing: c.tag }).then((s) => rulesTagged(s, c.tag, cs));
   if (!opts.gatedByFirst || chains.length < 2) return read(chains);
@@ -64,6 +70,8 @@ export interface RemoveSpec {
   known?: () => Promise<readonly Rule[]>;
   /** On nf_tables: the deletion may share the transaction of another one coming (nft.ts DeleteOptions). */
   share?: boolean | PromiseLike<unknown>;
+  /** The chain whose tag index the tag leaves in the same transaction (ReadOptions.index). */
+  index?: string;
 }
 
 /**
@@ -75,7 +83,7 @@ export interface RemoveSpec {
 export async function removeTagged(ns: Netns, family: Family, table: Table, spec: RemoveSpec, opts: IptablesOptions = {}): Promise<number> {
   const drop = spec.drop ?? [];
   const c = checked(family, table, spec.chains, spec.tag, drop);
-  if (await isNftBackend(c.family, resolveOptions(opts).backend)) return removeTaggedNft(ns, c.family, c.table, spec.chains, c.tag, drop, { share: spec.share });
+  if (await isNftBackend(c.family, resolveOptions(opts).backend)) return removeTaggedNft(ns, c.family, c.table, spec.chains, c.tag, drop, { share: spec.share, index: spec.index });
   const known = (await spec.known?.()) ?? [];
   if (known.length > 0) {
     // Rules in a dropped chain go with it (its declaration flushes it).

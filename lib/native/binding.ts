@@ -43,6 +43,8 @@ export interface NativeSpawnResult {
 export interface NativeNftChain {
   name: string;
   exists: boolean;
+  /** false: the tag index (spec.index) has no key for the tag, so no rule was listed. */
+  listed: boolean;
   /** `exprs`: NFTA_RULE_EXPRESSIONS as the kernel dumps it, when listed with `raw`. */
   rules: { handle: number; comments: string[]; exprs?: Buffer }[];
 }
@@ -71,6 +73,16 @@ export type NativeNftTarget =
   | { kind: 'DNAT' | 'SNAT'; addr: Uint8Array; ports?: { lo: number; hi: number } }
   | { kind: 'MASQUERADE'; random: boolean }
   | { kind: 'MARK'; value: number; mask: number };
+/**
+ * A tag index touched by a write or a delete (native/netlink/nft_index.h): its set, the chain
+ * whose creation in the same batch creates it, the 16-byte keys to add and to remove.
+ */
+export interface NativeNftIndex {
+  set: string;
+  createWith?: string;
+  add?: Buffer[];
+  remove?: Buffer[];
+}
 export type NativeNftOp =
   | { op: 'append' | 'insert' | 'delete'; rule: NativeNftRule }
   | { op: 'flush' | 'deleteChain'; chain: string };
@@ -83,6 +95,7 @@ export interface NativeNftWrite {
   own: string[];
   shared: { name: string; onCreate: NativeNftOp[] }[];
   ops: NativeNftOp[];
+  index?: NativeNftIndex[];
 }
 /**
  * errno 0: committed (or nothing to do: `committed` false). Otherwise the kernel (or the lookup
@@ -104,6 +117,7 @@ export interface NativeNftDelete {
   table: string;
   rules: { chain: string; handle: number }[];
   chains: string[];
+  index?: NativeNftIndex[];
 }
 /** errno 0: committed. Otherwise the kernel refused op `index` (rules first, then chains; -1: the batch). */
 export interface NativeNftReply {
@@ -124,8 +138,8 @@ export interface Binding {
   /** link.del answered at the RTM_DELLINK of `peerIndex` in `peerNetnsFd` (-1: home) or at the ACK, whichever first. */
   netlinkDelLinkEarly(h: NativeHandle, spec: object, peerNetnsFd: number, peerIndex: number): Promise<{ errno: number; extack?: string; early: boolean }>;
   netlinkClose(h: NativeHandle): void;
-  /** With `tag`, only the rules whose first comment is exactly `tag`. */
-  nftList(h: NativeHandle, spec: { family: 4 | 6; table: string; chains: string[]; tag?: string; raw?: boolean }): Promise<NativeNftChain[]>;
+  /** With `tag`, only the rules whose first comment is exactly `tag`; with `index`, none listed when its set exists without `key`. */
+  nftList(h: NativeHandle, spec: { family: 4 | 6; table: string; chains: string[]; tag?: string; raw?: boolean; index?: { set: string; key: Buffer } }): Promise<NativeNftChain[]>;
   /** `netnsFd`: the namespace whose ipsets `set` matches name (-1: none needed). */
   nftWrite(h: NativeHandle, spec: NativeNftWrite, netnsFd: number): Promise<NativeNftWriteReply>;
   nftDelete(h: NativeHandle, spec: NativeNftDelete): Promise<NativeNftReply>;

@@ -4,7 +4,7 @@ import { fromNative } from './errors.js';
 
 export * from './errors.js';
 export { NETLINK_ROUTE, NETLINK_NETFILTER } from './binding.js';
-export type { NativeHandle, NativeNftChain, NativeNftDelete, NativeNftMatch, NativeNftOp, NativeNftPorts, NativeNftReply, NativeNftRule, NativeNftTarget, NativeNftWrite, NativeNftWriteReply, NativeNetnsRef, NativeOp, NativeReply, NativeSpawnRequest, NativeSpawnResult } from './binding.js';
+export type { NativeHandle, NativeNftChain, NativeNftDelete, NativeNftIndex, NativeNftMatch, NativeNftOp, NativeNftPorts, NativeNftReply, NativeNftRule, NativeNftTarget, NativeNftWrite, NativeNftWriteReply, NativeNetnsRef, NativeOp, NativeReply, NativeSpawnRequest, NativeSpawnResult } from './binding.js';
 
 type AsyncKeys = { [K in keyof Binding]: ReturnType<Binding[K]> extends Promise<unknown> ? K : never }[keyof Binding];
 

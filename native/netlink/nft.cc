@@ -15,6 +15,7 @@
 #include "js.h"
 #include "netlink/handle.h"
 #include "netlink/message.h"
+#include "netlink/nft_index.h"
 #include "netlink/nft_msg.h"
 #include "registry.h"
 
@@ -71,13 +72,16 @@ struct ListedRule {
 struct ListedChain {
   std::string name;
   bool exists = false;
+  bool listed = true;  // false: the tag index says the tag has no rules, so nothing was dumped
   std::vector<ListedRule> rules;
 };
 
 class ListJob : public Job {
  public:
-  ListJob(SocketRef s, uint8_t family, std::string table, std::vector<std::string> chains, bool filter, std::string tag, bool raw)
-      : sock_(std::move(s)), family_(family), table_(std::move(table)), filter_(filter), tag_(std::move(tag)), raw_(raw) {
+  ListJob(SocketRef s, uint8_t family, std::string table, std::vector<std::string> chains, bool filter, std::string tag, bool raw,
+          std::string index_set, IndexKey index_key)
+      : sock_(std::move(s)), family_(family), table_(std::move(table)), filter_(filter), tag_(std::move(tag)), raw_(raw),
+        index_set_(std::move(index_set)), index_key_(std::move(index_key)) {
     for (auto& c : chains) out_.push_back({std::move(c)});
   }
   void Execute() override {
@@ -89,12 +93,39 @@ class ListJob : public Job {
   }
   // Milliseconds: never in the quick lane, whose netlink round trips it would hold up.
   bool LongRunning() const override { return true; }
+  // With an index: the set and the tag's key asked first; a set that exists without the key means
+  // no rules of the tag, and only the chains' existence is asked.
+  bool Indexed() {
+    if (index_set_.empty()) return false;
+    std::vector<NlRequest> reqs;  // NlRequest moves only: no initializer list
+    reqs.push_back(GetSetReq(family_, table_, index_set_));
+    reqs.push_back(GetElemReq(family_, table_, index_set_, index_key_));
+    sock_->Transact(reqs, failure);
+    if (failure.err) return false;
+    if (reqs[0].err != 0) return reqs[0].err == ENOENT ? false : (failure.Set(reqs[0].err, "get set " + index_set_, reqs[0].extack), false);
+    if (reqs[1].err == 0) return false;  // the tag has rules: list them
+    if (reqs[1].err != ENOENT) return failure.Set(reqs[1].err, "get element of set " + index_set_, reqs[1].extack), false;
+    std::vector<NlRequest> gets;
+    for (const auto& c : out_) gets.push_back(GetChainReq(c.name));
+    sock_->Transact(gets, failure);
+    if (failure.err) return true;
+    for (size_t i = 0; i < out_.size(); ++i) {
+      if (gets[i].err != 0 && gets[i].err != ENOENT) return failure.Set(gets[i].err, "get chain " + out_[i].name, gets[i].extack), true;
+      out_[i].exists = gets[i].err == 0;
+      out_[i].listed = false;
+    }
+    return true;
+  }
+  NlRequest GetChainReq(const std::string& chain) {
+    Msg get = NftMsg(NftType(NFT_MSG_GETCHAIN), NLM_F_REQUEST | NLM_F_ACK, family_);
+    get.PutStr(NFTA_CHAIN_TABLE, table_);
+    get.PutStr(NFTA_CHAIN_NAME, chain);
+    return NftReq(std::move(get));
+  }
   void List(std::vector<NlRequest>& reqs) {
+    if (Indexed() || failure.err) return;
     for (const auto& c : out_) {
-      Msg get = NftMsg(NftType(NFT_MSG_GETCHAIN), NLM_F_REQUEST | NLM_F_ACK, family_);
-      get.PutStr(NFTA_CHAIN_TABLE, table_);
-      get.PutStr(NFTA_CHAIN_NAME, c.name);
-      reqs.push_back(NftReq(std::move(get)));
+      reqs.push_back(GetChainReq(c.name));
       Msg dump = NftMsg(NftType(NFT_MSG_GETRULE), NLM_F_REQUEST | NLM_F_DUMP, family_);
       dump.PutStr(NFTA_RULE_TABLE, table_);
       dump.PutStr(NFTA_RULE_CHAIN, c.name);
@@ -131,6 +162,7 @@ class ListJob : public Job {
       Napi::Object c = Napi::Object::New(env);
       c.Set("name", out_[i].name);
       c.Set("exists", out_[i].exists);
+      c.Set("listed", out_[i].listed);
       Napi::Array rules = Napi::Array::New(env, out_[i].rules.size());
       for (size_t j = 0; j < out_[i].rules.size(); ++j) {
         Napi::Object r = Napi::Object::New(env);
@@ -154,13 +186,28 @@ class ListJob : public Job {
   bool filter_;      // keep only rules whose first comment is tag_: a 1000-rule chain would
   std::string tag_;  // otherwise cost the main thread ~2 ms of objects for the few it wants
   bool raw_;
+  std::string index_set_;  // empty: no index
+  IndexKey index_key_;
   std::vector<ListedChain> out_;
 };
 
 class DeleteJob : public Job {
  public:
-  DeleteJob(SocketRef s, std::vector<NlRequest> ops) : sock_(std::move(s)), ops_(std::move(ops)) {}
-  void Execute() override { refused_ = CommitNft(*sock_, std::move(ops_), failure); }
+  DeleteJob(SocketRef s, std::vector<NlRequest> ops, uint8_t family, std::string table, std::vector<IndexOps> index)
+      : sock_(std::move(s)), ops_(std::move(ops)), family_(family), table_(std::move(table)), index_(std::move(index)) {}
+  void Execute() override {
+    // The tags' index keys go in the same batch as their rules, those that are there (a delete of
+    // an absent element would fail the batch).
+    IndexProbe p = ProbeIndex(*sock_, family_, table_, index_, failure);
+    if (failure.err) return;
+    for (size_t i = 0; i < index_.size(); ++i) {
+      for (size_t j = 0; j < index_[i].remove.size(); ++j) {
+        if (p.present[i][j]) ops_.push_back(ElemReq(false, family_, table_, index_[i].set, index_[i].remove[j]));
+      }
+    }
+    if (ops_.empty()) return;  // only index keys to delete, and none there
+    refused_ = CommitNft(*sock_, std::move(ops_), failure);
+  }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("errno", refused_.err);
@@ -172,12 +219,17 @@ class DeleteJob : public Job {
  private:
   SocketRef sock_;
   std::vector<NlRequest> ops_;
+  uint8_t family_;
+  std::string table_;
+  std::vector<IndexOps> index_;
   NftRefusal refused_;  // the first op the kernel refused; err 0: committed
 };
 
-// nftList(handle, {family: 4|6, table, chains, tag?, raw?}): Promise<{name, exists, rules: {handle, comments, exprs?}[]}[]>
+// nftList(handle, {family: 4|6, table, chains, tag?, raw?, index?: {set, key}}):
+// Promise<{name, exists, listed, rules: {handle, comments, exprs?}[]}[]>
 // With `tag`, only the rules whose first comment is exactly that; with `raw`, each rule's
-// expressions as the kernel dumps them (tests compare them byte for byte).
+// expressions as the kernel dumps them (tests compare them byte for byte); with `index`, nothing is
+// dumped when the set exists without the key (`listed` false).
 Napi::Value List(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SocketRef sock = OpenSocket(env, info[0], NETLINK_NETFILTER, "nftList");
@@ -185,12 +237,20 @@ Napi::Value List(const Napi::CallbackInfo& info) {
   std::vector<std::string> chains;
   Napi::Array a = Obj(spec, "chains").As<Napi::Array>();
   for (uint32_t i = 0; i < a.Length(); ++i) chains.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  std::string index_set;
+  IndexKey index_key;
+  if (Has(spec, "index")) {
+    Napi::Object idx = Obj(spec, "index");
+    index_set = Str(idx, "set");
+    index_key = Bytes(idx, "key");
+  }
   return Submit(env, std::make_unique<ListJob>(std::move(sock), NfFamily(spec), Str(spec, "table"), std::move(chains),
-                                               Has(spec, "tag"), Str(spec, "tag"), Bool(spec, "raw")));
+                                               Has(spec, "tag"), Str(spec, "tag"), Bool(spec, "raw"), std::move(index_set), std::move(index_key)));
 }
 
-// nftDelete(handle, {family, table, rules: {chain, handle}[], chains: string[]}): one transaction
-// deleting the rules, then the chains (which must be unreferenced by then).
+// nftDelete(handle, {family, table, rules: {chain, handle}[], chains: string[], index?}): one
+// transaction deleting the rules, then the chains (which must be unreferenced by then), and the
+// index keys `index[].remove` that are in their sets.
 // Promise<{errno, index, extack?}>: index of the refused op (rules first, then chains), -1 = none.
 Napi::Value Delete(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -216,7 +276,7 @@ Napi::Value Delete(const Napi::CallbackInfo& info) {
     m.PutStr(NFTA_CHAIN_NAME, chains.Get(i).As<Napi::String>().Utf8Value());
     ops.push_back(NftReq(std::move(m), false, true));
   }
-  return Submit(env, std::make_unique<DeleteJob>(std::move(sock), std::move(ops)));
+  return Submit(env, std::make_unique<DeleteJob>(std::move(sock), std::move(ops), family, table, ReadIndexOps(spec)));
 }
 
 ExportFn e1("nftList", List);

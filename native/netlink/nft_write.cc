@@ -14,6 +14,7 @@
 #include "executor.h"
 #include "js.h"
 #include "netlink/handle.h"
+#include "netlink/nft_index.h"
 #include "netlink/nft_msg.h"
 #include "netlink/nft_rule.h"
 #include "registry.h"
@@ -95,12 +96,15 @@ class WriteJob : public Job {
     }
     Napi::Array ops = Obj(spec, "ops").As<Napi::Array>();
     for (uint32_t i = 0; i < ops.Length(); ++i) ops_.push_back(ReadOp(ops.Get(i).As<Napi::Object>()));
+    index_ = ReadIndexOps(spec);
   }
 
   void Execute() override {
     failure.kind = "netlink";
     if (!ResolveSets()) return;
     if (!Probe()) return;
+    index_probe_ = ProbeIndex(*sock_, family_, table_, index_, failure);
+    if (failure.err) return;
     for (const Shared& s : shared_) {
       if (!exists_.count(s.name)) missing_.push_back(s.name);
     }
@@ -225,9 +229,30 @@ class WriteJob : public Job {
     return true;
   }
 
-  void Add(Msg m, int item, std::string what) {
-    batch_.push_back(NftReq(std::move(m), false, true));
+  void Add(Msg m, int item, std::string what) { AddReq(NftReq(std::move(m), false, true), item, std::move(what)); }
+  void AddReq(NlRequest r, int item, std::string what) {
+    batch_.push_back(std::move(r));
     items_.push_back({item, std::move(what)});
+  }
+
+  // The tag indexes' elements, after the rules they describe: a set that does not exist is
+  // created only with its chain (an empty chain: the index is complete from the start); a set
+  // that does not exist otherwise (a chain older than the index) is left alone, and its readers
+  // keep listing the chains.
+  void PutIndex(const std::set<std::string>& created) {
+    for (size_t i = 0; i < index_.size(); ++i) {
+      const IndexOps& x = index_[i];
+      bool exists = index_probe_.set_exists[i];
+      if (!exists && created.count(x.create_with)) {
+        AddReq(NewSetReq(family_, table_, x.set), -1, "create set " + x.set);
+        exists = true;
+      }
+      if (!exists) continue;
+      for (const IndexKey& k : x.add) AddReq(ElemReq(true, family_, table_, x.set, k), -1, "add to set " + x.set);
+      for (size_t j = 0; j < x.remove.size(); ++j) {
+        if (index_probe_.present[i][j]) AddReq(ElemReq(false, family_, table_, x.set, x.remove[j]), -1, "delete from set " + x.set);
+      }
+    }
   }
 
   void EnsureBuiltin(const std::string& chain, int item) {
@@ -319,10 +344,12 @@ class WriteJob : public Job {
       exists_.insert(c);
       ++item;
     }
+    std::set<std::string> created;
     for (const Shared& s : shared_) {
       if (exists_.count(s.name)) continue;
       NewChain(s.name, item++);
       exists_.insert(s.name);
+      created.insert(s.name);
       for (const Op& op : s.on_create) {
         PutOp(op, item++);
         if (errno_) return;
@@ -332,6 +359,7 @@ class WriteJob : public Job {
       PutOp(op, item++);
       if (errno_) return;
     }
+    PutIndex(created);
   }
 
   void Commit() {
@@ -355,6 +383,8 @@ class WriteJob : public Job {
   std::vector<std::string> own_;
   std::vector<Shared> shared_;
   std::vector<Op> ops_;
+  std::vector<IndexOps> index_;
+  IndexProbe index_probe_;
   std::set<std::string> exists_;
   std::map<std::string, std::vector<std::pair<uint64_t, std::string>>> rules_;
   std::vector<NlRequest> batch_;
