@@ -13,7 +13,7 @@ import { jumps, tag, type FamilyRules } from './rules.js';
  * happen, and a first ADD does not read a POSTROUTING that grows with every container.
  */
 export function readTagged(host: Netns, family: 4 | 6, chain: string, containerId: string): Promise<SavedRule[]> {
-  return readRules(host, family, 'nat', [chain, 'POSTROUTING'], tag(containerId), { gatedByFirst: true });
+  return readRules(host, family, 'nat', [chain, 'POSTROUTING'], tag(containerId), { gatedByFirst: true, index: chain });
 }
 
 const key = (chain: string, args: readonly string[]) => JSON.stringify([chain, ...args]);
@@ -43,7 +43,9 @@ export async function install(host: Netns, chain: string, containerId: string, r
     ...rules.postrouting.map((rule): Op => ({ op: 'insert', rule, position: 1 })),
   ];
   const onCreate = jumps(chain, family).map((rule): Op => ({ op: 'append', rule }));
-  await restore(host, { family, table: 'nat', shared: [{ name: chain, onCreate }], ops }, { after });
+  // The chain's tag index gets the tag in the same transaction (tag-index.ts: a first ADD then
+  // finds no stale rule without listing a chain that grows with every container).
+  await restore(host, { family, table: 'nat', shared: [{ name: chain, onCreate }], ops, index: { chain, add: [tag(containerId)] } }, { after });
   return true;
 }
 
@@ -62,6 +64,7 @@ export async function remove(host: Netns, chain: string, containerId: string, kn
       tag: tag(containerId),
       known: async () => (exact ? [...exact.chain, ...exact.postrouting] : []),
       share,
+      index: chain,
     });
   };
   const [v4, v6] = await allSettledOrThrow([one(4), one(6)] as const);

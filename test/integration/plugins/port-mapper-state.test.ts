@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { namespaces, nsExec, rootTest, uniq } from '../../helpers/fixture.js';
 import { ourBinDir } from '../../helpers/cni.js';
 import { CHAIN, mockConf, mockDelegate, natRules, runPm } from './port-mapper-mock.js';
+import { indexSet } from '../../../lib/iptables/index.js';
 
 const DNAT = (id: string, host: number, ip: string, port: number, dev = 'mesos-cni0') =>
   `-A ${CHAIN} ! -i ${dev} -p tcp -m tcp --dport ${host} -m comment --comment "container_id: ${id}" -j DNAT --to-destination ${ip}:${port}`;
@@ -57,6 +58,29 @@ rootTest('repeated ADD adds nothing; ADD with a new address swaps the rules in o
   const calls = await mock.calls();
   t.deepEqual(calls.slice(-2), [`DEL c-7 ${ctr!.path} noargs`, 'DEL c-7 none noargs'], 'DEL without CNI_NETNS forwards none');
   t.notRegex(await mock.natAtDel('c-7'), /container_id/, 'rules were gone before the delegate DEL ran');
+});
+
+rootTest('the tag index of the chain holds exactly the containers with rules: ADD puts one in with its rules, a new address keeps it, DEL takes it out', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'pms');
+  const mock = await mockDelegate(t);
+  const conf = mockConf();
+  const count = async () => {
+    const out = await nsExec(host!, ['/usr/sbin/nft', '-j', 'list', 'set', 'ip', 'nat', indexSet(CHAIN)]);
+    const set = (JSON.parse(out) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find((o) => o.set)!.set!;
+    return (set.elem ?? []).length;
+  };
+  const call = (command: 'ADD' | 'DEL', id: string) => runPm(host!, conf, { command, id, netns: ctr!.path, path: mock.dir });
+  t.is((await call('ADD', 'c-1')).exitCode, 0);
+  t.is((await call('ADD', 'c-2')).exitCode, 0);
+  t.is(await count(), 2);
+  await mock.setIp('c-2', '10.0.0.72/24');
+  t.is((await call('ADD', 'c-2')).exitCode, 0, 'a repeated ADD finds its old rules through the index and swaps them');
+  t.deepEqual(await natRules(host!, CHAIN), [`-N ${CHAIN}`, DNAT('c-1', 8080, '10.0.0.1', 80), DNAT('c-2', 8080, '10.0.0.72', 80)]);
+  t.is(await count(), 2);
+  t.is((await call('DEL', 'c-1')).exitCode, 0);
+  t.is(await count(), 1);
+  t.is((await call('DEL', 'c-2')).exitCode, 0);
+  t.is(await count(), 0);
 });
 
 rootTest('DEL succeeds when the chain and its jumps are gone; the chain and jumps survive DEL otherwise', async (t) => {
