@@ -274,21 +274,21 @@ const submitted = new Map<string, Submitted[]>();
 const chainsOf = (w: NativeNftWrite) => new Set([...w.own, ...w.shared.map((c) => c.name), ...w.ops.map((o) => ('rule' in o ? o.rule.chain : o.chain))]);
 
 /**
- * In submission order, as few batches as keep every transaction's meaning: a transaction's own
- * chains (declared: created, or flushed) are touched by no other in its batch, or the flush would
- * take the other's rules along where, one after the other, it would not.
+ * Consecutive runs of the submission order, as long as they keep every transaction's meaning. A
+ * batch declares (creates, or flushes) every member's own chains before any member's ops, so a
+ * transaction whose own chain an earlier member of the batch touches starts the next batch: one
+ * after the other, its flush would come after that member's rules, and take them along. (Touching
+ * an earlier member's own chain is fine: that flush comes first either way.) A transaction joins
+ * only the last batch, never an earlier one, which would commit it ahead of one submitted before it.
  */
 function batches(queue: readonly Submitted[]): Submitted[][] {
-  const out: { members: Submitted[]; own: Set<string>; touched: Set<string> }[] = [];
+  const out: { members: Submitted[]; touched: Set<string> }[] = [];
   for (const w of queue) {
-    const touched = chainsOf(w.spec);
-    const fits = (b: (typeof out)[number]) => w.spec.own.every((c) => !b.touched.has(c)) && [...touched].every((c) => !b.own.has(c));
-    const b = out.find(fits);
-    if (!b) out.push({ members: [w], own: new Set(w.spec.own), touched });
+    const b = out.at(-1);
+    if (!b || w.spec.own.some((c) => b.touched.has(c))) out.push({ members: [w], touched: chainsOf(w.spec) });
     else {
       b.members.push(w);
-      w.spec.own.forEach((c) => b.own.add(c));
-      touched.forEach((c) => b.touched.add(c));
+      chainsOf(w.spec).forEach((c) => b.touched.add(c));
     }
   }
   return out.map((b) => b.members);

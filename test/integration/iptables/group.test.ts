@@ -72,20 +72,23 @@ rootTest.serial('nft: a bad transaction in a batch fails alone, the rest land', 
   t.false(text.includes('NO-SUCH-CHAIN'));
 });
 
-rootTest.serial('nft: a transaction declaring a chain another one submitted with it uses is not batched with it (the flush keeps its order)', async (t) => {
+rootTest.serial('nft: batches keep the submission order where a declaration (a flush) is involved', async (t) => {
   const [h] = await namespaces(t, 1);
   const before = { ...iptables.stats };
   const rule = (comment: string) => ({ op: 'append', rule: { chain: 'GRP-SAME', comment, target: { kind: 'RETURN' } } }) as const;
-  // One after the other, the second declaration flushes the first's rule: so it must be here too.
+  // One after the other: A declares the chain, B appends, C declares it again (flushing A's and
+  // B's rules), D appends: 'second' and 'third' are left. D must not go before C.
   await Promise.all([
     iptables.restore(h!.ns, { table: 'nat', own: ['GRP-SAME'], ops: [rule('first')] }, { backend: 'nft' }),
+    iptables.restore(h!.ns, { table: 'nat', ops: [rule('b')] }, { backend: 'nft' }),
     iptables.restore(h!.ns, { table: 'nat', own: ['GRP-SAME'], ops: [rule('second')] }, { backend: 'nft' }),
+    iptables.restore(h!.ns, { table: 'nat', ops: [rule('third')] }, { backend: 'nft' }),
     iptables.restore(h!.ns, own(1), { backend: 'nft' }),
   ]);
-  t.is(iptables.stats.nftWrites - before.nftWrites, 2, 'the first with the unrelated one, then the second');
+  t.is(iptables.stats.nftWrites - before.nftWrites, 2, 'A with B; C with D and the unrelated one');
   const text = await saveText(h!.ns, 4, 'nat', 'nft');
-  t.false(text.includes('"first"'));
-  t.true(text.includes('-A GRP-SAME -m comment --comment second -j RETURN'));
+  const inChain = text.split('\n').filter((l) => l.startsWith('-A GRP-SAME'));
+  t.deepEqual(inChain, ['-A GRP-SAME -m comment --comment second -j RETURN', '-A GRP-SAME -m comment --comment third -j RETURN']);
   t.true(text.includes('-A GRP-1 -m comment --comment "grp 1" -j RETURN'));
 });
 
