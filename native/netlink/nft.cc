@@ -94,25 +94,23 @@ class ListJob : public Job {
   }
   // Milliseconds: never in the quick lane, whose netlink round trips it would hold up.
   bool LongRunning() const override { return true; }
-  // With an index: the set and the tag's key asked first; a set that exists without the key means
-  // no rules of the tag, and only the chains' existence is asked.
+  // With an index: the set, the tag's key and the chains asked in one exchange; a set that exists
+  // without the key means no rules of the tag, and the chains' existence is all there is to say.
   bool Indexed() {
     if (index_set_.empty()) return false;
     std::vector<NlRequest> reqs;  // NlRequest moves only: no initializer list
     reqs.push_back(GetSetReq(family_, table_, index_set_));
     reqs.push_back(GetElemReq(family_, table_, index_set_, index_key_));
+    for (const auto& c : out_) reqs.push_back(GetChainReq(c.name));
     sock_->Transact(reqs, failure);
     if (failure.err) return false;
     if (reqs[0].err != 0) return reqs[0].err == ENOENT ? false : (failure.Set(reqs[0].err, "get set " + index_set_, reqs[0].extack), false);
     if (reqs[1].err == 0) return false;  // the tag has rules: list them
     if (reqs[1].err != ENOENT) return failure.Set(reqs[1].err, "get element of set " + index_set_, reqs[1].extack), false;
-    std::vector<NlRequest> gets;
-    for (const auto& c : out_) gets.push_back(GetChainReq(c.name));
-    sock_->Transact(gets, failure);
-    if (failure.err) return true;
     for (size_t i = 0; i < out_.size(); ++i) {
-      if (gets[i].err != 0 && gets[i].err != ENOENT) return failure.Set(gets[i].err, "get chain " + out_[i].name, gets[i].extack), true;
-      out_[i].exists = gets[i].err == 0;
+      const NlRequest& get = reqs[2 + i];
+      if (get.err != 0 && get.err != ENOENT) return failure.Set(get.err, "get chain " + out_[i].name, get.extack), true;
+      out_[i].exists = get.err == 0;
       out_[i].listed = false;
     }
     return true;
