@@ -219,8 +219,10 @@ export async function removeTaggedNft(ns: Netns, family: Family, table: Table, c
   drop.forEach((c, i) => tok.chain(c, `drop[${i}]`));
   const { index, ...rest } = opts;
   for (let attempt = 1; ; attempt++) {
-    const found = await listTagged(ns, family, table, [...new Set([...chains, ...drop])], tag, index);
-    if (found.indexed && !drop.some((c) => found.chains.has(c))) return 0; // the index: nothing tagged
+    // Always listed: a removal does not trust the index (a writer on another path, an
+    // iptables-restore wrapper earlier in another process's PATH, would not have kept it), so no
+    // rule is ever left behind by it; the index only loses the tag, in the same transaction.
+    const found = await listTagged(ns, family, table, [...new Set([...chains, ...drop])], tag);
     const rules = found.rules.filter((r) => !drop.includes(r.chain)); // a dropped chain takes its rules along
     try {
       await deleteNft(ns, family, table, rules, drop.filter((c) => found.chains.has(c)), { ...rest, ...(index === undefined ? {} : { index: { chain: index, tags: [tag] } }) });

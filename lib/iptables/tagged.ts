@@ -70,7 +70,7 @@ export interface RemoveSpec {
   known?: () => Promise<readonly Rule[]>;
   /** On nf_tables: the deletion may share the transaction of another one coming (nft.ts DeleteOptions). */
   share?: boolean | PromiseLike<unknown>;
-  /** The chain whose tag index the tag leaves in the same transaction (ReadOptions.index). */
+  /** The chain whose tag index the tag leaves in the same transaction (ReadOptions.index; the chains are listed all the same). */
   index?: string;
 }
 
