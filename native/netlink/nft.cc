@@ -1,9 +1,9 @@
 // nf_tables over nfnetlink, just what finding and removing tagged rules needs: list a chain's
 // rules with their handles and comments (unless the chains' tag index says the tag has none,
 // nft_index.h), and delete rules (by handle), chains and index keys in one transaction. The
-// rules stay iptables-nft's: they are written by iptables-restore, and only read and deleted here,
-// where a resident process's socket never closes and so never waits out the RCU grace period
-// that every deleting iptables-nft process pays on exit (~25 ms).
+// rules stay iptables-nft's (nft_write.cc writes them as it does), read and deleted here where a
+// resident process's socket never closes and so never waits out the RCU grace period that every
+// deleting iptables-nft process pays on exit (~25 ms).
 #include <endian.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
