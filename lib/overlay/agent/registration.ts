@@ -48,6 +48,11 @@ export class Registration {
   readonly overlays = new Map<string, AgentOverlayInfo>();
   #cancel: (() => void) | undefined;
   #closed = false;
+  // The master term (one per detection): an overlay list or an acknowledgement asked for in an
+  // earlier term arrives late, and counting it would spend an attempt of the new term (seen under
+  // load: a report sent while the old master was gone, acknowledged by the new one after its
+  // detection reset the attempts, left them at 2 after one configuration).
+  #term = 0;
 
   constructor(
     readonly max: number,
@@ -56,6 +61,7 @@ export class Registration {
 
   /** A (new) leading master was detected: reset the attempts and register with it. */
   detected(): void {
+    this.#term++;
     this.configAttempts = 0;
     this.state = 'REGISTERING';
     this.d.changed?.();
@@ -75,8 +81,12 @@ export class Registration {
     this.#cancel?.();
     this.#cancel = undefined;
     if (this.#closed || this.state === 'REGISTERED') return;
+    const term = this.#term;
     this.d.register().then(
-      (overlays) => this.update(overlays),
+      (overlays) => {
+        if (term === this.#term) this.update(overlays);
+        else this.d.dropped?.('overlays');
+      },
       (e: Error) => this.d.log.warn({ err: e.message }, 'registration not sent'),
     );
     const bound = Math.min(maxBackoffMs, MAX_BACKOFF_MS);
@@ -141,8 +151,12 @@ export class Registration {
 
   #report(): void {
     if (this.state !== 'REGISTERING' || this.#closed) return;
+    const term = this.#term;
     this.d.report([...this.overlays.values()]).then(
-      () => this.acknowledged(),
+      () => {
+        if (term === this.#term) this.acknowledged();
+        else this.d.dropped?.('ack');
+      },
       (e: Error) => this.d.log.warn({ err: e.message }, 'overlay states not reported (the next registration retries)'),
     );
   }

@@ -148,6 +148,40 @@ test('a new master (detected) resets the attempts and re-registers; OK overlays 
   t.is(h.reg.state, 'REGISTERED');
 });
 
+test('an acknowledgement or an overlay list asked for before a new master was detected does not count in its term', async (t) => {
+  const { h } = harness({ max: 1 });
+  // Reports are acknowledged only when the test says so.
+  const acks: (() => void)[] = [];
+  (h.reg.d as { report: (o: AgentOverlayInfo[]) => Promise<void> }).report = (overlays) => {
+    h.reports.push(overlays);
+    return new Promise<void>((resolve) => acks.push(resolve));
+  };
+  h.reg.detected();
+  await tick();
+  t.is(h.reports.length, 1, 'a report of the first term is in flight');
+  h.reg.detected(); // a new master: attempts reset, registration again
+  await tick();
+  t.is(h.reports.length, 2);
+  acks[0]!(); // the first term's acknowledgement arrives late
+  await tick();
+  t.is(h.reg.configAttempts, 0, 'not counted in the new term');
+  t.is(h.reg.state, 'REGISTERING');
+  acks[1]!();
+  await tick();
+  t.is(h.reg.configAttempts, 1);
+  t.is(h.reg.state, 'REGISTERED');
+  t.deepEqual(h.dropped, ['ack']);
+  // An overlay list of a registration sent in an earlier term is dropped too.
+  let answer!: (o: AgentOverlayInfo[]) => void;
+  (h.reg.d as { register: () => Promise<AgentOverlayInfo[]> }).register = () => new Promise((resolve) => (answer = resolve));
+  h.reg.exited();
+  const late = answer;
+  h.reg.detected();
+  late([ov('mz-overlay')]);
+  await tick();
+  t.deepEqual(h.dropped, ['ack', 'overlays']);
+});
+
 test('the master exiting keeps the attempts and registers again; an overlay list while REGISTERED is ignored', async (t) => {
   const { h } = harness({ max: 5, overlays: [ov('a')], fail: new Set(['a']) });
   h.reg.detected();
