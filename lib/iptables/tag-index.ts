@@ -5,10 +5,10 @@
 // one hash lookup instead of a listing whose cost grows with the chain (the kernel fills every
 // expression of every rule: ~6 ms for 1000 rules, on every port-mapper ADD of a busy host). A chain
 // made before the index existed has none, and its readers keep listing. Removals always list
-// (tagged.ts): the index can only make a reader miss rules some other path wrote without it, and
-// for a removal that would leave them behind. iptables-nft ignores the
-// set (-S, -save and -restore --noflush read and write the table as before); legacy iptables has no
-// sets, and there the index is not used at all.
+// (nft.ts): the index can only make a reader miss rules some other path wrote without it, and for
+// a removal that would leave them behind. iptables-nft ignores the set (-S, -save and -restore
+// --noflush read and write the table as before); legacy iptables has no sets, and there the index
+// is not used at all.
 import { createHash } from 'node:crypto';
 import type { NativeNftIndex } from '../native/index.js';
 
