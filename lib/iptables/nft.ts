@@ -255,9 +255,14 @@ export function writeNft(ns: Netns, spec: NativeNftWrite, withSets: boolean): Pr
       submitted.set(key, (queue = []));
       // After the microtasks of this turn: every write released by the same event is in by then.
       // The batches one after another, in order, as the transactions were submitted.
+      // commitBatch settles every member and never rejects; were anything to throw all the same,
+      // the members are rejected rather than left waiting.
       process.nextTick(() => {
         submitted.delete(key);
-        void batches(queue!).reduce((prev, b) => prev.then(() => commitBatch(b)), Promise.resolve());
+        const all = queue!;
+        Promise.resolve()
+          .then(() => batches(all).reduce((prev, b) => prev.then(() => commitBatch(b)), Promise.resolve()))
+          .catch((e: unknown) => all.forEach((w) => w.reject(e)));
       });
     }
     queue.push({ ns, spec, withSets, resolve, reject });

@@ -79,17 +79,16 @@ NlRequest ElemReq(bool add, uint8_t family, const std::string& table, const std:
   return NftReq(ElemsMsg(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, flags, family, table, set, key), false, true);
 }
 
-IndexProbe ProbeIndex(NlSocket& sock, uint8_t family, const std::string& table, const std::vector<IndexOps>& idx, Failure& f) {
-  IndexProbe p;
-  std::vector<NlRequest> reqs;
+void AppendIndexProbe(std::vector<NlRequest>& reqs, uint8_t family, const std::string& table, const std::vector<IndexOps>& idx) {
   for (const IndexOps& x : idx) {
     reqs.push_back(GetSetReq(family, table, x.set));
     for (const IndexKey& k : x.remove) reqs.push_back(GetElemReq(family, table, x.set, k));
   }
-  if (reqs.empty()) return p;
-  sock.Transact(reqs, f);
-  if (f.err) return p;
-  size_t at = 0;
+}
+
+IndexProbe ReadIndexProbe(const std::vector<NlRequest>& reqs, size_t first, const std::vector<IndexOps>& idx, Failure& f) {
+  IndexProbe p;
+  size_t at = first;
   for (const IndexOps& x : idx) {
     const NlRequest& s = reqs[at++];
     if (s.err != 0 && s.err != ENOENT) return f.Set(s.err, "get set " + x.set, s.extack), p;
@@ -103,6 +102,15 @@ IndexProbe ProbeIndex(NlSocket& sock, uint8_t family, const std::string& table, 
     p.present.push_back(std::move(present));
   }
   return p;
+}
+
+IndexProbe ProbeIndex(NlSocket& sock, uint8_t family, const std::string& table, const std::vector<IndexOps>& idx, Failure& f) {
+  std::vector<NlRequest> reqs;
+  AppendIndexProbe(reqs, family, table, idx);
+  if (reqs.empty()) return {};
+  sock.Transact(reqs, f);
+  if (f.err) return {};
+  return ReadIndexProbe(reqs, 0, idx, f);
 }
 
 }  // namespace mcni

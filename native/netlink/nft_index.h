@@ -43,5 +43,9 @@ struct IndexProbe {
   std::vector<std::vector<bool>> present;  // per index, per remove key
 };
 IndexProbe ProbeIndex(NlSocket& sock, uint8_t family, const std::string& table, const std::vector<IndexOps>& idx, Failure& f);
+// The same in two halves, for a caller that asks other things in the same exchange: the requests
+// appended to `reqs`, then read back from `first` on once answered.
+void AppendIndexProbe(std::vector<NlRequest>& reqs, uint8_t family, const std::string& table, const std::vector<IndexOps>& idx);
+IndexProbe ReadIndexProbe(const std::vector<NlRequest>& reqs, size_t first, const std::vector<IndexOps>& idx, Failure& f);
 
 }  // namespace mcni

@@ -103,8 +103,6 @@ class WriteJob : public Job {
     failure.kind = "netlink";
     if (!ResolveSets()) return;
     if (!Probe()) return;
-    index_probe_ = ProbeIndex(*sock_, family_, table_, index_, failure);
-    if (failure.err) return;
     for (const Shared& s : shared_) {
       if (!exists_.count(s.name)) missing_.push_back(s.name);
     }
@@ -178,7 +176,8 @@ class WriteJob : public Job {
     return out;
   }
 
-  // Which chains exist, and the rules (handle, canonical expressions) of chains we delete from.
+  // Which chains exist, the rules (handle, canonical expressions) of chains we delete from, and the
+  // tag indexes' sets and the keys to delete: one exchange.
   bool Probe() {
     std::set<std::string> chains(own_.begin(), own_.end());
     std::set<std::string> dumps;
@@ -204,7 +203,11 @@ class WriteJob : public Job {
       dump.PutStr(NFTA_RULE_CHAIN, c);
       reqs.push_back(NftReq(std::move(dump), true));
     }
+    size_t index_at = reqs.size();  // the tag indexes' sets and keys, in the same exchange
+    AppendIndexProbe(reqs, family_, table_, index_);
     sock_->Transact(reqs, failure);
+    if (failure.err) return false;
+    index_probe_ = ReadIndexProbe(reqs, index_at, index_, failure);
     if (failure.err) return false;
     for (size_t i = 0; i < order.size(); ++i) {
       if (reqs[i].err == 0) exists_.insert(order[i]);
