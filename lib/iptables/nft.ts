@@ -162,7 +162,11 @@ export async function deleteNft(ns: Netns, family: Family, table: Table, rules: 
     chains: chains.map((c, i) => tok.chain(c, `chains[${i}]`)),
     ...(opts.index ? { index: [indexOps(tok.chain(opts.index.chain, 'index.chain'), { remove: opts.index.tags })] } : {}),
   };
-  if (rules.length === 0 && chains.length === 0 && !opts.index) return;
+  if (rules.length === 0 && chains.length === 0) {
+    // Only an index key, there if the rules went some other way (by hand): one job that deletes
+    // it when present, and nothing to hold for company.
+    return opts.index ? commitDelete(ns, spec) : undefined;
+  }
   const key = `${ns.dev}:${ns.ino}/${family}/${table}`;
   const waiting = held.get(key) ?? [];
   if (opts.share) {
