@@ -141,9 +141,9 @@ void WorkerLoop(Executor* ex, Lane* lane, Threads::iterator self) {
     } else {
       p->job->Execute();
     }
-    // This thread may still be in a foreign namespace (or at a lowered priority): it never runs
-    // another job. Its replacement is started by Complete, on the main thread: one started here
-    // would inherit the namespace and the nice value this thread could not shed.
+    // This thread may still be in a foreign namespace: it never runs another job. Its replacement
+    // is started by Complete, on the main thread: one started here would inherit the namespace
+    // this thread could not leave.
     bool poisoned = p->job->poisoned;
     if (poisoned) {
       std::lock_guard<std::mutex> lock(ex->mu);

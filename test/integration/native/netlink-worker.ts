@@ -10,6 +10,9 @@ export interface WorkerJob {
   count: number;
   /** Post 'busy' with the adds still in flight and never report: the test terminates the worker. */
   abandon?: boolean;
+  /** Post 'busy', then list links and read a sysctl forever: the test terminates the worker at a
+   * random point, often inside a native call. */
+  loop?: boolean;
 }
 export interface WorkerReport {
   links: string[];
@@ -20,6 +23,12 @@ export interface WorkerReport {
 const job = workerData as WorkerJob;
 const ns = await netns.open(job.path);
 const nl = await NetlinkHandle.open(ns);
+if (job.loop) {
+  parentPort!.postMessage('busy');
+  for (;;) {
+    await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? nl.link.list() : netns.sysctl.get(ns, 'net.ipv4.ip_default_ttl'))));
+  }
+}
 const adds = Array.from({ length: job.count }, (_, i) => nl.link.add({ kind: 'veth', name: `${job.prefix}${i}`, peer: { name: `${job.prefix}${i}p` } }));
 if (job.abandon) {
   parentPort!.postMessage('busy');
