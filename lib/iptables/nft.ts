@@ -5,7 +5,7 @@
 // written in iptables-nft's own encoding (nft-write.ts); legacy iptables, or an iptables-restore
 // that is not xtables-nft-multi (a wrapper, a test shim), keeps the exec path: what runs is always
 // what PATH names. tagged.ts and restore.ts are the users.
-import { realpath } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { which, type Netns } from '../netns/index.js';
 import { isErrno, MesosCniError, native, NETLINK_NETFILTER, SpecError, type NativeHandle, type NativeNftChain, type NativeNftDelete, type NativeNftWrite, type NativeNftWriteReply } from '../native/index.js';
@@ -25,9 +25,9 @@ export function isNftBackend(family: Family, backend: Backend): Promise<boolean>
   const key = `${path}\0${bin}`;
   let hit = speaksNft.get(key);
   if (!hit) {
-    hit = which(bin, path)
-      .then((p) => realpath(p))
-      .then((p) => basename(p) === 'xtables-nft-multi', () => false);
+    // realpath synchronously (a few system calls on cached entries): asynchronously it waited for
+    // a libuv pool thread and an event-loop turn on the way to every first write.
+    hit = which(bin, path).then((p) => basename(realpathSync(p)) === 'xtables-nft-multi').catch(() => false);
     speaksNft.set(key, hit);
   }
   return hit;

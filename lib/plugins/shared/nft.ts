@@ -2,8 +2,7 @@
 // script applied as one transaction (all of it or nothing). For the rules only some configs ask for
 // (macspoofchk, ipMasqBackend nftables): each use costs one process, so it stays off the paths of
 // the configs that do not.
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
 import { execInNetns, which, type Netns } from '../../netns/index.js';
 
 // The nftables tool is a system binary: the sbin directories first, so an unrelated `nft` earlier in
@@ -11,9 +10,15 @@ import { execInNetns, which, type Netns } from '../../netns/index.js';
 const NFT_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
 let nftBin: Promise<string> | undefined;
 function nft(): Promise<string> {
+  // Synchronously, as `which` asks (a few microseconds each; asynchronously, an event-loop turn each).
   nftBin ??= (async () => {
     for (const d of NFT_DIRS) {
-      if (await access(`${d}/nft`, constants.X_OK).then(() => true, () => false)) return `${d}/nft`;
+      try {
+        accessSync(`${d}/nft`, constants.X_OK);
+        return `${d}/nft`;
+      } catch {
+        // not in this directory
+      }
     }
     return which('nft');
   })();
