@@ -2,7 +2,6 @@
 // as a runtime would, and STATUS and GC of a network (1.1.0); with --mesos, exactly as the Mesos
 // agent does (network_info in args, stout JSON, no CNI_ARGS, the stdin checkpointed at ADD and
 // replayed at DEL, the 0.2 result read).
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
@@ -12,6 +11,7 @@ import type { AnyResult, LegacyResult } from '../cni/result.js';
 import { addList, asList, checkList, delList, gcList, statusList, type Attachment } from '../cni/runtime.js';
 import type { Attachment as ValidAttachment } from '../cni/gc.js';
 import { inProcess } from '../plugins/in-process.js';
+import { sha512Hex } from '../util/digest.js';
 
 export interface ExecArgs {
   command: 'add' | 'del' | 'check' | 'gc' | 'status';
@@ -62,7 +62,7 @@ export function parseLabels(s: string): Record<string, string> {
 /** cnitool's default container ID: derived from the netns path. */
 function defaultContainerId(netns: string | undefined): string {
   if (!netns) throw new Error('exec: --container-id is required when --netns is not given');
-  return 'cnitool-' + createHash('sha512').update(netns).digest('hex').slice(0, 20);
+  return 'cnitool-' + sha512Hex(netns).slice(0, 20);
 }
 
 interface Checkpoint {

@@ -2,7 +2,6 @@
 // running the same `handle()` the executables run, in this one warm process. Requests for the same
 // container run in arrival order, different containers in parallel; SIGTERM stops accepting and
 // waits for what was accepted.
-import { randomBytes } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { failure, handle } from '../cni/skel.js';
@@ -14,6 +13,7 @@ import { ACCEPT, decodeRequest, DECLINE, encodeReply, frame, frameLength, GO, Pr
 import { KeyedQueue } from '../util/keyed-queue.js';
 import { prepareSocketPath } from './socket.js';
 import type { DaemonLogger } from './log.js';
+import { randomHex } from '../util/digest.js';
 
 /**
  * Set in the environment of every request the daemon runs, so that a launcher it execs (a delegate
@@ -128,7 +128,7 @@ export class Daemon {
   }
 
   async #run(s: Socket, req: Request): Promise<void> {
-    const id = randomBytes(6).toString('hex');
+    const id = randomHex(6);
     const env: Record<string, string> = { ...req.env, [STANDALONE_ENV]: 'standalone' };
     const fields = { req: id, plugin: req.type, command: env.CNI_COMMAND, containerId: env.CNI_CONTAINERID, ifname: env.CNI_IFNAME };
     const queued = performance.now();

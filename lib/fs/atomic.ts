@@ -2,16 +2,17 @@
 // (or hard-linked) into place, so a reader, a crash or a kill -9 sees no file or all of it. A writer
 // killed between the write and the rename leaves its temporary file; the temporary names carry the
 // writer's pid, so whoever next tidies the directory removes the ones whose writer is gone.
-import { randomBytes } from 'node:crypto';
-import { linkSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, writeFileSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { randomHex } from '../util/digest.js';
+import { removeFileSync } from './remove.js';
 
 const TEMP = /^\.tmp\.(\d+)\.[0-9a-f]+$/;
 
 /** A temporary file name for `dir`: a dot-file (listers and dcos-net skip those) naming this process. */
 export function tempPath(dir: string): string {
-  return join(dir, `.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
+  return join(dir, `.tmp.${process.pid}.${randomHex(4)}`);
 }
 
 /** Replace `path` with `text` (written and fsynced first), atomically. */
@@ -47,7 +48,7 @@ export function createWholeSync(path: string, text: string, mode = 0o644): boole
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
   } finally {
-    rmSync(tmp, { force: true });
+    removeFileSync(tmp);
   }
 }
 
@@ -74,6 +75,6 @@ export async function sweepTemps(dir: string): Promise<number> {
 /** sweepTemps among names already listed (synchronous). */
 export function sweepTempsSync(dir: string, names: readonly string[]): number {
   const stale = names.filter(writerGone);
-  for (const n of stale) rmSync(join(dir, n), { force: true });
+  for (const n of stale) removeFileSync(join(dir, n));
   return stale.length;
 }

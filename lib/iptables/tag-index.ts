@@ -9,14 +9,14 @@
 // a removal that would leave them behind. iptables-nft ignores the set (-S, -save and -restore
 // --noflush read and write the table as before); legacy iptables has no sets, and there the index
 // is not used at all.
-import { createHash } from 'node:crypto';
 import type { NativeNftIndex } from '../native/index.js';
+import { sha256 } from '../util/digest.js';
 
 /** The set of `chain`'s tag index. */
 export const indexSet = (chain: string): string => `mesos-cni-tags.${chain}`;
 
 /** A tag's key: 16 bytes of its SHA-256 (a collision can only make a reader list: never miss). */
-export const indexKey = (tag: string): Buffer => createHash('sha256').update(tag).digest().subarray(0, 16);
+export const indexKey = (tag: string): Buffer => sha256(tag).subarray(0, 16);
 
 /** What a write or a delete does to `chain`'s index: `tag` added or removed (created with the chain). */
 export function indexOps(chain: string, change: { add?: readonly string[]; remove?: readonly string[] }): NativeNftIndex {

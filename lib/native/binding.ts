@@ -162,6 +162,10 @@ export interface Binding {
   fileUnlock(fd: number, unlinkPath?: string): void;
   /** The netlink verbs the addon can encode (its OpRegistrar table), sorted. */
   opNames(): string[];
+  /** SHA-256 or SHA-512 of `data` (a string as UTF-8), by the node binary's OpenSSL; synchronous. */
+  digest(algorithm: 'sha256' | 'sha512', data: string | Uint8Array): Buffer;
+  /** `n` (≤ 256) bytes from getrandom(2); synchronous. */
+  randomBytes(n: number): Buffer;
 }
 
 /** The package root: the nearest directory above this file holding binding.gyp (also from a bundle). */

@@ -54,4 +54,6 @@ export const native: Binding = {
   },
   fileUnlock: (fd, unlinkPath) => binding.fileUnlock(fd, unlinkPath),
   opNames: () => binding.opNames(),
+  digest: (algorithm, data) => binding.digest(algorithm, data),
+  randomBytes: (n) => binding.randomBytes(n),
 };

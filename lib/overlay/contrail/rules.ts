@@ -2,12 +2,12 @@
 // chains, its tag), the chains' content from its view (isolation with what network policies let
 // through, then its security groups' whitelist), the jumps that send its traffic there, and its floating IPs' 1:1 NAT. Pure: the
 // plugin writes them at ADD, the agent rewrites the chains when a group or a network changes.
-import { createHash } from 'node:crypto';
 import type { Op, PortSpec, Rule, SharedChain } from '../../iptables/index.js';
 import { overlaps, parseCidr4 } from './model.js';
 import type { EndpointView, PolicyAllow, ResolvedRule } from './view.js';
+import { sha256Hex } from '../../util/digest.js';
 
-const hash = (containerId: string, ifname: string, n: number) => createHash('sha256').update(`${containerId}/${ifname}`).digest('hex').slice(0, n);
+const hash = (containerId: string, ifname: string, n: number) => sha256Hex(`${containerId}/${ifname}`).slice(0, n);
 
 /** The host end of a local-mode veth: tap + 12 hex of the attachment (the container's is CNI_IFNAME). */
 export const localTapName = (containerId: string, ifname: string): string => `tap${hash(containerId, ifname, 12)}`;

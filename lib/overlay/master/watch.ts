@@ -2,8 +2,8 @@
 // agents' records (and deleted IPs) as soon as there is something, or an empty answer at their
 // timeout. A reply's size grows with the change, not with the cluster; a version too old for the
 // ring of recent changes, or from another epoch (another leader, a restart), gets everything.
-import { randomBytes } from 'node:crypto';
 import type { AgentInfo, NetworkConfigJson } from './types.js';
+import { randomHex } from '../../util/digest.js';
 
 export interface WatchReply {
   epoch: string;
@@ -38,7 +38,7 @@ interface Waiter {
 export const RING = 4096;
 
 export class WatchHub {
-  epoch = randomBytes(8).toString('hex');
+  epoch = randomHex(8);
   #version = 0;
   #ring: { version: number; ips: string[]; keys: string[] }[] = [];
   readonly #waiters = new Set<Waiter>();
@@ -53,7 +53,7 @@ export class WatchHub {
 
   /** A new leadership term: everything a watcher knew may be stale. */
   reset(view: WatchView | undefined): void {
-    this.epoch = randomBytes(8).toString('hex');
+    this.epoch = randomHex(8);
     this.#version = 0;
     this.#ring = [];
     for (const w of this.#waiters) w.version = -1;

@@ -1,7 +1,6 @@
 // The shared bridge: created on first use (tolerating a concurrent creator; VLAN-filtering for a
 // VLAN config), verified to be a bridge, brought up, its MAC pinned and accept_ra off; and its
 // gateway address, as the reference plugin's ensureAddr decides.
-import { randomBytes } from 'node:crypto';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import { unlessExists } from '../../native/index.js';
 import type { NetlinkHandle } from '../../netlink/handle.js';
@@ -10,6 +9,7 @@ import { networkOf, parsePrefix } from '../../ip.js';
 import type { Netns } from '../../netns/netns.js';
 import * as sysctl from '../../netns/sysctl.js';
 import type { BridgeConfig } from './config.js';
+import { randomBytes } from '../../util/digest.js';
 
 /** The alias of a bridge whose MAC this plugin has pinned: seen on the next ADD, nothing to do. */
 export const PINNED_ALIAS = 'mesos-cni: MAC pinned';

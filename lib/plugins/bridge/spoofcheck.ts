@@ -7,10 +7,10 @@
 //   chain cni-br-iface-<id>-<if>-mac { ether saddr <mac> return comment …; drop comment … } }
 // A name the reference would make too long (or with characters nft cannot take unquoted) is a hash
 // of it instead; the reference fails such an ADD.
-import { createHash } from 'node:crypto';
 import type { NetlinkHandle } from '../../netlink/handle.js';
 import type { Netns } from '../../netns/netns.js';
 import { apply, iifnameOf, jumpOf, listTable, SAFE, type NftObject } from '../shared/nft.js';
+import { sha256Hex } from '../../util/digest.js';
 
 const TABLE = 'nat';
 const BASE = 'PREROUTING';
@@ -25,7 +25,7 @@ export interface SpoofTarget {
 function refId(t: SpoofTarget): string {
   const id = `${t.containerId}-${t.ifname}`;
   // Chain names hold up to 255 bytes ("-mac" is added), comments 128.
-  return SAFE.test(id) && `${COMMENT_PREFIX}${id}`.length <= 128 ? id : `h${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
+  return SAFE.test(id) && `${COMMENT_PREFIX}${id}`.length <= 128 ? id : `h${sha256Hex(id).slice(0, 32)}`;
 }
 
 export const ifaceChain = (t: SpoofTarget) => `cni-br-iface-${refId(t)}`;

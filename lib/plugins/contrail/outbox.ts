@@ -2,13 +2,13 @@
 // kept as files and sent again by every later call of the plugin, so a DEL never fails for a
 // controller that is away and the controller still learns of it. Upstream failed the DEL instead,
 // before it removed anything (the tap and port files stayed until a DEL succeeded).
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../cni/log.js';
 import { writeAtomic } from '../../fs/atomic.js';
 import { mkdirp } from '../../fs/mkdir.js';
 import { removeFile } from '../../fs/remove.js';
+import { sha256Hex } from '../../util/digest.js';
 
 /** One undelivered call: a POST of `body` (raw text) to `path` at the first of `targets` that answers. */
 export interface Pending {
@@ -24,7 +24,7 @@ export interface Pending {
 /** Sends one pending call; resolves when the controller took it (a 2xx), rejects otherwise. */
 export type Deliver = (p: Pending) => Promise<void>;
 
-const fileOf = (dir: string, p: Pending) => join(dir, `${createHash('sha256').update(`${p.path}\n${p.body}`).digest('hex').slice(0, 32)}.json`);
+const fileOf = (dir: string, p: Pending) => join(dir, `${sha256Hex(`${p.path}\n${p.body}`).slice(0, 32)}.json`);
 
 export async function keep(dir: string, p: Pending, log: Logger): Promise<void> {
   await mkdirp(dir, 0o700);

@@ -1,9 +1,9 @@
 // Deleting the links this plugin put in a container, together: the kernel waits out one RCU grace
 // period per delete request, and a group delete unregisters every link in one.
-import { randomInt } from 'node:crypto';
 import { NetlinkHandle } from '../../netlink/handle.js';
 import type { Link } from '../../netlink/link.js';
 import type { Netns } from '../../netns/netns.js';
+import { randomInt } from '../../util/digest.js';
 
 /** `ip link del` every link of `ns` that one of `ours` claims; nothing when none is left. */
 export async function deleteLinks(ns: Netns, ours: ((l: Link) => boolean)[]): Promise<void> {

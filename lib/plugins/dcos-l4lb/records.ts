@@ -5,7 +5,6 @@
 //   <spartan store dir>/.dcos-l4lb/<network>/<containerID>@<ifname>   (or sha256-<hex> when long)
 // beside the leases it accounts for, so both survive (or vanish with) the same disk; no network
 // name starts with '.', and host-local reads no directory there.
-import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { sweepTemps, writeAtomic } from '../../fs/atomic.js';
 import { mkdirp } from '../../fs/mkdir.js';
@@ -13,6 +12,7 @@ import { removeFile } from '../../fs/remove.js';
 import { join } from 'node:path';
 import { readRegularFile } from '../../fs/read.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
+import { sha256Hex } from '../../util/digest.js';
 
 /** host-local's own default store, where the spartan lease goes without spartan.dataDir. */
 export const HOST_LOCAL_DEFAULT_DIR = '/var/lib/cni/networks';
@@ -35,7 +35,7 @@ export class RecordStore {
 
   file(containerId: string, ifname: string): string {
     const name = `${containerId}@${ifname}`;
-    return join(this.dir, name.length <= 255 ? name : `sha256-${createHash('sha256').update(name).digest('hex')}`);
+    return join(this.dir, name.length <= 255 ? name : `sha256-${sha256Hex(name)}`);
   }
 
   async write(rec: L4Record): Promise<void> {

@@ -5,13 +5,14 @@
 // The files are a few bytes on a local disk, so they are read and written synchronously: an async
 // call is a round trip through libuv's thread pool (an ADD would make eight), a synchronous one a
 // few microseconds of the event loop, also in the daemon.
-import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWholeSync, sweepTempsSync } from '../../fs/atomic.js';
 import { withFileLock } from '../../fs/flock.js';
 import { mkdirpSync } from '../../fs/mkdir.js';
 import { readRegularFile } from '../../fs/read.js';
 import { native } from '../../native/index.js';
+import { removeFileSync } from '../../fs/remove.js';
 
 const LINE_BREAK = '\r\n';
 const LAST_PREFIX = 'last_reserved_ip.';
@@ -105,7 +106,7 @@ export class LeaseStore {
   }
 
   async release(ip: string): Promise<void> {
-    rmSync(join(this.dir, ip), { force: true });
+    removeFileSync(join(this.dir, ip));
   }
 
 }

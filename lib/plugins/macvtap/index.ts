@@ -2,7 +2,6 @@
 // IPAM, optionally reachable from the host through `hostrouteif` and routed back per interface
 // with `hostrouteip`. ADD is a linear script with a rollback stack; docs/macvtap.md lists what
 // differs from upstream (f1-outsourcing/plugins, branch hostrouteif) and why.
-import { createHash } from 'node:crypto';
 import type { Plugin, PluginContext } from '../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import { isErrno } from '../../native/index.js';
@@ -27,6 +26,7 @@ import {
 } from './routing.js';
 import { HostRouteStore } from './state.js';
 import { forward } from '../../cni/forward.js';
+import { sha256Hex } from '../../util/digest.js';
 
 async function ipamAdd(ctx: PluginContext, type: string): Promise<Result> {
   // The IPAM plugin gets our whole stdin, as upstream passes it: args.cni.ips reach host-local.
@@ -177,7 +177,7 @@ async function sourceRouting(
  * of the attachment from using it meanwhile).
  */
 export function temporaryName(containerId: string, ifname: string): string {
-  return `mvt${createHash('sha256').update(`${containerId}\0${ifname}`).digest('hex').slice(0, 8)}`;
+  return `mvt${sha256Hex(`${containerId}\0${ifname}`).slice(0, 8)}`;
 }
 
 async function del(ctx: PluginContext): Promise<void> {

@@ -3,7 +3,6 @@
 // after a reboot) and whatever IPAM type handed out the addresses. One small JSON file per
 // attachment: <dataDir>/<network>/<containerID>@<ifname> (a container ID holds no '@'), or, where
 // that is longer than a file name may be, `sha256-<hex of it>`.
-import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { sweepTemps, writeAtomic } from '../../fs/atomic.js';
 import { mkdirp } from '../../fs/mkdir.js';
@@ -11,6 +10,7 @@ import { neverThere, removeFile } from '../../fs/remove.js';
 import { readRegularFile } from '../../fs/read.js';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.js';
+import { sha256Hex } from '../../util/digest.js';
 
 export interface HostRouteRecord {
   /** The host interface the routes go through. */
@@ -31,7 +31,7 @@ export class HostRouteStore {
 
   file(containerId: string, ifname: string): string {
     const name = `${containerId}@${ifname}`;
-    return join(this.dir, name.length <= 255 ? name : `sha256-${createHash('sha256').update(name).digest('hex')}`);
+    return join(this.dir, name.length <= 255 ? name : `sha256-${sha256Hex(name)}`);
   }
 
   /** Write atomically (a crash leaves the old record or the new one, never half of one). */

@@ -6,10 +6,10 @@
 //     ip daddr 224.0.0.0/4 return; ip6 daddr ff00::/8 return        (multicast is never masqueraded)
 //     ip saddr 10.1.0.5 ip daddr != 10.1.0.0/24 masquerade comment "<hash>, net: N, if: eth0, id: C" } }
 // The comment says which attachment a rule belongs to, so DEL and GC find exactly theirs.
-import { createHash } from 'node:crypto';
 import type { Netns } from '../../netns/netns.js';
 import { networkOf, parsePrefix } from '../../ip.js';
 import { apply, listTable, type NftObject } from './nft.js';
+import { sha256Hex } from '../../util/digest.js';
 
 export const TABLE = 'cni_plugins_masquerade';
 export const CHAIN = 'masq_checks';
@@ -23,7 +23,7 @@ export interface NftMasqTarget {
 
 /** The hash that starts every comment of the attachment (what DEL matches). */
 export function instanceHash(t: NftMasqTarget): string {
-  return createHash('sha256').update(t.network + t.ifname + t.containerId).digest('hex').slice(0, 32);
+  return sha256Hex(t.network + t.ifname + t.containerId).slice(0, 32);
 }
 
 /** `<hash>, net: <network>, if: <ifname>, id: <containerID>`, cut to nft's 128 bytes. */

@@ -2,11 +2,11 @@
 // the attachment's own that accepts traffic to the container's subnet and masquerades the rest (not
 // multicast), jumped to from POSTROUTING for the container's address. Added in one iptables-restore
 // transaction per family, removed in one, every rule tagged.
-import { createHash } from 'node:crypto';
 import type { Netns } from '../../netns/netns.js';
 import { isComment, missing, removeTagged, restore, tagsWithPrefix, type Rule } from '../../iptables/index.js';
 import { networkOf, parsePrefix } from '../../ip.js';
 import { allSettledOrThrow } from '../../util/settle.js';
+import { sha256Hex, sha512Hex } from '../../util/digest.js';
 
 export interface MasqTarget {
   network: string;
@@ -18,13 +18,13 @@ const familyOf = (address: string): Family => (address.includes(':') ? 6 : 4);
 
 /** The reference plugin's chain name: CNI- + 24 hex chars of sha512(network + containerID). */
 export function chainName(t: MasqTarget): string {
-  return 'CNI-' + createHash('sha512').update(t.network + t.containerId).digest('hex').slice(0, 24);
+  return 'CNI-' + sha512Hex(t.network + t.containerId).slice(0, 24);
 }
 
 const TAG_PREFIX = 'mesos-cni bridge: ';
 
 /** 16 hex characters naming a network in a tag that cannot hold its name. */
-const networkHash = (network: string) => createHash('sha256').update(network).digest('hex').slice(0, 16);
+const networkHash = (network: string) => sha256Hex(network).slice(0, 16);
 
 /**
  * The tag every rule of this attachment carries: `mesos-cni bridge: <network> id: <containerID>`,

@@ -1,11 +1,11 @@
 // The veth pair every plugin that wires a container to the host makes (bridge, dcos-l4lb's
 // spartan): one request, the peer born in the container netns under its final name, the host end
 // `veth<8 hex>` UP (and enslaved, when given a master); a random host name, retried on collision.
-import { randomBytes } from 'node:crypto';
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import { isErrno } from '../../native/index.js';
 import type { NetlinkHandle } from '../../netlink/handle.js';
 import type { Netns } from '../../netns/netns.js';
+import { randomHex } from '../../util/digest.js';
 
 export interface VethRequest {
   host: NetlinkHandle;
@@ -43,7 +43,7 @@ export async function createVeth(r: VethRequest): Promise<Veth> {
   const mtu = r.mtu ? { mtu: r.mtu } : {};
   for (let attempt = 0; attempt < 10; attempt++) {
     // NetworkManager ignores "veth*"; 4 random bytes as the reference plugin uses.
-    const name = 'veth' + randomBytes(4).toString('hex');
+    const name = 'veth' + randomHex(4);
     try {
       const made = await r.host.link.add({
         kind: 'veth',

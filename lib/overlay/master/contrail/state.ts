@@ -4,9 +4,9 @@
 // security groups, and endpoints —
 // each a container's interface with its address, floating IPs and groups, allocated here so an
 // address is unique across the cluster. Every refusal names the label (or field) and changes nothing.
-import { createHash } from 'node:crypto';
 import { cidrSize, claimsOf, DEFAULT_NETWORK, inCidr, ip4ToNum, numToIp4, overlaps, parseCidr4, recordKey, type ContrailRecord, type EndpointRec, type GroupRec, type NetworkRec, type PolicyRec, type PoolRec } from '../../contrail/model.js';
 import { endpointView, RecordIndex, type EndpointView } from '../../contrail/view.js';
+import { sha256Hex } from '../../../util/digest.js';
 
 export interface ContrailConfig {
   /** The subnet of `<domain>:<project>:default-network` when a task names no network and no subnet. */
@@ -55,7 +55,7 @@ export interface AttachResult {
   created: boolean;
 }
 
-const macOf = (key: string): string => ['02', ...createHash('sha256').update(key).digest('hex').slice(0, 10).match(/../g)!].join(':');
+const macOf = (key: string): string => ['02', ...sha256Hex(key).slice(0, 10).match(/../g)!].join(':');
 
 export class ContrailState {
   /** Keys added, changed or removed since this value was made. */

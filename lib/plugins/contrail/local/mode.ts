@@ -6,7 +6,6 @@
 // FORWARD/INPUT/OUTPUT; each floating IP on its pool's interface with 1:1 NAT. Cross-host traffic is
 // the overlay agent's (one VXLAN device per network). DEL undoes it all; the master is told even
 // when it is away (outbox.ts).
-import { createHash } from 'node:crypto';
 import type { PluginContext } from '../../../cni/plugin.js';
 import { CniError, ErrorCode } from '../../../cni/errors.js';
 import type { Result } from '../../../cni/result.js';
@@ -25,6 +24,7 @@ import { readPorts, removePort, writePort } from '../ports.js';
 import type { PortMsg } from '../mesos/vrouter.js';
 import { agentIp, masterPost, type Attached } from './client.js';
 import { MasterLookup } from './masters.js';
+import { sha256Hex } from '../../../util/digest.js';
 
 /** What a DEL needs beyond what the container ID and interface name give (tap, chains, tag). */
 export interface LocalRecord extends PortMsg {
@@ -39,7 +39,7 @@ export interface LocalRecord extends PortMsg {
 
 /** A stable uuid-shaped name for the attachment (the port file's name, upstream's vmi-uuid slot). */
 export function localVmi(containerId: string, ifname: string): string {
-  const h = createHash('sha256').update(`${containerId}/${ifname}`).digest('hex');
+  const h = sha256Hex(`${containerId}/${ifname}`);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
