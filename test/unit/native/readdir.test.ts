@@ -1,5 +1,6 @@
 // readSmallFiles: host-local's bulk lease read. Regular files only, bounded reads, clear errors.
 import test, { type ExecutionContext } from 'ava';
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,4 +68,28 @@ test('readSmallFiles marks a file over maxBytes as cut', async (t) => {
   const cut = (await native.readSmallFiles(dir, 100)).find((f) => f.name === 'big')!;
   t.is(cut.text.length, 100);
   t.true(cut.truncated);
+});
+
+test('a directory of 300 leases gives each file once, whole; links, directories and a cut file as in a small one', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mcni-rsf-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const want = new Map<string, string>();
+  for (let i = 0; i < 300; i++) want.set(`10.0.${i >> 8}.${i & 255}`, `container-${i}\r\neth${i % 3}`);
+  await Promise.all([...want].map(([name, text]) => writeFile(join(dir, name), text)));
+  await writeFile(join(dir, 'big'), 'y'.repeat(6000));
+  await mkdir(join(dir, 'sub'));
+  await symlink(join(dir, '10.0.0.7'), join(dir, 'link'));
+  const files = await native.readSmallFiles(dir, 5000);
+  t.is(files.length, 301);
+  t.is(new Set(files.map((f) => f.name)).size, 301);
+  for (const f of files) {
+    if (f.name === 'big') {
+      t.is(f.text.length, 5000);
+      t.true(f.truncated);
+    } else {
+      t.is(f.text, want.get(f.name) ?? `(no file ${f.name} was written)`);
+      t.is(f.truncated, undefined);
+    }
+  }
+  t.deepEqual(files.map((f) => f.name).sort(), readdirSync(dir).filter((n) => n !== 'sub' && n !== 'link').sort());
 });
