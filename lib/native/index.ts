@@ -19,6 +19,19 @@ function wrapAsync<K extends AsyncKeys>(name: K): Binding[K] {
   }) as unknown as Binding[K];
 }
 
+type SyncKeys = { [K in keyof Binding]: ReturnType<Binding[K]> extends Promise<unknown> ? never : K }[keyof Binding];
+
+function wrapSync<K extends SyncKeys>(name: K): Binding[K] {
+  const fn = binding[name] as (...args: unknown[]) => unknown;
+  return ((...args: unknown[]) => {
+    try {
+      return fn(...args);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }) as unknown as Binding[K];
+}
+
 /** The addon's functions, with native errors mapped to classes. */
 export const native: Binding = {
   netlinkOpen: wrapAsync('netlinkOpen'),
@@ -32,28 +45,16 @@ export const native: Binding = {
   netnsDelete: wrapAsync('netnsDelete'),
   netnsOpen: wrapAsync('netnsOpen'),
   netnsIsNetns: wrapAsync('netnsIsNetns'),
-  netnsHome: () => {
-    try {
-      return binding.netnsHome();
-    } catch (e) {
-      throw fromNative(e);
-    }
-  },
+  netnsHome: wrapSync('netnsHome'),
   netnsClose: (fd) => binding.netnsClose(fd),
   sysctlRead: wrapAsync('sysctlRead'),
   sysctlWrite: wrapAsync('sysctlWrite'),
   spawnInNetns: wrapAsync('spawnInNetns'),
   fileLock: wrapAsync('fileLock'),
   readSmallFiles: wrapAsync('readSmallFiles'),
-  fileTryLock: (path) => {
-    try {
-      return binding.fileTryLock(path);
-    } catch (e) {
-      throw fromNative(e);
-    }
-  },
+  fileTryLock: wrapSync('fileTryLock'),
   fileUnlock: (fd, unlinkPath) => binding.fileUnlock(fd, unlinkPath),
   opNames: () => binding.opNames(),
-  digest: (algorithm, data) => binding.digest(algorithm, data),
-  randomBytes: (n) => binding.randomBytes(n),
+  digest: wrapSync('digest'),
+  randomBytes: wrapSync('randomBytes'),
 };
