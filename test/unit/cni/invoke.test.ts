@@ -4,7 +4,7 @@ import test from 'ava';
 import { CniError } from '../../../lib/cni/errors.js';
 import { createDelegator, ownPluginType, type ExecResult, type InProcess, type PluginExec } from '../../../lib/cni/invoke.js';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from '../../../lib/cni/env.js';
@@ -160,6 +160,27 @@ test('a delegate executable that is not a regular file (a FIFO in CNI_PATH) is "
   const ours = join(dir, 'ours');
   writeFileSync(ours, '#!/usr/bin/env node\n// mesos-cni-plugin: host-local\n', { mode: 0o755 });
   t.is(await ownPluginType(ours), 'host-local');
+});
+
+test('a marker read once is not trusted past a change: a file replaced (rename) or rewritten is read again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'invoke-mark-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bridge');
+  writeFileSync(file, '#!/usr/bin/env node\n// mesos-cni-plugin: bridge\n', { mode: 0o755 });
+  t.is(await ownPluginType(file), 'bridge');
+  t.is(await ownPluginType(file), 'bridge');
+  // An installer's way: a new file renamed over the old one (another inode).
+  writeFileSync(join(dir, '.new'), '#!/bin/sh\nexec /usr/lib/cni/bridge "$@"\n', { mode: 0o755 });
+  renameSync(join(dir, '.new'), file);
+  t.is(await ownPluginType(file), undefined);
+  // Rewritten in place (the same inode), then replaced by a FIFO, then gone.
+  writeFileSync(file, '#!/usr/bin/env node\n// mesos-cni-plugin: host-local\n');
+  t.is(await ownPluginType(file), 'host-local');
+  rmSync(file);
+  execFileSync('mkfifo', [file]);
+  t.is(await ownPluginType(file), undefined);
+  rmSync(file);
+  await t.throwsAsync(ownPluginType(file), { code: 'ENOENT' });
 });
 
 test('runsInProcess: only an executable of ours, with a runner and in-process allowed, runs here', async (t) => {
