@@ -1,6 +1,7 @@
 // Plugin logging: stdout belongs to the one JSON document, so logs go to stderr (only when
 // MESOS_CNI_LOG is set to debug/info) and, optionally, to the file MESOS_CNI_LOG_FILE.
 import { appendFileSync } from 'node:fs';
+import { writeAll } from './stdio.js';
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -20,7 +21,7 @@ export function createLogger(env: Record<string, string | undefined>, base: Reco
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < threshold) return;
     const line = JSON.stringify({ time: new Date().toISOString(), level, ...base, msg, ...fields }) + '\n';
-    process.stderr.write(line);
+    writeAll(2, line);
     if (file) {
       try {
         appendFileSync(file, line);

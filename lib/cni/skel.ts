@@ -1,6 +1,6 @@
 // The plugin main loop: environment + stdin in, exactly one JSON document out (result or error).
 // `handle` is pure (no process I/O) so in-process delegation and the daemon reuse it unchanged.
-import { fstatSync, readSync, writeSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { checkVersion, decodeConfig, type NetConf } from './config.js';
 import { parseEnv, type CniEnv } from './env.js';
 import { withContainerLock } from './container-lock.js';
@@ -11,6 +11,7 @@ import type { Plugin, PluginContext } from './plugin.js';
 import { convertResult } from './result.js';
 import { validAttachments } from './gc.js';
 import { Netns } from '../netns/netns.js';
+import { exitWhenDone, writeAll } from './stdio.js';
 import { hasCommand, LATEST, SUPPORTED_VERSIONS } from './version.js';
 
 export interface Outcome {
@@ -202,22 +203,11 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Write all of `text` to stdout, with plain writes for the same reason as readStdin. */
-function writeStdout(text: string): void {
-  const buf = Buffer.from(text);
-  let off = 0;
-  try {
-    while (off < buf.length) off += writeSync(1, buf, off, buf.length - off);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-    process.stdout.write(buf.subarray(off));
-  }
-}
-
 /**
- * The executable's main: handle the process's env and stdin, print, set the exit status. Whatever
- * goes wrong around the plugin (stdin unreadable, stdout unwritable, a stray rejection) is answered
- * as a plugin failure is, never with a stack trace.
+ * The executable's main: handle the process's env and stdin, print, end the process with the exit
+ * status (stdio.ts's exitWhenDone: at once, when nothing is left to write). Whatever goes wrong
+ * around the plugin (stdin unreadable, stdout unwritable, a stray rejection) is answered as a
+ * plugin failure is, never with a stack trace.
  */
 export async function runPlugin(plugin: Plugin, opts: HandleOptions = {}): Promise<void> {
   const log = createLogger(process.env, { plugin: plugin.type, containerId: process.env.CNI_CONTAINERID, command: process.env.CNI_COMMAND });
@@ -236,13 +226,14 @@ export async function runPlugin(plugin: Plugin, opts: HandleOptions = {}): Promi
     const input = stdin;
     out = await withContainerLock(process.env, (env) => handle(plugin, env, input, opts), (o) => o.exitCode === 0).catch((e: unknown) => failure(e, input));
   }
+  let status: number = out!.exitCode;
   try {
-    if (out!.stderr) process.stderr.write(out!.stderr);
-    writeStdout(out!.stdout);
-    process.exitCode = out!.exitCode;
+    if (out!.stderr) writeAll(2, out!.stderr);
+    writeAll(1, out!.stdout);
   } catch (e) {
     // Nowhere to answer: say it on stderr, and fail (an ADD the runtime cannot read did not happen).
-    process.stderr.write(`${plugin.type}: cannot write the answer to stdout: ${(e as Error).message}\n${out!.stdout}`);
-    process.exitCode = 1;
+    writeAll(2, `${plugin.type}: cannot write the answer to stdout: ${(e as Error).message}\n${out!.stdout}`);
+    status = 1;
   }
+  exitWhenDone(status); // the answer is out and nothing is left to do
 }

@@ -166,6 +166,8 @@ export interface Binding {
   digest(algorithm: 'sha256' | 'sha512', data: string | Uint8Array): Buffer;
   /** `n` (≤ 256) bytes from getrandom(2); synchronous. */
   randomBytes(n: number): Buffer;
+  /** End the process now with _exit(2) (native/exit.cc): no exit handlers, no teardown. */
+  exitNow(status: number): never;
 }
 
 /** The package root: the nearest directory above this file holding binding.gyp (also from a bundle). */

@@ -57,4 +57,5 @@ export const native: Binding = {
   opNames: () => binding.opNames(),
   digest: wrapSync('digest'),
   randomBytes: wrapSync('randomBytes'),
+  exitNow: (status) => binding.exitNow(status),
 };
