@@ -1,4 +1,6 @@
 #!/usr/bin/env node
 // mesos-cni-plugin: bridge
+import { bridge, hostLocal } from '../lib/plugins/loaders.js';
 import { main } from '../lib/plugins/main.js';
-await main('bridge');
+// In-process: the bridge and its IPAM; any other delegate is exec'd.
+await main('bridge', { bridge, 'host-local': hostLocal });

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
 // mesos-cni-plugin: macvtap
+import { hostLocal, macvtap } from '../lib/plugins/loaders.js';
 import { main } from '../lib/plugins/main.js';
-await main('macvtap');
+// In-process: macvtap and its IPAM; any other delegate is exec'd.
+await main('macvtap', { macvtap, 'host-local': hostLocal });

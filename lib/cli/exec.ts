@@ -10,7 +10,7 @@ import { mesosStdin, networkInfo, type PortMapping } from '../cni/mesos.js';
 import type { AnyResult, LegacyResult } from '../cni/result.js';
 import { addList, asList, checkList, delList, gcList, statusList, type Attachment } from '../cni/runtime.js';
 import type { Attachment as ValidAttachment } from '../cni/gc.js';
-import { inProcess } from '../plugins/in-process.js';
+import { inProcess } from '../plugins/registry.js';
 import { sha512Hex } from '../util/digest.js';
 
 export interface ExecArgs {

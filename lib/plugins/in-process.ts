@@ -4,9 +4,13 @@
 // daemon, `mesos-cni exec`), so lib/cni never needs to know the plugins.
 import type { InProcess, InProcessRunner } from '../cni/invoke.js';
 import { handle } from '../cni/skel.js';
-import { loadPlugin } from './registry.js';
+import type { Loaders } from './loaders.js';
 
-export const inProcess: InProcess = async (type: string): Promise<InProcessRunner | undefined> => {
-  const plugin = await loadPlugin(type);
-  return plugin && ((env, stdin, o) => handle(plugin, env, stdin, { ...o, inProcess }));
-};
+/** Runs the plugins `loaders` has in-process (and their delegates, from the same set); others are exec'd. */
+export function inProcessOf(loaders: Loaders): InProcess {
+  const inProcess: InProcess = async (type: string): Promise<InProcessRunner | undefined> => {
+    const plugin = await loaders[type]?.();
+    return plugin && ((env, stdin, o) => handle(plugin, env, stdin, { ...o, inProcess }));
+  };
+  return inProcess;
+}

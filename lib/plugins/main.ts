@@ -1,10 +1,11 @@
-// Entry for a plugin executable: run the plugin with in-process delegation to our other plugins.
+// Entry for a plugin executable: run the plugin of `type`, with in-process delegation to the other
+// plugins of `loaders` (the entry's own set, loaders.ts).
 import { runPlugin } from '../cni/skel.js';
-import { inProcess } from './in-process.js';
-import { loadPlugin } from './registry.js';
+import { inProcessOf } from './in-process.js';
+import type { Loaders } from './loaders.js';
 
-export async function main(type: string): Promise<void> {
-  const plugin = await loadPlugin(type);
+export async function main(type: string, loaders: Loaders): Promise<void> {
+  const plugin = await loaders[type]?.();
   if (!plugin) throw new Error(`mesos-cni: no plugin ${type}`);
-  await runPlugin(plugin, { inProcess });
+  await runPlugin(plugin, { inProcess: inProcessOf(loaders) });
 }

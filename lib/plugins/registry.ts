@@ -1,15 +1,17 @@
-// This package's plugins by CNI type, loaded lazily: what the executables, the daemon and the
-// in-process runner (in-process.ts) load.
+// Every plugin of this package by CNI type, loaded lazily: what the daemon, `mesos-cni exec` and
+// `mesos-cni install` know. An executable's entry names its own smaller set (loaders.ts).
 import type { Plugin } from '../cni/plugin.js';
+import { inProcessOf } from './in-process.js';
+import { bridge, contrail, dcosL4lb, hostLocal, macvtap, mesos, portMapper, type Loaders } from './loaders.js';
 
-const loaders: Record<string, () => Promise<Plugin>> = {
-  'host-local': async () => (await import('./host-local/index.js')).plugin,
-  bridge: async () => (await import('./bridge/index.js')).plugin,
-  mesos: async () => (await import('./mesos/index.js')).plugin,
-  macvtap: async () => (await import('./macvtap/index.js')).plugin,
-  'mesos-cni-port-mapper': async () => (await import('./port-mapper/index.js')).plugin,
-  'dcos-l4lb': async () => (await import('./dcos-l4lb/index.js')).plugin,
-  'contrail-cni-plugin': async () => (await import('./contrail/index.js')).plugin,
+const loaders: Loaders = {
+  'host-local': hostLocal,
+  bridge,
+  mesos,
+  macvtap,
+  'mesos-cni-port-mapper': portMapper,
+  'dcos-l4lb': dcosL4lb,
+  'contrail-cni-plugin': contrail,
 };
 
 export const PLUGIN_TYPES = Object.keys(loaders);
@@ -17,3 +19,6 @@ export const PLUGIN_TYPES = Object.keys(loaders);
 export async function loadPlugin(type: string): Promise<Plugin | undefined> {
   return loaders[type]?.();
 }
+
+/** Runs any plugin of this package in-process. */
+export const inProcess = inProcessOf(loaders);

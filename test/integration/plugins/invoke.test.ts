@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createDelegator } from '../../../lib/cni/invoke.js';
 import { parseEnv } from '../../../lib/cni/env.js';
 import type { InProcess } from '../../../lib/cni/invoke.js';
-import { inProcess } from '../../../lib/plugins/in-process.js';
+import { inProcess } from '../../../lib/plugins/registry.js';
 import { ourBinDir } from '../../helpers/cni.js';
 
 async function run(useInProcess: boolean, calls: string[]) {
