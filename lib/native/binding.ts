@@ -181,10 +181,20 @@ export function packageRoot(): string {
   return dir;
 }
 
-const require = createRequire(import.meta.url);
-const root = packageRoot();
-// A local build wins (development); otherwise node-gyp-build picks the matching prebuild.
-const local = join(root, 'build', 'Release', 'mesos_cni.node');
-export const binding: Binding = existsSync(local)
-  ? (require(local) as Binding)
-  : (require('node-gyp-build')(root) as Binding);
+let loaded: Binding | undefined;
+
+/**
+ * The addon, loaded on the first call that needs it rather than when the library is imported:
+ * finding and loading it (dlopen, the executor's set-up) is ~1 ms of a fresh process, which a
+ * VERSION or a config error never needs. A failure to load is thrown by that first call.
+ */
+export function binding(): Binding {
+  if (!loaded) {
+    const require = createRequire(import.meta.url);
+    const root = packageRoot();
+    // A local build wins (development); otherwise node-gyp-build picks the matching prebuild.
+    const local = join(root, 'build', 'Release', 'mesos_cni.node');
+    loaded = existsSync(local) ? (require(local) as Binding) : (require('node-gyp-build')(root) as Binding);
+  }
+  return loaded;
+}

@@ -9,10 +9,9 @@ export type { NativeHandle, NativeNftChain, NativeNftDelete, NativeNftIndex, Nat
 type AsyncKeys = { [K in keyof Binding]: ReturnType<Binding[K]> extends Promise<unknown> ? K : never }[keyof Binding];
 
 function wrapAsync<K extends AsyncKeys>(name: K): Binding[K] {
-  const fn = binding[name] as (...args: unknown[]) => Promise<unknown>;
   return (async (...args: unknown[]) => {
     try {
-      return await fn(...args);
+      return await (binding()[name] as (...a: unknown[]) => Promise<unknown>)(...args);
     } catch (e) {
       throw fromNative(e);
     }
@@ -22,10 +21,9 @@ function wrapAsync<K extends AsyncKeys>(name: K): Binding[K] {
 type SyncKeys = { [K in keyof Binding]: ReturnType<Binding[K]> extends Promise<unknown> ? never : K }[keyof Binding];
 
 function wrapSync<K extends SyncKeys>(name: K): Binding[K] {
-  const fn = binding[name] as (...args: unknown[]) => unknown;
   return ((...args: unknown[]) => {
     try {
-      return fn(...args);
+      return (binding()[name] as (...a: unknown[]) => unknown)(...args);
     } catch (e) {
       throw fromNative(e);
     }
@@ -37,7 +35,7 @@ export const native: Binding = {
   netlinkOpen: wrapAsync('netlinkOpen'),
   netlinkRequest: wrapAsync('netlinkRequest'),
   netlinkDelLinkEarly: wrapAsync('netlinkDelLinkEarly'),
-  netlinkClose: (h) => binding.netlinkClose(h),
+  netlinkClose: (h) => binding().netlinkClose(h),
   nftList: wrapAsync('nftList'),
   nftDelete: wrapAsync('nftDelete'),
   nftWrite: wrapAsync('nftWrite'),
@@ -46,16 +44,16 @@ export const native: Binding = {
   netnsOpen: wrapAsync('netnsOpen'),
   netnsIsNetns: wrapAsync('netnsIsNetns'),
   netnsHome: wrapSync('netnsHome'),
-  netnsClose: (fd) => binding.netnsClose(fd),
+  netnsClose: (fd) => binding().netnsClose(fd),
   sysctlRead: wrapAsync('sysctlRead'),
   sysctlWrite: wrapAsync('sysctlWrite'),
   spawnInNetns: wrapAsync('spawnInNetns'),
   fileLock: wrapAsync('fileLock'),
   readSmallFiles: wrapAsync('readSmallFiles'),
   fileTryLock: wrapSync('fileTryLock'),
-  fileUnlock: (fd, unlinkPath) => binding.fileUnlock(fd, unlinkPath),
-  opNames: () => binding.opNames(),
+  fileUnlock: (fd, unlinkPath) => binding().fileUnlock(fd, unlinkPath),
+  opNames: () => binding().opNames(),
   digest: wrapSync('digest'),
   randomBytes: wrapSync('randomBytes'),
-  exitNow: (status) => binding.exitNow(status),
+  exitNow: (status) => binding().exitNow(status),
 };

@@ -7,7 +7,7 @@ import { opNames } from '../../../lib/netlink/ops.js';
 
 test('the netlink verbs registered in C++ (OpRegistrar) are the ones lib/netlink defines (defineOp)', (t) => {
   t.truthy(NetlinkHandle); // the library entry, whose imports run every defineOp
-  const cxx = binding.opNames();
+  const cxx = binding().opNames();
   const ts = opNames();
   t.true(ts.length > 0);
   t.deepEqual(
@@ -18,11 +18,11 @@ test('the netlink verbs registered in C++ (OpRegistrar) are the ones lib/netlink
 });
 
 test('the addon exports exactly the functions lib/native wraps (the Binding interface)', (t) => {
-  const exported = Object.keys(binding).sort();
+  const exported = Object.keys(binding()).sort();
   const wrapped = Object.keys(native).sort();
   t.deepEqual(
     { onlyExported: exported.filter((n) => !wrapped.includes(n)), onlyWrapped: wrapped.filter((n) => !exported.includes(n)) },
     { onlyExported: [], onlyWrapped: [] },
   );
-  for (const name of exported) t.is(typeof (binding as unknown as Record<string, unknown>)[name], 'function', name);
+  for (const name of exported) t.is(typeof (binding() as unknown as Record<string, unknown>)[name], 'function', name);
 });
