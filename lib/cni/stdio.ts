@@ -25,13 +25,18 @@ export function writeAll(fd: 1 | 2, data: string | Buffer): void {
   }
 }
 
+/** Node options whose output is written as the process ends (profiles, V8's log). */
+const WRITTEN_AT_EXIT = /^--(cpu-prof|heap-prof|prof)(=|$|-)/;
+
 /**
  * The process is done: set its exit status and end it at once (native/exit.cc), rather than through
  * Node's teardown of the heap and its threads (~3-4 ms of every exec'd call here, after the runtime
  * has its answer). Not when a write is still queued in a stream, when something asked to run at
- * exit (an 'exit' listener) or when V8 writes coverage at exit: then Node ends it as usual.
+ * exit (an 'exit' listener), or when V8 writes coverage or a profile at exit: then Node ends it as
+ * usual.
  */
 export function exitWhenDone(status: number): void {
   process.exitCode = status;
-  if (!queued && process.listenerCount('exit') === 0 && !process.env.NODE_V8_COVERAGE) native.exitNow(status);
+  const writesAtExit = !!process.env.NODE_V8_COVERAGE || process.execArgv.some((a) => WRITTEN_AT_EXIT.test(a));
+  if (!queued && process.listenerCount('exit') === 0 && !writesAtExit) native.exitNow(status);
 }

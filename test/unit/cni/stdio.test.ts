@@ -3,7 +3,7 @@
 // then. The children are real processes (node, and python3 for a non-blocking pipe).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callPlugin, ourBinDir } from '../../helpers/cni.js';
@@ -41,6 +41,14 @@ test('with an exit listener registered (a preload, a tracer), the plugin ends th
   t.is(r.exitCode, 0);
   t.true(r.stderr.includes('NODE-EXIT'), r.stderr);
   t.true(r.stderr.includes('EXIT-LISTENER 0'), r.stderr);
+});
+
+test('run with --cpu-prof, a plugin ends through Node’s exit, which writes the profile', async (t) => {
+  const dir = scratch(t);
+  const entry = new URL('../../../bin/bridge.cjs', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, entry], { input: '{"cniVersion":"1.0.0"}', env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.is(readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).length, 1);
 });
 
 // A node child writes 4 MiB through writeAll into a pipe whose write end is non-blocking (python3
