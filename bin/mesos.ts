@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // mesos-cni-plugin: mesos
-import { DELEGATES } from '../lib/plugins/loaders.js';
+import { mesos, MESOS_DELEGATES } from '../lib/plugins/loaders.js';
 import { main } from '../lib/plugins/main.js';
-await main('mesos', DELEGATES);
+await main('mesos', { ...MESOS_DELEGATES, mesos });

@@ -17,14 +17,9 @@ export const dcosL4lb = async (): Promise<Plugin> => (await import('./dcos-l4lb/
 export const contrail = async (): Promise<Plugin> => (await import('./contrail/index.js')).plugin;
 
 /**
- * What a meta plugin's executable runs in-process (a delegate outside it is exec'd, as any other
- * executable): the plugins that create interfaces and the IPAM, the usual delegates of the port
- * mapper, mesos and dcos-l4lb.
+ * The delegates a meta plugin's executable runs in-process, beside itself: the port mapper's and
+ * dcos-l4lb's chains end in the bridge (mesos-bridge, the overlay), mesos's in macvtap or the
+ * bridge; each with our IPAM. Any other delegate is exec'd, as any executable is.
  */
-export const DELEGATES: Loaders = {
-  'mesos-cni-port-mapper': portMapper,
-  mesos,
-  bridge,
-  macvtap,
-  'host-local': hostLocal,
-};
+export const BRIDGE_CHAIN: Loaders = { bridge, 'host-local': hostLocal };
+export const MESOS_DELEGATES: Loaders = { macvtap, bridge, 'host-local': hostLocal };

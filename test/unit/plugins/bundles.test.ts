@@ -12,14 +12,13 @@ function pluginsIn(entry: string): string[] {
   return [...new Set([...text.matchAll(/^\/\/ dist\/lib\/plugins\/([a-z0-9-]+)\//gm)].map((m) => m[1]!))].filter((p) => p !== 'shared').sort();
 }
 
-const META = ['bridge', 'host-local', 'macvtap', 'mesos', 'port-mapper'];
 const expected: Record<string, string[]> = {
   'host-local': ['host-local'],
   bridge: ['bridge', 'host-local'],
   macvtap: ['host-local', 'macvtap'],
-  mesos: META,
-  'mesos-cni-port-mapper': META,
-  'dcos-l4lb': [...META, 'dcos-l4lb'].sort(),
+  mesos: ['bridge', 'host-local', 'macvtap', 'mesos'],
+  'mesos-cni-port-mapper': ['bridge', 'host-local', 'port-mapper'],
+  'dcos-l4lb': ['bridge', 'dcos-l4lb', 'host-local', 'port-mapper'],
   'contrail-cni-plugin': ['contrail'],
 };
 
