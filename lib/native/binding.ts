@@ -3,7 +3,6 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 declare const handleBrand: unique symbol;
 /** An open netlink socket inside the addon (opaque). */
@@ -172,7 +171,7 @@ export interface Binding {
 
 /** The package root: the nearest directory above this file holding binding.gyp (also from a bundle). */
 export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  let dir = import.meta.dirname; // a path (no URL to parse), in the bundle its __dirname
   while (!existsSync(join(dir, 'binding.gyp'))) {
     const up = dirname(dir);
     if (up === dir) throw new Error('mesos-cni: cannot find the package root (binding.gyp) above ' + dir);
@@ -189,12 +188,32 @@ let loaded: Binding | undefined;
  * VERSION or a config error never needs. A failure to load is thrown by that first call.
  */
 export function binding(): Binding {
-  if (!loaded) {
-    const require = createRequire(import.meta.url);
-    const root = packageRoot();
-    // A local build wins (development); otherwise node-gyp-build picks the matching prebuild.
-    const local = join(root, 'build', 'Release', 'mesos_cni.node');
-    loaded = existsSync(local) ? (require(local) as Binding) : (require('node-gyp-build')(root) as Binding);
+  return (loaded ??= load());
+}
+
+/**
+ * A local build wins (development); then the prebuild `npm pack` ships for this platform on glibc,
+ * the one node-gyp-build would pick (it takes a machine for musl when /etc/alpine-release exists
+ * or LIBC says so), opened directly; anything else through node-gyp-build, whose search of the
+ * prebuilds directory, with `node:module` to load it, costs a fresh process ~0.5 ms.
+ */
+function load(): Binding {
+  const root = packageRoot();
+  const local = join(root, 'build', 'Release', 'mesos_cni.node');
+  const musl = process.env.LIBC ? process.env.LIBC === 'musl' : existsSync('/etc/alpine-release');
+  const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'mesos-cni.glibc.node');
+  for (const file of [local, ...(process.platform === 'linux' && !musl ? [prebuild] : [])]) {
+    if (!existsSync(file)) continue;
+    // Once per process and file, as require's cache would have it, should a second copy of this
+    // module (a bundle beside the library) load it too: each load would start another executor.
+    const key = Symbol.for(`mesos-cni addon ${file}`);
+    const g = globalThis as unknown as Record<symbol, Binding | undefined>;
+    if (!g[key]) {
+      const m = { exports: {} };
+      process.dlopen(m, file);
+      g[key] = m.exports as Binding;
+    }
+    return g[key];
   }
-  return loaded;
+  return createRequire(import.meta.filename)('node-gyp-build')(root) as Binding;
 }
