@@ -15,8 +15,10 @@ export interface StartupRow {
   label: string;
   cmd: string[];
   samples: number[];
-  /** Overhead over `node -e 0` (median), for Node entries. */
+  /** Overhead over `node -e 0` (median of the differences within a round), for Node entries. */
   overMs?: number;
+  /** The tsc output, unbundled: ~60 ms heavier than the rest, measured in rounds of its own. */
+  unbundled?: boolean;
 }
 
 function run(cmd: string[]): number {
@@ -47,13 +49,13 @@ export async function measureStartup(runs: number): Promise<{ rows: StartupRow[]
   const plugins = pluginEntries();
   if (plugins.length === 0) notes.push('no bin/*.ts plugin entry exists yet: only the library-only entry is measured');
   for (const [i, p] of plugins.entries()) {
-    if (i === 0) rows.push({ label: `${p.type}: ${rel(p.js)} (tsc output, ESM)`, cmd: [node, p.js], samples: [] });
+    if (i === 0) rows.push({ label: `${p.type}: ${rel(p.js)} (tsc output, ESM)`, cmd: [node, p.js], samples: [], unbundled: true });
     const b = await bundleEntry(p.js, { codeCache: true });
     if (b.note) notes.push(`${p.type}: ${b.note}`);
     rows.push({ label: `${p.type}: ${rel(b.out)} (bundled, ${b.format})`, cmd: [node, b.out], samples: [] });
   }
   const lib = join(root, 'dist', 'bench', 'version-entry.js');
-  rows.push({ label: `library only: ${rel(lib)} (ESM)`, cmd: [node, lib], samples: [] });
+  rows.push({ label: `library only: ${rel(lib)} (ESM)`, cmd: [node, lib], samples: [], unbundled: true });
   const libB = await bundleEntry(lib, { codeCache: true });
   rows.push({ label: `library only: ${rel(libB.out)} (bundled, ${libB.format})`, cmd: [node, libB.out], samples: [] });
   for (const p of plugins.slice(0, 1)) {
@@ -61,11 +63,36 @@ export async function measureStartup(runs: number): Promise<{ rows: StartupRow[]
     if (existsSync(go)) rows.push({ label: `${p.type}: ${go} (reference Go plugin)`, cmd: [go], samples: [] });
   }
   for (const r of rows) run(r.cmd); // warm the page cache
-  // Interleaved, so drift in machine load hits every row alike.
-  for (let i = 0; i < runs; i++) for (const r of rows) r.samples.push(run(r.cmd));
-  const base = median(rows[0]!.samples);
-  for (const r of rows.slice(1)) if (r.cmd[0] === node) r.overMs = median(r.samples) - base;
+  // Rounds of every row, so drift in machine load hits every row alike, each round in a new random
+  // order: a process's start is slower right after a heavy one (its exit is still being torn
+  // down), which a fixed order would charge to the same row every time (the bundled bridge after
+  // the unbundled one: +6 ms instead of +3). The unbundled entries get rounds of their own, with
+  // their own `node -e 0`. A row's overhead is the median of its differences to `node -e 0`
+  // within the same round.
+  const base = rows[0]!;
+  const rounds = (group: StartupRow[]) => {
+    const own = new Map(group.map((r) => [r, [] as number[]]));
+    for (let i = 0; i < runs; i++) for (const r of shuffled(group)) own.get(r)!.push(run(r.cmd));
+    const baseline = own.get(base)!;
+    for (const [r, samples] of own) {
+      if (r === base) continue;
+      r.samples = samples;
+      if (r.cmd[0] === node) r.overMs = median(samples.map((v, i) => v - baseline[i]!));
+    }
+    return baseline;
+  };
+  base.samples = rounds(rows.filter((r) => !r.unbundled));
+  rounds([base, ...rows.filter((r) => r.unbundled)]);
   return { rows, notes };
+}
+
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 export function startupTable(rows: StartupRow[]): string[][] {
