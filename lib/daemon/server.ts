@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { failure, handle } from '../cni/skel.js';
 import { withContainerLock } from '../cni/container-lock.js';
 import { inProcess, loadPlugin, PLUGIN_TYPES } from '../plugins/registry.js';
+import { native } from '../native/index.js';
 import type { Plugin } from '../cni/plugin.js';
 import { ACCEPT, decodeRequest, DECLINE, encodeReply, frame, frameLength, GO, ProtocolError, type Request } from './protocol.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
@@ -46,8 +47,10 @@ export class Daemon {
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     await prepareSocketPath(opts.socket);
-    // Warm every plugin's code now rather than on its first request.
+    // Warm every plugin's code, and load the addon (which a plugin process loads at its first
+    // native call), now rather than on the first request.
     await Promise.all(PLUGIN_TYPES.map((t) => loadPlugin(t)));
+    native.opNames();
     const server = createServer({ allowHalfOpen: true });
     const d = new Daemon(opts.socket, server, opts.log, opts.idleTimeoutMs ?? 10_000);
     server.on('connection', (s) => d.#serve(s));
