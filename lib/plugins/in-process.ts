@@ -9,7 +9,7 @@ import type { Loaders } from './loaders.js';
 /** Runs the plugins `loaders` has in-process (and their delegates, from the same set); others are exec'd. */
 export function inProcessOf(loaders: Loaders): InProcess {
   const inProcess: InProcess = async (type: string): Promise<InProcessRunner | undefined> => {
-    const plugin = await loaders[type]?.();
+    const plugin = Object.hasOwn(loaders, type) ? await loaders[type]!() : undefined;
     return plugin && ((env, stdin, o) => handle(plugin, env, stdin, { ...o, inProcess }));
   };
   return inProcess;

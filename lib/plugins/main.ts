@@ -5,7 +5,7 @@ import { inProcessOf } from './in-process.js';
 import type { Loaders } from './loaders.js';
 
 export async function main(type: string, loaders: Loaders): Promise<void> {
-  const plugin = await loaders[type]?.();
+  const plugin = Object.hasOwn(loaders, type) ? await loaders[type]!() : undefined;
   if (!plugin) throw new Error(`mesos-cni: no plugin ${type}`);
   await runPlugin(plugin, { inProcess: inProcessOf(loaders) });
 }

@@ -17,7 +17,7 @@ const loaders: Loaders = {
 export const PLUGIN_TYPES = Object.keys(loaders);
 
 export async function loadPlugin(type: string): Promise<Plugin | undefined> {
-  return loaders[type]?.();
+  return Object.hasOwn(loaders, type) ? loaders[type]!() : undefined;
 }
 
 /** Runs any plugin of this package in-process. */
