@@ -194,34 +194,50 @@ NftRuleSpec ReadRuleSpec(const Napi::Object& o) {
     Napi::Object m = ms.Get(i).As<Napi::Object>();
     NftMatchSpec s;
     s.kind = Str(m, "kind");
-    s.sport = ReadPorts(m, "sport");
-    s.dport = ReadPorts(m, "dport");
-    s.src_type = Str(m, "srcType");
-    s.dst_type = Str(m, "dstType");
-    s.src_neg = Bool(m, "srcNeg");
-    s.dst_neg = Bool(m, "dstNeg");
-    s.name = Str(m, "name");
-    for (const std::string& f : Strings(m, "flags")) s.set_src.push_back(f == "src");
-    s.neg = Bool(m, "neg");
-    s.value = U32(m, "value");
-    s.mask = U32(m, "mask", 0xffffffff);
-    s.states = Strings(m, "states");
-    s.text = Str(m, "text");
+    // Only the fields of this kind (NftMatchSpec): each lookup costs a JS string of its name.
+    if (s.kind == "tcp" || s.kind == "udp" || s.kind == "sctp") {
+      s.sport = ReadPorts(m, "sport");
+      s.dport = ReadPorts(m, "dport");
+    } else if (s.kind == "addrtype") {
+      s.src_type = Str(m, "srcType");
+      s.dst_type = Str(m, "dstType");
+      s.src_neg = Bool(m, "srcNeg");
+      s.dst_neg = Bool(m, "dstNeg");
+    } else if (s.kind == "set") {
+      s.name = Str(m, "name");
+      for (const std::string& f : Strings(m, "flags")) s.set_src.push_back(f == "src");
+      s.neg = Bool(m, "neg");
+    } else if (s.kind == "mark") {
+      s.neg = Bool(m, "neg");
+      s.value = U32(m, "value");
+      s.mask = U32(m, "mask", 0xffffffff);
+    } else if (s.kind == "conntrack") {
+      s.neg = Bool(m, "neg");
+      s.states = Strings(m, "states");
+    } else if (s.kind == "comment") {
+      s.text = Str(m, "text");
+    }
     r.matches.push_back(std::move(s));
   }
   Napi::Object t = Obj(o, "target");
-  r.target.kind = Str(t, "kind");
-  r.target.chain = Str(t, "chain");
-  r.target.addr = Bytes(t, "addr");
-  if (Has(t, "ports")) {
-    Napi::Object p = Obj(t, "ports");
-    r.target.ports = true;
-    r.target.lo = U32(p, "lo");
-    r.target.hi = U32(p, "hi");
+  NftTargetSpec& x = r.target;
+  x.kind = Str(t, "kind");
+  if (x.kind == "jump" || x.kind == "goto") {
+    x.chain = Str(t, "chain");
+  } else if (x.kind == "DNAT" || x.kind == "SNAT") {
+    x.addr = Bytes(t, "addr");
+    Napi::Value p = t.Get("ports");
+    if (Present(p)) {
+      x.ports = true;
+      x.lo = U32(p.As<Napi::Object>(), "lo");
+      x.hi = U32(p.As<Napi::Object>(), "hi");
+    }
+  } else if (x.kind == "MASQUERADE") {
+    x.random = Bool(t, "random");
+  } else if (x.kind == "MARK") {
+    x.value = U32(t, "value");
+    x.mask = U32(t, "mask", 0xffffffff);
   }
-  r.target.random = Bool(t, "random");
-  r.target.value = U32(t, "value");
-  r.target.mask = U32(t, "mask", 0xffffffff);
   return r;
 }
 
