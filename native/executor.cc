@@ -202,6 +202,22 @@ Executor* Instance(Napi::Env env) { return env.GetInstanceData<Executor>(); }
 
 }  // namespace
 
+Napi::Promise RunHere(Napi::Env env, std::unique_ptr<Job> job) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  job->Execute();
+  if (job->failure.err != 0) {
+    deferred.Reject(MakeError(env, job->failure).Value());
+  } else {
+    Napi::Value v = job->Result(env);
+    if (env.IsExceptionPending()) {
+      deferred.Reject(env.GetAndClearPendingException().Value());
+    } else {
+      deferred.Resolve(v);
+    }
+  }
+  return deferred.Promise();
+}
+
 int HomeNetnsFd(Napi::Env env) { return Instance(env)->home.get(); }
 
 int EnterNetns(int fd) { return setns(fd, CLONE_NEWNET) == 0 ? 0 : errno; }

@@ -74,7 +74,10 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(info.Env(), "netlinkOpen: protocol must be NETLINK_ROUTE or NETLINK_NETFILTER");
   }
   UniqueFd netns = DupNetnsFd(info.Env(), info[0].As<Napi::Number>().Int32Value(), "open netlink socket", "netlink");
-  return Submit(info.Env(), std::make_unique<OpenJob>(std::move(netns), protocol));
+  // In the home namespace (this JS thread's, which never switches) a socket is opened right here.
+  bool home = !netns;
+  auto job = std::make_unique<OpenJob>(std::move(netns), protocol);
+  return home ? RunHere(info.Env(), std::move(job)) : Submit(info.Env(), std::move(job));
 }
 
 // netlinkRequest(handle, ops: {op: string, spec: object}[]): Promise<{errno, extack?, items}[]>
