@@ -5,7 +5,7 @@
 // The files are a few bytes on a local disk, so they are read and written synchronously: an async
 // call is a round trip through libuv's thread pool (an ADD would make eight), a synchronous one a
 // few microseconds of the event loop, also in the daemon.
-import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWholeSync, sweepTempsSync } from '../../fs/atomic.js';
 import { withFileLock } from '../../fs/flock.js';
@@ -60,10 +60,7 @@ export class LeaseStore {
    */
   async reserve(ip: string, containerId: string, ifname: string, rangeId: number): Promise<boolean> {
     if (!createWholeSync(join(this.dir, ip), containerId.trim() + LINE_BREAK + ifname)) return false;
-    // In place, as the reference writes it: a write cut short by a kill leaves a cursor that does not
-    // parse, which reads as none (allocation then starts at the range's start and skips what is
-    // taken). A temporary file renamed over it was left behind by every kill between the two.
-    writeFileSync(join(this.dir, LAST_PREFIX + rangeId), ip, { mode: 0o644 });
+    writeCursor(join(this.dir, LAST_PREFIX + rangeId), ip);
     return true;
   }
 
@@ -109,4 +106,25 @@ export class LeaseStore {
     removeFileSync(join(this.dir, ip));
   }
 
+}
+
+/**
+ * The range's cursor rewritten in place: its bytes over the old ones, then cut to their length.
+ * Not opened with O_TRUNC, as the reference does (and writeFileSync): on ext4 truncating a file with
+ * data frees its block and, on close, starts its writeback (auto_da_alloc), 0.22 ms per ADD here
+ * against 0.01 for this, on the event loop. A kill between the write and the cut leaves the new
+ * address followed by the old one's last characters: an address that does not parse, or another
+ * one; either is only where the next allocation starts looking (it reads as none, or as a place
+ * in or out of the range), never a lease, which is created exclusively. A temporary file renamed
+ * over the cursor was left behind by every kill between the two.
+ */
+function writeCursor(path: string, ip: string): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o644);
+  try {
+    const bytes = Buffer.from(ip, 'latin1');
+    writeSync(fd, bytes, 0, bytes.length, 0);
+    ftruncateSync(fd, bytes.length);
+  } finally {
+    closeSync(fd);
+  }
 }
