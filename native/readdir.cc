@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,10 @@ namespace {
 
 class ReadDirJob : public Job {
  public:
-  ReadDirJob(std::string dir, size_t max) : dir_(std::move(dir)), max_(max) { failure.kind = "native"; }
+  ReadDirJob(std::string dir, size_t max, std::optional<std::string> containing)
+      : dir_(std::move(dir)), max_(max), containing_(std::move(containing)) {
+    failure.kind = "native";
+  }
   void Execute() override {
     UniqueDir d(opendir(dir_.c_str()));
     if (!d) return failure.Set(errno, "read directory " + dir_);
@@ -50,6 +54,7 @@ class ReadDirJob : public Job {
         if (regular && static_cast<size_t>(n) < buf.size()) break;
       }
       if (n < 0) continue;
+      if (containing_ && f.name[0] != '.' && f.text.find(*containing_) == std::string::npos) continue;
       files_.push_back(std::move(f));
     }
   }
@@ -68,6 +73,7 @@ class ReadDirJob : public Job {
  private:
   std::string dir_;
   size_t max_;
+  std::optional<std::string> containing_;
   struct File {
     std::string name;
     std::string text;
@@ -76,12 +82,20 @@ class ReadDirJob : public Job {
   std::vector<File> files_;
 };
 
-// readSmallFiles(dir, maxBytes): Promise<{name, text, truncated?}[]> — every regular file (symlinks
-// and other types skipped), whole, as UTF-8; one longer than maxBytes is cut there and marked.
+// readSmallFiles(dir, maxBytes, containing?): Promise<{name, text, truncated?}[]> — every regular
+// file (symlinks and other types skipped), whole, as UTF-8; one longer than maxBytes is cut there
+// and marked. With `containing`, only the files whose bytes contain it, and those named with a
+// leading dot (fs/atomic's temporaries, which the caller sweeps): host-local looks for one
+// container's leases among 500 without 500 objects made on the JS thread and parsed there.
 Napi::Value ReadSmallFiles(const Napi::CallbackInfo& info) {
   uint32_t max = info[1].As<Napi::Number>().Uint32Value();
   if (max == 0 || max > (1u << 20)) throw Napi::RangeError::New(info.Env(), "readSmallFiles: maxBytes must be 1..1048576");
-  return Submit(info.Env(), std::make_unique<ReadDirJob>(info[0].As<Napi::String>().Utf8Value(), max));
+  std::optional<std::string> containing;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsString()) throw Napi::TypeError::New(info.Env(), "readSmallFiles: containing must be a string");
+    containing = info[2].As<Napi::String>().Utf8Value();
+  }
+  return Submit(info.Env(), std::make_unique<ReadDirJob>(info[0].As<Napi::String>().Utf8Value(), max, std::move(containing)));
 }
 
 ExportFn e1("readSmallFiles", ReadSmallFiles);

@@ -154,7 +154,7 @@ export interface Binding {
   /** Exclusive flock on `path` (created if absent); ETIMEDOUT after timeoutMs. Resolves to the fd holding it. */
   fileLock(path: string, timeoutMs: number): Promise<number>;
   /** Every regular file of `dir` (symlinks skipped), whole, as UTF-8; one over maxBytes is cut there and marked truncated. */
-  readSmallFiles(dir: string, maxBytes: number): Promise<{ name: string; text: string; truncated?: boolean }[]>;
+  readSmallFiles(dir: string, maxBytes: number, containing?: string): Promise<{ name: string; text: string; truncated?: boolean }[]>;
   /** One non-blocking try of fileLock, on the calling thread: the fd, or -1 when another holder has it. */
   fileTryLock(path: string): number;
   /** Release a fileLock; with unlinkPath, remove the lock file first (while still held). */

@@ -93,3 +93,23 @@ test('a directory of 300 leases gives each file once, whole; links, directories 
   }
   t.deepEqual(files.map((f) => f.name).sort(), readdirSync(dir).filter((n) => n !== 'sub' && n !== 'link').sort());
 });
+
+test('with `containing`, only the files whose bytes hold that text, and every dot-named file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mcni-rsf-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  for (let i = 0; i < 50; i++) await writeFile(join(dir, `10.0.0.${i + 2}`), `container-${i}\r\neth0`);
+  await writeFile(join(dir, '10.0.1.2'), 'container-7'); // the old format: the ID alone
+  await writeFile(join(dir, '.tmp.99999.ab12'), 'partial');
+  await writeFile(join(dir, 'big'), 'z'.repeat(200) + 'container-7'); // past maxBytes: not seen
+  const files = (await native.readSmallFiles(dir, 100, 'container-7')).sort((a, b) => a.name.localeCompare(b.name));
+  t.deepEqual(
+    files.map((f) => [f.name, f.text]),
+    [
+      ['.tmp.99999.ab12', 'partial'],
+      ['10.0.0.9', 'container-7\r\neth0'],
+      ['10.0.1.2', 'container-7'],
+    ],
+  );
+  t.deepEqual(await native.readSmallFiles(dir, 100, 'nobody'), [{ name: '.tmp.99999.ab12', text: 'partial' }]);
+  await t.throwsAsync(native.readSmallFiles(dir, 100, 7 as unknown as string), { message: /containing must be a string/ });
+});
