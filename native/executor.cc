@@ -61,6 +61,20 @@ thread_local Executor* t_exec = nullptr;
 
 void Replenish(Executor* ex, Lane* lane);
 
+// The promise settled with the job's outcome, on its env's JS thread.
+void Settle(Napi::Env env, Napi::Promise::Deferred& deferred, Job& job) {
+  if (job.failure.err != 0) {
+    deferred.Reject(MakeError(env, job.failure).Value());
+    return;
+  }
+  Napi::Value v = job.Result(env);
+  if (env.IsExceptionPending()) {
+    deferred.Reject(env.GetAndClearPendingException().Value());
+  } else {
+    deferred.Resolve(v);
+  }
+}
+
 void Complete(napi_env env, napi_value, void* context, void* data) {
   std::unique_ptr<Pending> p(static_cast<Pending*>(data));
   // No env: the instance is being torn down and nobody waits for the answer; dropping the job
@@ -70,16 +84,7 @@ void Complete(napi_env env, napi_value, void* context, void* data) {
   Napi::Env e(env);
   try {
     Napi::HandleScope scope(e);
-    if (p->job->failure.err != 0) {
-      p->deferred.Reject(MakeError(e, p->job->failure).Value());
-    } else {
-      Napi::Value v = p->job->Result(e);
-      if (e.IsExceptionPending()) {
-        p->deferred.Reject(e.GetAndClearPendingException().Value());
-      } else {
-        p->deferred.Resolve(v);
-      }
-    }
+    Settle(e, p->deferred, *p->job);
   } catch (const Napi::Error&) {
     // Only when the env can no longer run JS (it is stopping); an exception must not leave a
     // C callback.
@@ -205,16 +210,7 @@ Executor* Instance(Napi::Env env) { return env.GetInstanceData<Executor>(); }
 Napi::Promise RunHere(Napi::Env env, std::unique_ptr<Job> job) {
   auto deferred = Napi::Promise::Deferred::New(env);
   job->Execute();
-  if (job->failure.err != 0) {
-    deferred.Reject(MakeError(env, job->failure).Value());
-  } else {
-    Napi::Value v = job->Result(env);
-    if (env.IsExceptionPending()) {
-      deferred.Reject(env.GetAndClearPendingException().Value());
-    } else {
-      deferred.Resolve(v);
-    }
-  }
+  Settle(env, deferred, *job);
   return deferred.Promise();
 }
 

@@ -153,7 +153,7 @@ export interface Binding {
   spawnInNetns(req: NativeSpawnRequest): Promise<NativeSpawnResult>;
   /** Exclusive flock on `path` (created if absent); ETIMEDOUT after timeoutMs. Resolves to the fd holding it. */
   fileLock(path: string, timeoutMs: number): Promise<number>;
-  /** Every regular file of `dir` (symlinks skipped), whole, as UTF-8; one over maxBytes is cut there and marked truncated. */
+  /** Every regular file of `dir` (symlinks skipped), whole, as UTF-8; one over maxBytes is cut there and marked truncated. With `containing`, only the files whose bytes hold it, and every dot-named one (fs/atomic's temporaries). */
   readSmallFiles(dir: string, maxBytes: number, containing?: string): Promise<{ name: string; text: string; truncated?: boolean }[]>;
   /** One non-blocking try of fileLock, on the calling thread: the fd, or -1 when another holder has it. */
   fileTryLock(path: string): number;
