@@ -296,7 +296,9 @@ export async function runInput(w: World, inp: Input, tally: Tally): Promise<void
       const o = await w.call(side, { type: inp.plugin, stdin: stdinFor(inp, s, added), env: s.env });
       const replay = () => ({ plugin: inp.plugin, index: inp.index, side, step: i, steps: inp.steps.map((x) => x.command), command: s.command, env: s.env, mutations: inp.mutations, stdin: inp.stdin.slice(0, 3000) });
       comparable = (await check(w, tally, side, o, s.env.CNI_COMMAND, replay)) && comparable;
-      if (s.command === 'ADD' && o.exitCode === 0) {
+      // An ADD step sent without CNI_COMMAND is no ADD: the plugin prints its "about" text and
+      // exits 0 (libcni's skel), having attached nothing the final DEL must be able to remove.
+      if (s.command === 'ADD' && s.env.CNI_COMMAND === 'ADD' && o.exitCode === 0) {
         added = o.stdout;
         addedOk = true;
       }
