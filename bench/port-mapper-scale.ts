@@ -8,7 +8,9 @@
 // plugins control (ADD minus that probe). The delegate alone (bridge + host-local) is timed at the
 // same points too, so the port mapping's own share shows: for Go the portmap exec, for ours the
 // chain minus our bridge exec'd alone for an extra container.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONTAINER_LOCK_DIR } from '../lib/cni/container-lock.js';
 import { NetlinkHandle } from '../lib/netlink/index.js';
 import { install } from '../lib/cli/install.js';
 import { mesosStdin, networkInfo } from '../lib/cni/mesos.js';
@@ -49,6 +51,7 @@ export async function benchPortMapperScale(prefix: string, n: number): Promise<S
   const bin = join(dir, 'bin');
   const points: Point[] = []; // ours small, ours big, Go small, Go big
   const hosts: FakeHost[] = [];
+  const ids = new Set<string>(); // ours, attached and never detached: their lock files go at the end
   let probes = 0;
   try {
     await install(bin, ['mesos-cni-port-mapper', 'bridge', 'host-local']);
@@ -78,9 +81,11 @@ export async function benchPortMapperScale(prefix: string, n: number): Promise<S
         if (measured) {
           // Our bridge exec'd alone for an extra container on the same bridge: the delegate's share.
           const j = p.next++;
+          ids.add(`benchdel${j}`);
           const bridgeConf = JSON.stringify({ ...(conf.delegate as object), name: 'benchpm' });
           delegate = (await exec(p.host.ns, join(bin, 'bridge'), { ...env(p, j, `benchdel${j}`), CNI_PATH: bin }, bridgeConf, `ours bridge ADD ${j}`)).ms;
         }
+        ids.add(id);
         const stdin = mesosStdin(conf, networkInfo('benchpm', {}, mappings(i)));
         return { chain: (await exec(p.host.ns, join(bin, 'mesos-cni-port-mapper'), { ...env(p, i, id), CNI_PATH: bin }, stdin, `ours ADD ${i}`)).ms, delegate };
       }
@@ -128,8 +133,10 @@ export async function benchPortMapperScale(prefix: string, n: number): Promise<S
     };
   } finally {
     for (const p of points) p.nl.close();
-    // Deleting the namespaces takes the bridges, veths and rules with them; nothing was DELeted.
+    // Deleting the namespaces takes the bridges, veths and rules with them; nothing was DELeted,
+    // so each container of ours still has its lock file (kept while attached; docs/reliability.md).
     await removeHosts(hosts);
+    for (const id of ids) rmSync(join(CONTAINER_LOCK_DIR, id), { force: true });
     removeBenchDir(dir);
   }
 }
