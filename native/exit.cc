@@ -3,8 +3,9 @@
 // platform and libuv threads and runs the env's cleanup hooks (ours joins the executor's): ~3-4 ms
 // of every exec'd ADD, DEL and VERSION on this machine, after the runtime already has the answer.
 // The kernel closes every descriptor (netlink sockets, flock'd files) as for any exit.
-// lib/cni/skel.ts calls it only when everything was written synchronously and nothing asked to run
-// at exit (an 'exit' listener, V8 coverage), and only from a plugin's main thread.
+// lib/cni/stdio.ts's exitWhenDone calls it only when everything was written synchronously and
+// nothing asked to run at exit (an 'exit' listener, V8 coverage or a profile), and only from a
+// plugin's main thread.
 #include <unistd.h>
 
 #include "registry.h"

@@ -4,12 +4,12 @@
 // daemon, `mesos-cni exec`), so lib/cni never needs to know the plugins.
 import type { InProcess, InProcessRunner } from '../cni/invoke.js';
 import { handle } from '../cni/skel.js';
-import type { Loaders } from './loaders.js';
+import { loadFrom, type Loaders } from './loaders.js';
 
 /** Runs the plugins `loaders` has in-process (and their delegates, from the same set); others are exec'd. */
 export function inProcessOf(loaders: Loaders): InProcess {
   const inProcess: InProcess = async (type: string): Promise<InProcessRunner | undefined> => {
-    const plugin = Object.hasOwn(loaders, type) ? await loaders[type]!() : undefined;
+    const plugin = await loadFrom(loaders, type);
     return plugin && ((env, stdin, o) => handle(plugin, env, stdin, { ...o, inProcess }));
   };
   return inProcess;

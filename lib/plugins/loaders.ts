@@ -8,6 +8,11 @@ import type { Plugin } from '../cni/plugin.js';
 /** Plugin loaders by CNI type. */
 export type Loaders = Readonly<Record<string, () => Promise<Plugin>>>;
 
+/** The plugin `type` of `loaders`, or undefined: only an own key (`constructor`, `__proto__` are names on every object). */
+export async function loadFrom(loaders: Loaders, type: string): Promise<Plugin | undefined> {
+  return Object.hasOwn(loaders, type) ? loaders[type]!() : undefined;
+}
+
 export const hostLocal = async (): Promise<Plugin> => (await import('./host-local/index.js')).plugin;
 export const bridge = async (): Promise<Plugin> => (await import('./bridge/index.js')).plugin;
 export const mesos = async (): Promise<Plugin> => (await import('./mesos/index.js')).plugin;

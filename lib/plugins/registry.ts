@@ -2,7 +2,7 @@
 // `mesos-cni install` know. An executable's entry names its own smaller set (loaders.ts).
 import type { Plugin } from '../cni/plugin.js';
 import { inProcessOf } from './in-process.js';
-import { bridge, contrail, dcosL4lb, hostLocal, macvtap, mesos, portMapper, type Loaders } from './loaders.js';
+import { bridge, contrail, dcosL4lb, hostLocal, loadFrom, macvtap, mesos, portMapper, type Loaders } from './loaders.js';
 
 const loaders: Loaders = {
   'host-local': hostLocal,
@@ -16,8 +16,8 @@ const loaders: Loaders = {
 
 export const PLUGIN_TYPES = Object.keys(loaders);
 
-export async function loadPlugin(type: string): Promise<Plugin | undefined> {
-  return Object.hasOwn(loaders, type) ? loaders[type]!() : undefined;
+export function loadPlugin(type: string): Promise<Plugin | undefined> {
+  return loadFrom(loaders, type);
 }
 
 /** Runs any plugin of this package in-process. */
