@@ -67,6 +67,8 @@ export interface LinkSetSpec {
   group?: number;
   /** The interface alias (`ip link set … alias TEXT`); '' clears it. Not settable at creation: the kernel ignores it there. */
   alias?: string;
+  /** The IPv4 setting `net.ipv4.conf.<link>.arp_notify` (announce the addresses when the link comes up), over netlink. */
+  arpNotify?: boolean;
 }
 
 export type LinkSelect = { name: string } | { index: number } | { group: number };
@@ -135,7 +137,7 @@ defineOp('link.set', {
     const index = await h.linkIndex(s.index ?? s.name ?? '', 'link.set.name');
     const master = s.master === null ? 0 : s.master === undefined ? undefined : await h.linkIndex(s.master, 'link.set.master');
     const common = await prepareCommon(h, { ...s, name: s.newName, master: undefined }, 'link.set');
-    return defined({ ...common, index, master, alias: s.alias === undefined ? undefined : alias(s.alias, 'link.set.alias') });
+    return defined({ ...common, index, master, alias: s.alias === undefined ? undefined : alias(s.alias, 'link.set.alias'), arpNotify: s.arpNotify === undefined ? undefined : bool(s.arpNotify, 'link.set.arpNotify') });
   },
   describe: (s) => `set link ${s.name ?? `index ${s.index}`}`,
 });

@@ -22,6 +22,7 @@ import { setupSpoofCheck, teardownSpoofCheck } from './spoofcheck.js';
 import { check } from './check.js';
 import { familyOf, ipamRun, routeSpec } from './routes.js';
 import { gc, status } from './gc.js';
+import { announce } from './announce.js';
 
 
 /** Gateways filled in (isGateway: the subnet's first address when IPAM gave none). */
@@ -41,9 +42,14 @@ function withDefaultRoutes(cfg: BridgeConfig, ips: IpConfig[], routes: Route[]):
   return out;
 }
 
-/** The container side in one round trip: lo up, addresses, link up (unless disabled), routes, then read the link. */
+/**
+ * The container side in one round trip: lo up, on a layer-3 attachment arp_notify (the kernel
+ * announces the addresses when the link comes up, as the reference sets it), addresses, link up
+ * (unless disabled), routes, then read the link.
+ */
 function containerOps(cfg: BridgeConfig, ifname: string, ips: IpConfig[], routes: Route[]): Op[] {
   const ops: Op[] = [{ op: 'link.set', spec: { name: 'lo', up: true } }];
+  if (cfg.ipamType) ops.push({ op: 'link.set', spec: { name: ifname, arpNotify: true } });
   // No IFA_F_NODAD: DAD is off through accept_dad unless enabledad, as the reference has it.
   for (const ip of ips) ops.push({ op: 'addr.add', spec: { dev: ifname, address: ip.address, noDad: false } });
   if (!cfg.disableContainerInterface) ops.push({ op: 'link.set', spec: { name: ifname, up: true } });
@@ -53,21 +59,13 @@ function containerOps(cfg: BridgeConfig, ifname: string, ips: IpConfig[], routes
 }
 
 /**
- * The container interface's sysctls, as the reference sets them on a layer-3 attachment: the kernel
- * announces its addresses when it comes up (arp_notify), and IPv6 DAD is off unless enabledad
- * (a hairpin port would echo its own probes back and fail it). Set before the addresses exist.
+ * IPv6 DAD off on the container interface unless enabledad, as the reference has it on a layer-3
+ * attachment (a hairpin port would echo its own probes back and fail it); set before the
+ * addresses exist. (Its arp_notify goes over netlink, in containerOps.) A container without IPv6
+ * has no accept_dad: nothing to turn off.
  */
 async function containerSysctls(ns: Netns, cfg: BridgeConfig, ifname: string): Promise<void> {
-  const keys: [string, number][] = [[`net/ipv4/conf/${ifname}/arp_notify`, 1]];
-  if (!cfg.enableDad) keys.push([`net/ipv6/conf/${ifname}/accept_dad`, 0]);
-  await Promise.all(
-    keys.map(([k, v]) =>
-      sysctl.set(ns, k, v).catch((e: Error) => {
-        // A container without IPv6 has no accept_dad: nothing to turn off.
-        if (!k.includes('ipv6')) throw new CniError(ErrorCode.Plugin, `set ${k}=${v} in the container`, e.message);
-      }),
-    ),
-  );
+  if (!cfg.enableDad) await sysctl.set(ns, `net/ipv6/conf/${ifname}/accept_dad`, 0).catch(() => undefined);
 }
 
 /** The port's VLANs: an access port (vlan: PVID, untagged) or a trunk (tagged), VLAN 1 dropped unless preserveDefaultVlan. */
@@ -178,6 +176,10 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
         }
       };
       const [ctrLink] = await allSettledOrThrow([containerSide(), gateways()] as const);
+      // The container's gratuitous ARP, once the bridge forwards its port (announce.ts), beside
+      // the steps below.
+      const v4 = ips.filter((ip) => familyOf(ip.address) === 4).map((ip) => ip.address.split('/')[0]!);
+      const announced = cfg.disableContainerInterface ? undefined : announce({ host, hostVeth, container, containerNs, link: ctrLink, addresses: v4 }, ctx.log);
       // The bridge's MAC is pinned (ensureBridge): it did not change as the port joined. The host
       // end's came with the veth, or is read while the masquerade transaction finishes.
       const hostMac = veth.value.mac !== undefined ? Promise.resolve(veth.value.mac) : host.link.get(hostVeth).then((l) => l.mac!);
@@ -188,6 +190,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
         rb.push('remove the MAC spoof filter', () => teardownSpoofCheck(hostNs, { containerId, ifname }));
       }
       const hostVethMac = await hostMac;
+      await announced;
       const interfaces: Interface[] = [
         { name: cfg.bridge, mac: br.mac! },
         { name: hostVeth, mac: hostVethMac },

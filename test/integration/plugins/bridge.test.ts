@@ -116,6 +116,27 @@ rootTest('every spec version: ADD answers in the config version, DEL twice and D
   }
 });
 
+rootTest('the container announces its address: a neighbour holding it with an earlier MAC is corrected at once (arp_notify over netlink)', async (t) => {
+  const [host, c1, c2] = await namespaces(t, 3, 'ma');
+  const dir = await dataDir(t);
+  const bridge = uniq('br');
+  const c = conf(dir, bridge);
+  t.is((await run(ours, host!, c, { command: 'ADD', containerId: 'a1', netns: c1!.path })).exitCode, 0);
+  // The gateway still holds the next address with an earlier container's MAC.
+  await nsExec(host!, ['ip', 'neigh', 'add', '10.66.0.3', 'lladdr', '02:00:00:00:00:99', 'dev', bridge, 'nud', 'stale']);
+  const add = await run(ours, host!, c, { command: 'ADD', containerId: 'a2', netns: c2!.path });
+  t.is(add.exitCode, 0, add.stdout);
+  const mac = (JSON.parse(add.stdout) as { interfaces: { name: string; mac: string }[] }).interfaces.find((i) => i.name === 'eth0')!.mac;
+  t.is((await nsExec(c2!, ['cat', '/proc/sys/net/ipv4/conf/eth0/arp_notify'])).trim(), '1');
+  let lladdr: string | undefined;
+  for (let i = 0; i < 40 && lladdr !== mac; i++) {
+    lladdr = (await ipJson<{ lladdr?: string }[]>(host!, ['neigh', 'show', '10.66.0.3', 'dev', bridge]))[0]?.lladdr;
+    if (lladdr !== mac) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.is(lladdr, mac, 'the gratuitous ARP replaced the stale entry');
+  for (const [id, ctr] of [['a1', c1], ['a2', c2]] as const) t.is((await run(ours, host!, c, { command: 'DEL', containerId: id, netns: ctr!.path })).exitCode, 0);
+});
+
 rootTest('DEL without CNI_NETNS still removes rules and the lease', async (t) => {
   const [host, ctr] = await namespaces(t, 2, 'mn');
   const dir = await dataDir(t);
