@@ -43,9 +43,9 @@ function withDefaultRoutes(cfg: BridgeConfig, ips: IpConfig[], routes: Route[]):
 }
 
 /**
- * The container side in one round trip: lo up, on a layer-3 attachment arp_notify (the kernel
- * announces the addresses when the link comes up, as the reference sets it), addresses, link up
- * (unless disabled), routes, then read the link.
+ * The container side in one round trip: lo up, on a layer-3 attachment arp_notify (as the
+ * reference sets it; the kernel's announcement it makes is dropped at a port not yet forwarding,
+ * so announce.ts sends one), addresses, link up (unless disabled), routes, then read the link.
  */
 function containerOps(cfg: BridgeConfig, ifname: string, ips: IpConfig[], routes: Route[]): Op[] {
   const ops: Op[] = [{ op: 'link.set', spec: { name: 'lo', up: true } }];
