@@ -71,6 +71,9 @@ export interface LinkSetSpec {
   arpNotify?: boolean;
 }
 
+/** IF_OPER_UP (linux/if.h): the link's operstate once its carrier is reported. */
+const IF_OPER_UP = 6;
+
 export type LinkSelect = { name: string } | { index: number } | { group: number };
 
 type KindPrepare<K extends LinkKind> = (h: NetlinkHandle, spec: LinkCommon & { kind: K } & LinkKinds[K], field: string) => object | Promise<object>;
@@ -226,6 +229,20 @@ export class LinkApi {
     } catch (e) {
       if (isErrno(e, 'ENODEV')) return undefined;
       throw e;
+    }
+  }
+
+  /**
+   * Whether the link's operational state became UP within `timeoutMs` (polled every millisecond):
+   * the kernel's link-watch work has then reported its carrier, after which a bridge forwards on
+   * the port and the device transmits. Bringing a link up does not wait for that.
+   */
+  async waitOperUp(which: string | number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if ((await this.get(which)).operstate === IF_OPER_UP) return true;
+      if (performance.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 1));
     }
   }
 

@@ -11,8 +11,7 @@ import type { NetlinkHandle } from '../../netlink/handle.js';
 import type { Netns } from '../../netns/netns.js';
 import * as arp from '../../netns/arp.js';
 
-const IF_OPER_UP = 6; // linux/if.h
-/** How long to wait for the port; past it the announcement is sent anyway (best effort, as the reference's). */
+/** How long to wait for the port's carrier. */
 const PORT_WAIT_MS = 200;
 
 export interface Announcement {
@@ -29,12 +28,8 @@ export interface Announcement {
 export async function announce(a: Announcement, log: Logger): Promise<void> {
   if (a.addresses.length === 0 || !a.link.mac) return;
   try {
-    const deadline = performance.now() + PORT_WAIT_MS;
-    for (;;) {
-      const [h, c] = await Promise.all([a.host.link.get(a.hostVeth), a.container.link.get(a.link.index)]);
-      if ((h.operstate === IF_OPER_UP && c.operstate === IF_OPER_UP) || performance.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    // Past the wait it is sent anyway: best effort, as the reference's.
+    await Promise.all([a.host.link.waitOperUp(a.hostVeth, PORT_WAIT_MS), a.container.link.waitOperUp(a.link.index, PORT_WAIT_MS)]);
     await Promise.all(a.addresses.map((ip) => arp.announce(a.containerNs, a.link.index, ip, a.link.mac!)));
   } catch (e) {
     log.warn('gratuitous ARP not sent', { error: (e as Error).message });

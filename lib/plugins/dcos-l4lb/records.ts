@@ -5,7 +5,7 @@
 //   <spartan store dir>/.dcos-l4lb/<network>/<containerID>@<ifname>   (or sha256-<hex> when long)
 // beside the leases it accounts for, so both survive (or vanish with) the same disk; no network
 // name starts with '.', and host-local reads no directory there.
-import { readdir } from 'node:fs/promises';
+import { readdir, rmdir } from 'node:fs/promises';
 import { sweepTemps, writeAtomic } from '../../fs/atomic.js';
 import { mkdirp } from '../../fs/mkdir.js';
 import { removeFile } from '../../fs/remove.js';
@@ -40,17 +40,28 @@ export class RecordStore {
 
   async write(rec: L4Record): Promise<void> {
     const file = this.file(rec.containerId, rec.ifname);
-    try {
-      await mkdirp(this.dir, 0o755);
-      await writeAtomic(file, JSON.stringify(rec));
-    } catch (e) {
-      throw new CniError(ErrorCode.IoFailure, `record the attachment in ${file}`, (e as Error).message);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdirp(this.dir, 0o755);
+        await writeAtomic(file, JSON.stringify(rec));
+        return;
+      } catch (e) {
+        // The directory went between the two steps: a DEL removed it with its last record (remove).
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+        throw new CniError(ErrorCode.IoFailure, `record the attachment in ${file}`, (e as Error).message);
+      }
     }
   }
 
+  /**
+   * The record, then the network's directory if that was its last (a network no longer used leaves
+   * nothing behind, even in host-local's default store where records of a config without spartan go).
+   * A record written meanwhile keeps the directory (ENOTEMPTY); a writer that finds it gone makes it again.
+   */
   async remove(containerId: string, ifname: string): Promise<void> {
     await removeFile(this.file(containerId, ifname));
     await sweepTemps(this.dir); // a record's temporary file, left by a writer killed before its rename
+    await rmdir(this.dir).catch(() => undefined);
   }
 
   /** Every record of this network (unreadable files left alone). */

@@ -112,3 +112,16 @@ rootTest('a link made in another namespace is not echoed: the echo would answer 
   t.is(await ha.link.add({ kind: 'bridge', name: 'br9', netns: inB }), undefined);
   t.is((await hb.link.get('lo')).name, 'lo');
 });
+
+rootTest('waitOperUp: true once both veth ends are up (the carrier reported), false after the timeout while the peer is down; arpNotify sets the IPv4 setting', async (t) => {
+  const [host, ctr] = await namespaces(t, 2);
+  await host!.nl.link.add({ kind: 'veth', name: 'vw0', up: true, peer: { name: 'eth0', netns: ctr!.ns } });
+  const t0 = performance.now();
+  t.false(await host!.nl.link.waitOperUp('vw0', 30), 'the peer is down: no carrier');
+  t.true(performance.now() - t0 >= 30);
+  await ctr!.nl.link.set({ name: 'eth0', up: true, arpNotify: true });
+  t.true(await host!.nl.link.waitOperUp('vw0', 1000));
+  t.true(await ctr!.nl.link.waitOperUp('eth0', 1000));
+  t.is((await nsExec(ctr!, ['cat', '/proc/sys/net/ipv4/conf/eth0/arp_notify'])).trim(), '1');
+  await t.throwsAsync(ctr!.nl.link.set({ name: 'eth0', arpNotify: 'yes' as never }), { message: 'link.set.arpNotify: expected true or false, got "yes"' });
+});
