@@ -150,8 +150,6 @@ export interface Binding {
   netnsClose(fd: number): void;
   sysctlRead(netnsFd: number, key: string): Promise<string>;
   sysctlWrite(netnsFd: number, key: string, value: string): Promise<void>;
-  /** A gratuitous ARP for `ip` (4 bytes) from `mac` (6 bytes) out of link `ifindex` in `netnsFd` (-1: home). */
-  arpAnnounce(netnsFd: number, ifindex: number, ip: Buffer, mac: Buffer): Promise<void>;
   spawnInNetns(req: NativeSpawnRequest): Promise<NativeSpawnResult>;
   /** Exclusive flock on `path` (created if absent); ETIMEDOUT after timeoutMs. Resolves to the fd holding it. */
   fileLock(path: string, timeoutMs: number): Promise<number>;

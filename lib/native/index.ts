@@ -47,7 +47,6 @@ export const native: Binding = {
   netnsClose: (fd) => binding().netnsClose(fd),
   sysctlRead: wrapAsync('sysctlRead'),
   sysctlWrite: wrapAsync('sysctlWrite'),
-  arpAnnounce: wrapAsync('arpAnnounce'),
   spawnInNetns: wrapAsync('spawnInNetns'),
   fileLock: wrapAsync('fileLock'),
   readSmallFiles: wrapAsync('readSmallFiles'),

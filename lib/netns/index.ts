@@ -1,5 +1,4 @@
 // Network namespace helpers and namespaced sysctl.
 export { Netns, NETNS_RUN_DIR, netnsPath, add, del, open, isNetns, current } from './netns.js';
 export * as sysctl from './sysctl.js';
-export * as arp from './arp.js';
 export { execInNetns, which, type ExecOptions, type ExecResult } from './exec.js';

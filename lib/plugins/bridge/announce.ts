@@ -2,35 +2,44 @@
 // comes up, but at that instant the veth's host end is not yet a forwarding port of the bridge
 // (the bridge enables a port when the link-watch work reports its carrier, moments later), and
 // the frame is dropped: nobody hears it (the reference's order, link up before the addresses, sends
-// none at all). So the plugin sends its own once both ends report their carrier: a neighbour (the
-// gateway, another container) still holding the address with a previous container's MAC is
-// corrected at once instead of when its entry goes stale.
+// none at all). So once both ends report their carrier, the container's MAC is set again to the
+// same value: the kernel announces every address of a link whose address is set when arp_notify is
+// on, this time through a forwarding port. A neighbour (the gateway, another container) still
+// holding the address with a previous container's MAC is corrected at once instead of when its
+// entry goes stale (5-8 s of traffic to the wrong MAC by the kernel's defaults).
+// Only for a reused address: the announcement is flooded to every port of the bridge (+7 ms per
+// ADD at 500 ports, in the kernel's work of delivering it), so it is made when the gateway (the
+// host, which relays every flow from outside) still holds the address with another MAC, the mark
+// of an address in use until moments ago; a fresh one has nobody to correct. A neighbour that
+// talked to the old holder only container to container is not covered when the gateway did not.
+// (A packet socket sending the ARP itself was tried: closing one waits out an RCU grace period,
+// +15 ms per ADD.)
 import type { Logger } from '../../cni/log.js';
 import type { Link } from '../../netlink/link.js';
 import type { NetlinkHandle } from '../../netlink/handle.js';
-import type { Netns } from '../../netns/netns.js';
-import * as arp from '../../netns/arp.js';
 
-/** How long to wait for the port's carrier. */
+/** How long to wait for the port's carrier; past it the address is announced anyway. */
 const PORT_WAIT_MS = 200;
 
 export interface Announcement {
   host: NetlinkHandle;
+  bridge: string;
   hostVeth: string;
-  container: NetlinkHandle;
-  containerNs: Netns;
-  link: Link;
   /** The container's IPv4 addresses, without prefix. */
   addresses: string[];
+  container: NetlinkHandle;
+  /** The container's link as the batch read it back (its index and MAC). */
+  link: Link;
 }
 
-/** Send it; never fails the ADD (a failure is logged), as the reference ignores its own. */
+/** Announce; never fails the ADD (a failure is logged), as the reference ignores its own. */
 export async function announce(a: Announcement, log: Logger): Promise<void> {
-  if (a.addresses.length === 0 || !a.link.mac) return;
+  if (!a.link.mac || a.addresses.length === 0) return;
   try {
-    // Past the wait it is sent anyway: best effort, as the reference's.
+    const held = await a.host.neigh.list({ family: 4, dev: a.bridge });
+    if (!held.some((n) => n.address !== undefined && a.addresses.includes(n.address) && n.lladdr !== undefined && n.lladdr !== a.link.mac)) return;
     await Promise.all([a.host.link.waitOperUp(a.hostVeth, PORT_WAIT_MS), a.container.link.waitOperUp(a.link.index, PORT_WAIT_MS)]);
-    await Promise.all(a.addresses.map((ip) => arp.announce(a.containerNs, a.link.index, ip, a.link.mac!)));
+    await a.container.link.set({ index: a.link.index, mac: a.link.mac });
   } catch (e) {
     log.warn('gratuitous ARP not sent', { error: (e as Error).message });
   }

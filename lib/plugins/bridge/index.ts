@@ -44,8 +44,9 @@ function withDefaultRoutes(cfg: BridgeConfig, ips: IpConfig[], routes: Route[]):
 
 /**
  * The container side in one round trip: lo up, on a layer-3 attachment arp_notify (as the
- * reference sets it; the kernel's announcement it makes is dropped at a port not yet forwarding,
- * so announce.ts sends one), addresses, link up (unless disabled), routes, then read the link.
+ * reference sets it; the announcement it makes at link up is dropped at a port not yet
+ * forwarding, so announce.ts has it made again), addresses, link up (unless disabled), routes,
+ * then read the link.
  */
 function containerOps(cfg: BridgeConfig, ifname: string, ips: IpConfig[], routes: Route[]): Op[] {
   const ops: Op[] = [{ op: 'link.set', spec: { name: 'lo', up: true } }];
@@ -176,10 +177,10 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
         }
       };
       const [ctrLink] = await allSettledOrThrow([containerSide(), gateways()] as const);
-      // The container's gratuitous ARP, once the bridge forwards its port (announce.ts), beside
-      // the steps below.
+      // The container's gratuitous ARP for a reused address, once the bridge forwards its port
+      // (announce.ts), beside the steps below.
       const v4 = ips.filter((ip) => familyOf(ip.address) === 4).map((ip) => ip.address.split('/')[0]!);
-      const announced = cfg.disableContainerInterface ? undefined : announce({ host, hostVeth, container, containerNs, link: ctrLink, addresses: v4 }, ctx.log);
+      const announced = cfg.disableContainerInterface ? undefined : announce({ host, bridge: cfg.bridge, hostVeth, container, link: ctrLink, addresses: v4 }, ctx.log);
       // The bridge's MAC is pinned (ensureBridge): it did not change as the port joined. The host
       // end's came with the veth, or is read while the masquerade transaction finishes.
       const hostMac = veth.value.mac !== undefined ? Promise.resolve(veth.value.mac) : host.link.get(hostVeth).then((l) => l.mac!);

@@ -116,12 +116,14 @@ rootTest('every spec version: ADD answers in the config version, DEL twice and D
   }
 });
 
-rootTest('the container announces its address: a neighbour holding it with an earlier MAC is corrected at once (arp_notify over netlink)', async (t) => {
+rootTest('a reused address is announced: the gateway holding it with an earlier MAC is corrected at once; a fresh one is not announced', async (t) => {
   const [host, c1, c2] = await namespaces(t, 3, 'ma');
   const dir = await dataDir(t);
   const bridge = uniq('br');
   const c = conf(dir, bridge);
   t.is((await run(ours, host!, c, { command: 'ADD', containerId: 'a1', netns: c1!.path })).exitCode, 0);
+  // A fresh address is not announced (its MAC is never set again: still the kernel's random one).
+  t.is((await nsExec(c1!, ['cat', '/sys/class/net/eth0/addr_assign_type'])).trim(), '1');
   // The gateway still holds the next address with an earlier container's MAC.
   await nsExec(host!, ['ip', 'neigh', 'add', '10.66.0.3', 'lladdr', '02:00:00:00:00:99', 'dev', bridge, 'nud', 'stale']);
   const add = await run(ours, host!, c, { command: 'ADD', containerId: 'a2', netns: c2!.path });
