@@ -1,20 +1,25 @@
 // Field validators shared by the netlink verbs: each names the field and what it expected.
 import { SpecError } from '../native/index.js';
 
+/** What an interface name must be, for errors (every validator of one says it the same way). */
+export const IFNAME_EXPECTED = "an interface name of 1-15 characters without '/', ':', '%', whitespace or control characters (and not all or default)";
+
 /**
- * Interface names as the kernel's dev_valid_name() accepts them, minus '%': the kernel treats a
- * name holding '%' as a template ("veth%d") and picks the name itself, so the link would not be
- * found again under the name asked for.
+ * Interface names as the kernel's dev_valid_name() accepts them, minus '%' and control
+ * characters: the kernel treats a name holding '%' as a template ("veth%d") and picks the name
+ * itself, so the link would not be found again under the name asked for; it takes a control
+ * character (a bridge named "\x07"), which no operator means and which breaks tools that print
+ * names (`ip -j` writes it raw into its JSON).
  */
 export function ifname(v: unknown, field: string): string {
   if (isIfname(v)) return v;
-  throw new SpecError(`${field}: expected an interface name of 1-15 characters without '/', ':', '%' or whitespace (and not all or default), got ${JSON.stringify(v)}`);
+  throw new SpecError(`${field}: expected ${IFNAME_EXPECTED}, got ${JSON.stringify(v)}`);
 }
 
 /** Whether `ifname` accepts `v`. */
 export function isIfname(v: unknown): v is string {
   // 'all' and 'default' name the sysctl templates under /proc/sys/net/*/conf: the kernel refuses them.
-  return typeof v === 'string' && v.length >= 1 && v.length <= 15 && !['.', '..', 'all', 'default'].includes(v) && !/[/:%\s\0]/.test(v);
+  return typeof v === 'string' && v.length >= 1 && v.length <= 15 && !['.', '..', 'all', 'default'].includes(v) && !/[/:%\s\0-\x1f\x7f]/.test(v);
 }
 
 /** An interface alias: at most 255 bytes (IFALIASZ), printable, no NUL. */

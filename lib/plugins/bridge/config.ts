@@ -5,7 +5,7 @@ import { isObject, type NetConf } from '../../cni/config.js';
 import { cniArgs, type CniEnv } from '../../cni/env.js';
 import { CniError, configError, ErrorCode } from '../../cni/errors.js';
 import type { Dns } from '../../cni/result.js';
-import { isIfname } from '../../netlink/validate.js';
+import { IFNAME_EXPECTED, isIfname } from '../../netlink/validate.js';
 
 export const DEFAULT_BRIDGE = 'cni0';
 
@@ -116,7 +116,7 @@ export function parseConfig(conf: NetConf, env?: CniEnv): BridgeConfig {
   const c = conf as Record<string, unknown>;
   if (typeof conf.name !== 'string' || conf.name === '') throw configError('name', 'a network name', conf.name);
   const bridge = c.bridge ?? DEFAULT_BRIDGE;
-  if (!isIfname(bridge)) throw configError('bridge', "an interface name of 1-15 characters without '/', ':', '%' or whitespace", bridge);
+  if (!isIfname(bridge)) throw configError('bridge', IFNAME_EXPECTED, bridge);
   let mtu: number | undefined;
   if (c.mtu !== undefined && c.mtu !== 0) {
     if (typeof c.mtu !== 'number' || !Number.isInteger(c.mtu) || c.mtu < 68 || c.mtu > 65535) throw configError('mtu', 'an integer from 68 to 65535', c.mtu);

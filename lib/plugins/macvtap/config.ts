@@ -5,6 +5,7 @@ import { isObject, type NetConf } from '../../cni/config.js';
 import { CniError, configError, ErrorCode } from '../../cni/errors.js';
 import type { Dns } from '../../cni/result.js';
 import { formatIp, parseIp, type IpAddr } from '../../ip.js';
+import { IFNAME_EXPECTED, isIfname } from '../../netlink/validate.js';
 
 export const MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
 export type MacvtapMode = (typeof MODES)[number];
@@ -32,13 +33,11 @@ export interface MacvtapConfig {
 
 // The CNI spec's network name pattern; the name is also a directory under dataDir.
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const IFNAME_RE = /^[^/:\s]{1,15}$/;
-const IFNAME_EXPECTED = "an interface name of 1-15 characters without '/', ':' or whitespace";
 
 function ifnameField(c: Record<string, unknown>, k: string): string | undefined {
   const v = c[k];
   if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string' || !IFNAME_RE.test(v) || v === '.' || v === '..') throw configError(k, IFNAME_EXPECTED, v);
+  if (!isIfname(v)) throw configError(k, IFNAME_EXPECTED, v);
   return v;
 }
 

@@ -235,7 +235,7 @@ rootTest('config errors name the field and come before any side effect', async (
   const base = macvtapConf(f.dir, { hostrouteif: 'mvhost' });
   const cases: [Record<string, unknown>, number, string][] = [
     [{ master: undefined }, 7, '"master" field is required. It specifies the host interface name to virtualize'],
-    [{ master: 'eth0/x' }, 7, `master: expected an interface name of 1-15 characters without '/', ':' or whitespace, got "eth0/x"`],
+    [{ master: 'eth0/x' }, 7, `master: expected an interface name of 1-15 characters without '/', ':', '%', whitespace or control characters (and not all or default), got "eth0/x"`],
     [{ mode: 'source' }, 7, 'mode: expected one of bridge, private, vepa, passthru, got "source"'],
     [{ mtu: 20 }, 7, "mtu: expected an integer from 68 to 65535 (or 0: the master's MTU), got 20"],
     [{ mac: '01:00:5e:00:00:01' }, 7, 'mac: expected a unicast MAC address like 02:00:00:00:00:01, got "01:00:5e:00:00:01"'],
