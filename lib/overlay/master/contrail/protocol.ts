@@ -1,5 +1,6 @@
 // Request bodies of the master's Contrail endpoints, validated: every bad field is a 400 naming it.
 import { isIPv4 } from '../../../ip.js';
+import { IFNAME_EXPECTED, isIfname } from '../../../netlink/validate.js';
 import { FqError, parseFq, PROTOCOLS, type PolicyRule, type SgProtocol, type SgRule } from '../../contrail/model.js';
 import { isObj, obj, optStr, reqStr, type Obj } from '../fields.js';
 import { asBodyErrors, BodyError } from '../protocol.js';
@@ -16,8 +17,6 @@ export function fqField(v: unknown, parts: 3 | 4, field: string, what: string): 
   }
 }
 
-const IFNAME = /^[^/:%\s\0]{1,15}$/;
-
 export function parseNetworkBody(body: unknown): { fq: string; subnet: string } {
   return asBodyErrors(() => {
     const o = obj(body, 'body');
@@ -29,7 +28,7 @@ export function parsePoolBody(body: unknown): { fq: string; subnet: string; inte
   return asBodyErrors(() => {
     const o = obj(body, 'body');
     const iface = reqStr(o, 'interface', 'interface');
-    if (!IFNAME.test(iface) || iface === '.' || iface === '..') throw new BodyError(`interface: expected a host interface name (1-15 characters, no '/', ':', '%' or whitespace), got ${JSON.stringify(iface)}`);
+    if (!isIfname(iface)) throw new BodyError(`interface: expected ${IFNAME_EXPECTED}, got ${JSON.stringify(iface)}`);
     const first = optStr(o, 'first', 'first');
     const last = optStr(o, 'last', 'last');
     return { fq: fqField(o['fq'], 4, 'fq', 'pool'), subnet: reqStr(o, 'subnet', 'subnet'), interface: iface, ...(first !== undefined && { first }), ...(last !== undefined && { last }) };
@@ -139,7 +138,7 @@ export function parseDetachBody(body: unknown): { container_id: string; ifname: 
     const cid = reqStr(o, 'container_id', 'container_id');
     const ifname = reqStr(o, 'ifname', 'ifname');
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,240}$/.test(cid)) throw new BodyError(`container_id: expected a CNI container ID, got ${JSON.stringify(cid)}`);
-    if (!IFNAME.test(ifname)) throw new BodyError(`ifname: expected an interface name, got ${JSON.stringify(ifname)}`);
+    if (!isIfname(ifname)) throw new BodyError(`ifname: expected ${IFNAME_EXPECTED}, got ${JSON.stringify(ifname)}`);
     return { container_id: cid, ifname };
   });
 }

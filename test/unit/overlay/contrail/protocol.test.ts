@@ -1,7 +1,7 @@
 // The master's Contrail request bodies for policies (and the CLI's rule syntax that makes them):
 // defaults, every bad field a 400 naming it.
 import test from 'ava';
-import { parsePolicyBody } from '../../../../lib/overlay/master/contrail/protocol.js';
+import { parseDetachBody, parsePolicyBody, parsePoolBody } from '../../../../lib/overlay/master/contrail/protocol.js';
 import { parsePolicyRuleSpec, parseRuleSpec } from '../../../../lib/cli/contrail.js';
 
 test('a policy body: networks and rules as fq-names or any; direction defaults to both ways, protocol to any', (t) => {
@@ -32,6 +32,16 @@ test('a bad policy body names the field', (t) => {
     [{ fq: 'd:p:w', rules: [{ ...rule, action_list: { simple_action: 'deny' } }] }, /^rules\[0\]\.action_list: not supported/],
   ];
   for (const [body, re] of cases) t.throws(() => parsePolicyBody(body), { message: re }, JSON.stringify(body));
+});
+
+test('a host interface or container interface name is one the kernel takes as itself, said as the netlink library says it', (t) => {
+  const pool = { fq: 'd:p:n:pool', subnet: '192.0.2.0/24' };
+  t.is(parsePoolBody({ ...pool, interface: 'eth0' }).interface, 'eth0');
+  t.deepEqual(parseDetachBody({ container_id: 'c1', ifname: 'eth0' }), { container_id: 'c1', ifname: 'eth0' });
+  for (const bad of ['eth0/x', 'veth%d', 'a b', '\x07', 'all', '..', 'sixteen-chars-xx']) {
+    t.throws(() => parsePoolBody({ ...pool, interface: bad }), { message: `interface: expected an interface name of 1-15 characters without '/', ':', '%', whitespace or control characters (and not all or default), got ${JSON.stringify(bad)}` });
+    t.throws(() => parseDetachBody({ container_id: 'c1', ifname: bad }), { message: /^ifname: expected an interface name of 1-15 characters/ });
+  }
 });
 
 test('the CLI rule syntax', (t) => {
