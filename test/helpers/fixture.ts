@@ -49,6 +49,12 @@ export async function namespaces(t: ExecutionContext, count: number, prefix = 'm
 
 const execFileP = promisify(execFile);
 
+/**
+ * nftables' own `nft`, by its path: under npm (`npm test`) node_modules/.bin comes first on PATH,
+ * and there `nft` is ava's @vercel/nft (a file tracer), which exits 0 on any argument.
+ */
+export const NFT = '/usr/sbin/nft';
+
 /** Run a command inside a namespace (`ip netns exec`), for oracles and traffic in tests. */
 export async function nsExec(ns: TestNs | string, cmd: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
   const name = typeof ns === 'string' ? ns : ns.name;

@@ -3,7 +3,7 @@
 // byte for byte as the kernel dumps their expressions; deleted by `iptables -D <spec>`; a batch
 // that fails applies nothing; what the encoder does not write stays with iptables-restore.
 import type { ExecutionContext } from 'ava';
-import { namespaces, rootTest, type TestNs } from '../../helpers/fixture.js';
+import { namespaces, NFT, rootTest, type TestNs } from '../../helpers/fixture.js';
 import { execInNetns } from '../../../lib/netns/index.js';
 import { native, NETLINK_NETFILTER } from '../../../lib/native/index.js';
 import * as iptables from '../../../lib/iptables/index.js';
@@ -97,8 +97,8 @@ for (const family of [4, 6] as Family[]) {
       const b = await dump(theirs, family, table, [...chains]);
       for (const c of chains) t.deepEqual(a[c], b[c], `${table} ${c}`);
       // The chains themselves (base chains' hooks, priorities, types, policies) as nft prints them.
-      const na = await execInNetns(ours.ns, 'nft', ['list', 'table', nft, table]);
-      const nb = await execInNetns(theirs.ns, 'nft', ['list', 'table', nft, table]);
+      const na = await execInNetns(ours.ns, NFT, ['list', 'table', nft, table]);
+      const nb = await execInNetns(theirs.ns, NFT, ['list', 'table', nft, table]);
       t.is(na.stdout, nb.stdout, table);
     }
   });

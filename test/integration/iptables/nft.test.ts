@@ -2,7 +2,7 @@
 // comments read back exactly, deletes by handle in one transaction, chains dropped with their
 // rules, a concurrent deleter retried, and no iptables process on the way.
 import type { ExecutionContext } from 'ava';
-import { namespaces, rootTest, type TestNs } from '../../helpers/fixture.js';
+import { namespaces, NFT, rootTest, type TestNs } from '../../helpers/fixture.js';
 import { execInNetns } from '../../../lib/netns/index.js';
 import * as iptables from '../../../lib/iptables/index.js';
 import type { Family } from '../../../lib/iptables/index.js';
@@ -193,9 +193,9 @@ rootTest('comments kept in rule userdata (as nft writes them) are read too', asy
   const [h] = await namespaces(t, 1);
   await execInNetns(h!.ns, 'iptables', ['-w', '-t', 'nat', '-N', 'X']); // the nat table, as iptables-nft makes it
   // (By path: under npm, node_modules/.bin has an unrelated `nft`.)
-  await execInNetns(h!.ns, '/usr/sbin/nft', ['add chain ip nat c; add rule ip nat c counter comment "from-nft"; add rule ip nat c counter comment "other"']);
+  await execInNetns(h!.ns, NFT, ['add chain ip nat c; add rule ip nat c counter comment "from-nft"; add rule ip nat c counter comment "other"']);
   t.is(await iptables.removeTagged(h!.ns, 4, 'nat', { chains: ['c'], tag: 'from-nft' }), 1);
-  const left = (await execInNetns(h!.ns, '/usr/sbin/nft', ['list chain ip nat c'])).stdout;
+  const left = (await execInNetns(h!.ns, NFT, ['list chain ip nat c'])).stdout;
   t.notRegex(left, /from-nft/);
   t.regex(left, /comment "other"/);
 });

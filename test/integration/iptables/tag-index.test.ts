@@ -2,7 +2,7 @@
 // with the chain, written in the same batch as the rules it describes, read instead of a listing
 // when the tag is not there; a chain older than its index keeps being listed; iptables-nft reads
 // and writes the table as before; legacy iptables never sees it.
-import { namespaces, rootTest, type TestNs } from '../../helpers/fixture.js';
+import { namespaces, NFT, rootTest, type TestNs } from '../../helpers/fixture.js';
 import { execInNetns } from '../../../lib/netns/index.js';
 import * as iptables from '../../../lib/iptables/index.js';
 import { listTagged } from '../../../lib/iptables/nft.js';
@@ -18,7 +18,7 @@ const indexed = (id: string): iptables.Transaction => ({
 
 /** The index's keys as `nft` prints them (IPv6 addresses), undefined when there is no index. */
 async function keys(h: TestNs): Promise<string[] | undefined> {
-  const r = await execInNetns(h.ns, '/usr/sbin/nft', ['-j', 'list', 'set', 'ip', 'nat', iptables.indexSet(CHAIN)], { check: false });
+  const r = await execInNetns(h.ns, NFT, ['-j', 'list', 'set', 'ip', 'nat', iptables.indexSet(CHAIN)], { check: false });
   if (r.status !== 0) return undefined;
   const set = (JSON.parse(r.stdout) as { nftables: { set?: { elem?: string[] } }[] }).nftables.find((o) => o.set)!.set!;
   return (set.elem ?? []).slice().sort();

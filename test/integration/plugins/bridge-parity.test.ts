@@ -8,12 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { ipJson, namespaces, nsExec, rootTest, uniq, type TestNs } from '../../helpers/fixture.js';
+import { ipJson, namespaces, NFT, nsExec, rootTest, uniq, type TestNs } from '../../helpers/fixture.js';
 import { callPlugin, hasReference, oursFor, referenceFor, type CniCall, type Impl } from '../../helpers/cni.js';
 
 const refTest = hasReference('bridge') ? rootTest : rootTest.skip;
 // The system's nft (the test runner's PATH has node_modules/.bin, which holds an unrelated `nft`).
-const NFT = '/usr/sbin/nft';
 
 const ours = oursFor('bridge');
 const reference = referenceFor('bridge');

@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { execCommand } from '../../../lib/cli/exec.js';
-import { ipJson, namespaces, nsExec, rootTest, uniq, type TestNs } from '../../helpers/fixture.js';
+import { ipJson, namespaces, NFT, nsExec, rootTest, uniq, type TestNs } from '../../helpers/fixture.js';
 import { callPlugin, ourBinDir, REFERENCE_DIR, type CniCall } from '../../helpers/cni.js';
 import { AGENT_IP, fakeHost, hostRoutesVia, macvtapConf, records, runIn } from '../../helpers/macvtap.js';
 import * as l4 from './dcos-l4lb-fixture.js';
 
-const NFT = '/usr/sbin/nft';
 const SYSTEM_PATH = (process.env.PATH ?? '').split(':').filter((d) => !d.includes('node_modules')).join(':');
 
 async function tmp(t: ExecutionContext): Promise<string> {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { namespaces, nsExec, rootTest, uniq } from '../../helpers/fixture.js';
+import { namespaces, NFT, nsExec, rootTest, uniq } from '../../helpers/fixture.js';
 import { ourBinDir } from '../../helpers/cni.js';
 import { CHAIN, mockConf, mockDelegate, natRules, runPm } from './port-mapper-mock.js';
 import { indexSet } from '../../../lib/iptables/index.js';
@@ -65,7 +65,7 @@ rootTest('the tag index of the chain holds exactly the containers with rules: AD
   const mock = await mockDelegate(t);
   const conf = mockConf();
   const count = async () => {
-    const out = await nsExec(host!, ['/usr/sbin/nft', '-j', 'list', 'set', 'ip', 'nat', indexSet(CHAIN)]);
+    const out = await nsExec(host!, [NFT, '-j', 'list', 'set', 'ip', 'nat', indexSet(CHAIN)]);
     const set = (JSON.parse(out) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find((o) => o.set)!.set!;
     return (set.elem ?? []).length;
   };
@@ -405,7 +405,7 @@ rootTest('ADD: the rules go in while our in-process bridge finishes; when it fai
   const conf = mockConf({ name: 'pmenet', excludeDevices: [bridge], delegate: { type: 'bridge', bridge, isGateway: true, ipMasq: true, ipam } });
   const path = await ourBinDir();
   // What the kernel's nf_tables saw, as `nft monitor` prints it.
-  const monitor = spawn('ip', ['netns', 'exec', host!.name, 'stdbuf', '-oL', '/usr/sbin/nft', 'monitor', 'rules'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const monitor = spawn('ip', ['netns', 'exec', host!.name, 'stdbuf', '-oL', NFT, 'monitor', 'rules'], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => void monitor.kill());
   let seen = '';
   monitor.stdout.on('data', (d: Buffer) => (seen += d.toString()));
