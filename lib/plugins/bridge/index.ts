@@ -43,17 +43,20 @@ function withDefaultRoutes(cfg: BridgeConfig, ips: IpConfig[], routes: Route[]):
 }
 
 /**
- * The container side in one round trip: lo up, on a layer-3 attachment arp_notify (as the
- * reference sets it; the announcement it makes at link up is dropped at a port not yet
- * forwarding, so announce.ts has it made again), addresses, link up (unless disabled), routes,
- * then read the link.
+ * The container side in one round trip: lo up, addresses, link up (unless disabled), on a layer-3
+ * attachment arp_notify (as the reference sets it), routes, then read the link.
+ * arp_notify goes on after the link is up, as in the reference (which brings the link up before
+ * it has addresses): set before, the kernel would announce every fresh address at link up, racing
+ * the bridge's enabling of the host port — usually winning and flooding every port from this
+ * process (~4 ms of softirq per ADD at 500 ports), sometimes dropped. A reused address is
+ * announced by announce.ts, once the port forwards.
  */
 function containerOps(cfg: BridgeConfig, ifname: string, ips: IpConfig[], routes: Route[]): Op[] {
   const ops: Op[] = [{ op: 'link.set', spec: { name: 'lo', up: true } }];
-  if (cfg.ipamType) ops.push({ op: 'link.set', spec: { name: ifname, arpNotify: true } });
   // No IFA_F_NODAD: DAD is off through accept_dad unless enabledad, as the reference has it.
   for (const ip of ips) ops.push({ op: 'addr.add', spec: { dev: ifname, address: ip.address, noDad: false } });
   if (!cfg.disableContainerInterface) ops.push({ op: 'link.set', spec: { name: ifname, up: true } });
+  if (cfg.ipamType) ops.push({ op: 'link.set', spec: { name: ifname, arpNotify: true } });
   for (const r of routes) ops.push({ op: 'route.add', spec: routeSpec(ifname, ips, r) });
   ops.push({ op: 'link.get', spec: { name: ifname } });
   return ops;
