@@ -4,7 +4,7 @@ import { isErrno, SpecError, unlessExists } from '../native/index.js';
 import type { Netns } from '../netns/netns.js';
 import type { NetlinkHandle } from './handle.js';
 import { defineOp } from './ops.js';
-import { alias, bool, defined, ifname, int, mac } from './validate.js';
+import { alias, bool, defined, ifname, int, mac, oneOf } from './validate.js';
 
 /** Fields every link has. `master` by name is looked up in the handle's namespace. */
 export interface LinkCommon {
@@ -69,7 +69,17 @@ export interface LinkSetSpec {
   alias?: string;
   /** The IPv4 setting `net.ipv4.conf.<link>.arp_notify` (announce the addresses when the link comes up), over netlink. */
   arpNotify?: boolean;
+  /**
+   * How IPv6 makes the link's own addresses (`ip link set … addrgenmode`): 'none' gives it no
+   * link-local address (so no DAD, MLD reports or router solicitations of its own); set it before
+   * the link comes up, in an earlier request than the one that brings it up.
+   */
+  addrGenMode?: AddrGenMode;
 }
+
+/** IN6_ADDR_GEN_MODE_* (linux/if_link.h), in order. */
+export const ADDR_GEN_MODES = ['eui64', 'none', 'stable_secret', 'random'] as const;
+export type AddrGenMode = (typeof ADDR_GEN_MODES)[number];
 
 /** IF_OPER_UP (linux/if.h): the link's operstate once its carrier is reported. */
 const IF_OPER_UP = 6;
@@ -140,7 +150,14 @@ defineOp('link.set', {
     const index = await h.linkIndex(s.index ?? s.name ?? '', 'link.set.name');
     const master = s.master === null ? 0 : s.master === undefined ? undefined : await h.linkIndex(s.master, 'link.set.master');
     const common = await prepareCommon(h, { ...s, name: s.newName, master: undefined }, 'link.set');
-    return defined({ ...common, index, master, alias: s.alias === undefined ? undefined : alias(s.alias, 'link.set.alias'), arpNotify: s.arpNotify === undefined ? undefined : bool(s.arpNotify, 'link.set.arpNotify') });
+    return defined({
+      ...common,
+      index,
+      master,
+      alias: s.alias === undefined ? undefined : alias(s.alias, 'link.set.alias'),
+      arpNotify: s.arpNotify === undefined ? undefined : bool(s.arpNotify, 'link.set.arpNotify'),
+      addrGenMode: s.addrGenMode === undefined ? undefined : ADDR_GEN_MODES.indexOf(oneOf(s.addrGenMode, 'link.set.addrGenMode', ADDR_GEN_MODES)),
+    });
   },
   describe: (s) => `set link ${s.name ?? `index ${s.index}`}`,
 });

@@ -142,16 +142,27 @@ void EncodeLinkCommon(const Napi::Object& spec, Msg& m) {
     std::string alias = Str(spec, "alias");
     m.Put(IFLA_IFALIAS, alias.data(), alias.size());
   }
-  // The IPv4 devconf value net.ipv4.conf.<dev>.arp_notify, as the sysctl file sets it but without a
-  // path walk: a namespace's first lookup of /proc/sys/net/ipv4 compares the dentries of every other
-  // namespace's (~0.7 ms with 1000 namespaces; docs/bridge.md).
-  if (Has(spec, "arpNotify")) {
+  // Per-family settings, in one IFLA_AF_SPEC. The IPv4 devconf value net.ipv4.conf.<dev>.arp_notify,
+  // as the sysctl file sets it but without a path walk: a namespace's first lookup of
+  // /proc/sys/net/ipv4 compares the dentries of every other namespace's (~0.7 ms with 1000
+  // namespaces; docs/bridge.md). IPv6's address generation mode (IN6_ADDR_GEN_MODE_*), which the
+  // kernel applies after a request's flags: set it in a request before the one that brings the
+  // link up.
+  bool arpNotify = Has(spec, "arpNotify"), genMode = Has(spec, "addrGenMode");
+  if (arpNotify || genMode) {
     size_t af = m.NestBegin(IFLA_AF_SPEC);
-    size_t inet = m.NestBegin(AF_INET);
-    size_t conf = m.NestBegin(IFLA_INET_CONF);
-    m.PutU32(IPV4_DEVCONF_ARP_NOTIFY, Bool(spec, "arpNotify") ? 1 : 0);
-    m.NestEnd(conf);
-    m.NestEnd(inet);
+    if (arpNotify) {
+      size_t inet = m.NestBegin(AF_INET);
+      size_t conf = m.NestBegin(IFLA_INET_CONF);
+      m.PutU32(IPV4_DEVCONF_ARP_NOTIFY, Bool(spec, "arpNotify") ? 1 : 0);
+      m.NestEnd(conf);
+      m.NestEnd(inet);
+    }
+    if (genMode) {
+      size_t inet6 = m.NestBegin(AF_INET6);
+      m.PutU8(IFLA_INET6_ADDR_GEN_MODE, static_cast<uint8_t>(U32(spec, "addrGenMode")));
+      m.NestEnd(inet6);
+    }
     m.NestEnd(af);
   }
 }

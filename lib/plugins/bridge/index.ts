@@ -9,13 +9,14 @@ import { convertResult, type AnyResult, type Interface, type IpConfig, type Resu
 import { Rollback } from '../../cni/rollback.js';
 import { allSettledOrThrow } from '../../util/settle.js';
 import { NetlinkHandle } from '../../netlink/handle.js';
+import { isErrno } from '../../native/index.js';
 import type { Op } from '../../netlink/ops.js';
 import type { Link } from '../../netlink/link.js';
 import { hostAddress, parsePrefix } from '../../ip.js';
 import { Netns } from '../../netns/netns.js';
 import * as sysctl from '../../netns/sysctl.js';
 import { parseConfig, type BridgeConfig } from './config.js';
-import { createVeth } from '../shared/veth.js';
+import { createVeth, type Veth } from '../shared/veth.js';
 import { ensureBridge, ensureGatewayAddr } from './bridge.js';
 import * as masq from './masq.js';
 import { setupSpoofCheck, teardownSpoofCheck } from './spoofcheck.js';
@@ -60,6 +61,21 @@ function containerOps(cfg: BridgeConfig, ifname: string, ips: IpConfig[], routes
   for (const r of routes) ops.push({ op: 'route.add', spec: routeSpec(ifname, ips, r) });
   ops.push({ op: 'link.get', spec: { name: ifname } });
   return ops;
+}
+
+/**
+ * The port's host end gets no IPv6 address of its own (addrgenmode none). A port never receives
+ * for itself (the bridge takes every frame it brings), so a link-local address on it serves
+ * nothing: it would cost its DAD, MLD reports and router solicitations (sent into the container)
+ * and two routes in the host's IPv6 table beside the same prefixes of every other port. Set before
+ * the container's end comes up: the kernel makes a link's IPv6 addresses when it has a carrier,
+ * i.e. when both veth ends are up, not when the host end alone is. A host without IPv6 refuses the
+ * mode: nothing to turn off.
+ */
+async function portWithoutAddresses(host: NetlinkHandle, veth: Veth): Promise<void> {
+  await host.link.set({ ...(veth.index !== undefined ? { index: veth.index } : { name: veth.name }), addrGenMode: 'none' }).catch((e: unknown) => {
+    if (!isErrno(e, 'EAFNOSUPPORT')) throw e;
+  });
 }
 
 /**
@@ -144,7 +160,7 @@ async function add(ctx: PluginContext): Promise<AnyResult> {
       const [veth, allocated, tuned] = await Promise.allSettled([
         made,
         allocating,
-        made.then(() => (type ? containerSysctls(containerNs, cfg, ifname) : undefined)),
+        made.then((v) => Promise.all([type ? containerSysctls(containerNs, cfg, ifname) : undefined, portWithoutAddresses(host, v)])),
       ]);
       if (veth.status === 'fulfilled') rb.push(`delete link ${veth.value.name}`, () => host.link.del(veth.value.name));
       if (allocated.status === 'rejected') throw allocated.reason;

@@ -32,6 +32,8 @@ export class IfnameTakenError extends CniError {
 export interface Veth {
   /** The host end's name. */
   name: string;
+  /** The host end's index, when the kernel echoed the new link. */
+  index?: number;
   /** The container end's index, when the kernel echoed the new link (LinkApi.add). */
   peerIndex?: number;
   /** The host end's MAC, likewise. */
@@ -53,7 +55,7 @@ export async function createVeth(r: VethRequest): Promise<Veth> {
         ...mtu,
         peer: { name: r.ifname, netns: r.containerNs, ...mtu, ...(r.mac ? { mac: r.mac } : {}) },
       });
-      return { name, ...(made?.link !== undefined ? { peerIndex: made.link } : {}), ...(made?.mac !== undefined ? { mac: made.mac } : {}) };
+      return { name, ...(made?.index !== undefined ? { index: made.index } : {}), ...(made?.link !== undefined ? { peerIndex: made.link } : {}), ...(made?.mac !== undefined ? { mac: made.mac } : {}) };
     } catch (e) {
       if (!isErrno(e, 'EEXIST')) throw e;
       // Which end collided? The container's name is the caller's problem; ours we retry.

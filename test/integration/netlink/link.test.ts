@@ -125,3 +125,20 @@ rootTest('waitOperUp: true once both veth ends are up (the carrier reported), fa
   t.is((await nsExec(ctr!, ['cat', '/proc/sys/net/ipv4/conf/eth0/arp_notify'])).trim(), '1');
   await t.throwsAsync(ctr!.nl.link.set({ name: 'eth0', arpNotify: 'yes' as never }), { message: 'link.set.arpNotify: expected true or false, got "yes"' });
 });
+
+rootTest('addrGenMode none before up: the link comes up without an IPv6 address; both families in one request; a bad mode is refused', async (t) => {
+  const [host, ctr] = await namespaces(t, 2);
+  await host!.nl.link.add({ kind: 'veth', name: 'vg0', peer: { name: 'eth0', netns: ctr!.ns } });
+  await host!.nl.request([
+    { op: 'link.set', spec: { name: 'vg0', addrGenMode: 'none', arpNotify: true } },
+    { op: 'link.set', spec: { name: 'vg0', up: true } },
+  ]);
+  await ctr!.nl.link.set({ name: 'eth0', up: true });
+  t.true(await host!.nl.link.waitOperUp('vg0', 1000));
+  t.regex(await nsExec(host!, ['ip', '-d', 'link', 'show', 'dev', 'vg0']), /addrgenmode none/);
+  t.is((await nsExec(host!, ['cat', '/proc/sys/net/ipv4/conf/vg0/arp_notify'])).trim(), '1');
+  t.deepEqual(await host!.nl.addr.list({ dev: 'vg0', family: 6 }), []);
+  // The peer, left as the kernel has it, gets its link-local address.
+  t.true((await ctr!.nl.addr.list({ dev: 'eth0', family: 6 })).some((a) => a.address.startsWith('fe80:')));
+  await t.throwsAsync(host!.nl.link.set({ name: 'vg0', addrGenMode: 'off' as never }), { message: /^link\.set\.addrGenMode: expected one of eui64, none, stable_secret, random/ });
+});

@@ -147,6 +147,32 @@ rootTest('a reused address is announced: the gateway holding it with an earlier 
   for (const [id, ctr] of [['a1', c1], ['a2', c2]] as const) t.is((await run(ours, host!, c, { command: 'DEL', containerId: id, netns: ctr!.path })).exitCode, 0);
 });
 
+rootTest('a port has no IPv6 address of its own (addrgenmode none: no link-local, no route but multicast), and IPv6 crosses the bridge both ways', async (t) => {
+  const [host, c1, c2] = await namespaces(t, 3, 'm6');
+  const dir = await dataDir(t);
+  const bridge = uniq('br');
+  const c = conf(dir, bridge, { isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.66.0.0/24' }], [{ subnet: 'fd66::/64' }]], dataDir: dir } });
+  for (const [id, ctr] of [['s1', c1], ['s2', c2]] as const) {
+    const add = await run(ours, host!, c, { command: 'ADD', containerId: id, netns: ctr!.path });
+    t.is(add.exitCode, 0, add.stdout);
+  }
+  const ports = await ipJson<{ ifname: string }[]>(host!, ['link', 'show', 'master', bridge]);
+  t.is(ports.length, 2);
+  for (const p of ports) {
+    t.regex(await nsExec(host!, ['ip', '-d', 'link', 'show', 'dev', p.ifname]), /addrgenmode none/, p.ifname);
+    t.deepEqual((await ipJson<{ addr_info: unknown[] }[]>(host!, ['-6', 'addr', 'show', 'dev', p.ifname]))[0]?.addr_info ?? [], [], p.ifname);
+  }
+  // Through a port, only the multicast route IPv6 gives every link that is up.
+  const v6routes = await ipJson<{ dst: string; dev: string }[]>(host!, ['-6', 'route', 'show', 'table', 'all']);
+  t.deepEqual(v6routes.filter((r) => ports.some((p) => p.ifname === r.dev)).map((r) => r.dst), ['ff00::/8', 'ff00::/8']);
+  // Container to gateway, gateway to container, container to container, over IPv6.
+  await nsExec(c1!, ['ping', '-6', '-c1', '-W3', 'fd66::1'], { timeoutMs: 15_000 });
+  await nsExec(host!, ['ping', '-6', '-c1', '-W3', 'fd66::2'], { timeoutMs: 15_000 });
+  await nsExec(c1!, ['ping', '-6', '-c1', '-W3', 'fd66::3'], { timeoutMs: 15_000 });
+  await nsExec(c2!, ['ping', '-c1', '-W3', '10.66.0.2']);
+  for (const [id, ctr] of [['s1', c1], ['s2', c2]] as const) t.is((await run(ours, host!, c, { command: 'DEL', containerId: id, netns: ctr!.path })).exitCode, 0);
+});
+
 rootTest('DEL without CNI_NETNS still removes rules and the lease', async (t) => {
   const [host, ctr] = await namespaces(t, 2, 'mn');
   const dir = await dataDir(t);
