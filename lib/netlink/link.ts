@@ -71,8 +71,9 @@ export interface LinkSetSpec {
   arpNotify?: boolean;
   /**
    * How IPv6 makes the link's own addresses (`ip link set … addrgenmode`): 'none' gives it no
-   * link-local address (so no DAD, MLD reports or router solicitations of its own); set it before
-   * the link comes up, in an earlier request than the one that brings it up.
+   * link-local address (so no DAD, MLD reports or router solicitations of its own). IPv6 makes
+   * them when the link is up with a carrier, and the kernel applies this after a request's flags:
+   * set it before that, not in the request that brings the link up.
    */
   addrGenMode?: AddrGenMode;
 }

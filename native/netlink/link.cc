@@ -146,8 +146,8 @@ void EncodeLinkCommon(const Napi::Object& spec, Msg& m) {
   // as the sysctl file sets it but without a path walk: a namespace's first lookup of
   // /proc/sys/net/ipv4 compares the dentries of every other namespace's (~0.7 ms with 1000
   // namespaces; docs/bridge.md). IPv6's address generation mode (IN6_ADDR_GEN_MODE_*), which the
-  // kernel applies after a request's flags: set it in a request before the one that brings the
-  // link up.
+  // kernel applies after a request's flags: it takes effect for addresses made later, i.e. set it
+  // before the link is up with a carrier, not in the request that brings it up.
   bool arpNotify = Has(spec, "arpNotify"), genMode = Has(spec, "addrGenMode");
   if (arpNotify || genMode) {
     size_t af = m.NestBegin(IFLA_AF_SPEC);
