@@ -69,8 +69,8 @@ function containerOps(cfg: BridgeConfig, ifname: string, ips: IpConfig[], routes
  * nothing: it would cost its DAD, MLD reports and router solicitations (sent into the container)
  * and two routes in the host's IPv6 table beside the same prefixes of every other port. Set before
  * the container's end comes up: the kernel makes a link's IPv6 addresses when it has a carrier,
- * i.e. when both veth ends are up, not when the host end alone is. A host without IPv6 refuses the
- * mode: nothing to turn off.
+ * i.e. when both veth ends are up, not when the host end alone is. A link without IPv6 (a host
+ * without it, or an MTU below 1280) refuses the mode: nothing to turn off.
  */
 async function portWithoutAddresses(host: NetlinkHandle, veth: Veth): Promise<void> {
   await host.link.set({ ...(veth.index !== undefined ? { index: veth.index } : { name: veth.name }), addrGenMode: 'none' }).catch((e: unknown) => {

@@ -173,6 +173,22 @@ rootTest('a port has no IPv6 address of its own (addrgenmode none: no link-local
   for (const [id, ctr] of [['s1', c1], ['s2', c2]] as const) t.is((await run(ours, host!, c, { command: 'DEL', containerId: id, netns: ctr!.path })).exitCode, 0);
 });
 
+rootTest('an MTU below IPv6 minimum (1280): the port has no IPv6 to configure, and the ADD goes on without it', async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'mu');
+  const dir = await dataDir(t);
+  const bridge = uniq('br');
+  const c = conf(dir, bridge, { mtu: 1000 });
+  const add = await run(ours, host!, c, { command: 'ADD', containerId: 'u1', netns: ctr!.path });
+  t.is(add.exitCode, 0, add.stdout);
+  const [port] = await ipJson<{ ifname: string; mtu: number }[]>(host!, ['link', 'show', 'master', bridge]);
+  t.is(port!.mtu, 1000);
+  // The kernel keeps no IPv6 state for such a link: no addrgenmode to show (the mode is refused).
+  t.notRegex(await nsExec(host!, ['ip', '-d', 'link', 'show', 'dev', port!.ifname]), /addrgenmode/);
+  await nsExec(ctr!, ['ping', '-c1', '-W2', '10.66.0.1']);
+  t.is((await run(ours, host!, c, { command: 'DEL', containerId: 'u1', netns: ctr!.path })).exitCode, 0);
+  await emptyAfterDel(t, host!, ctr!, dir);
+});
+
 rootTest('DEL without CNI_NETNS still removes rules and the lease', async (t) => {
   const [host, ctr] = await namespaces(t, 2, 'mn');
   const dir = await dataDir(t);
