@@ -3,7 +3,11 @@
 // code, which every start would read and deserialise from the code cache. esbuild marks each
 // module it inlines with a `// dist/lib/...` comment line.
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleEntry } from '../../../scripts/bundle.js';
 
 const binDir = new URL('../../../bin/', import.meta.url).pathname;
 
@@ -33,4 +37,43 @@ test('the bridge executable carries no ZooKeeper client, overlay or contrail cod
   const text = readFileSync(`${binDir}bridge.bundle.cjs`, 'utf8');
   t.notRegex(text, /^\/\/ dist\/lib\/(overlay|plugins\/contrail)\//m);
   t.notRegex(text, /node-zookeeper-client/);
+});
+
+/** One CNI VERSION call of an executable: its exit status and stderr. */
+function version(file: string): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], { env: { ...process.env, CNI_COMMAND: 'VERSION' }, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stderr }));
+    child.stdin.end('{"cniVersion":"1.1.0"}');
+  });
+}
+
+test('an executable run while its bundle is rebuilt in place answers every time (each file replaced whole, never rewritten), and no temporary is left', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'mcni-bundle-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const entry = join(binDir, 'host-local.js');
+  await bundleEntry(entry, { outDir: out, codeCache: true });
+  const runs: { status: number | null; stderr: string }[] = [];
+  let stop = false;
+  const calls = (async () => {
+    while (!stop) runs.push(await version(join(out, 'host-local.cjs')));
+  })();
+  // What the directory sees: a file replaced by a rename, or written in place ('change' under its
+  // own name, where a reader can find it half-written).
+  const changed = new Set<string>();
+  const watcher = watch(out, (type, name) => {
+    if (type === 'change' && name && !name.includes('.tmp')) changed.add(name);
+  });
+  for (let i = 0; i < 4; i++) await bundleEntry(entry, { outDir: out, codeCache: true });
+  await new Promise((r) => setTimeout(r, 100));
+  watcher.close();
+  stop = true;
+  await calls;
+  t.deepEqual([...changed], [], 'no file written in place');
+  t.true(runs.length > 0);
+  t.deepEqual(runs.filter((r) => r.status !== 0), []);
+  t.deepEqual(readdirSync(out).filter((f) => f.includes('.tmp')), []);
+  t.true(existsSync(join(out, 'host-local.bundle.cjs.v8cache')));
 });
