@@ -1,6 +1,6 @@
 // Neighbours: `ip neigh add/replace/del/show` (ARP/NDP, family 4|6) and `bridge fdb add/append/
 // del/show` (family 'bridge': a MAC on a bridge port, or a MAC → remote VTEP on a vxlan device).
-import { SpecError, unlessExists } from '../native/index.js';
+import { isErrno, SpecError, unlessExists } from '../native/index.js';
 import type { NetlinkHandle } from './handle.js';
 import { commonFamily, delDevIndex, devIndex } from './inet.js';
 import { parseIp, type Family, type IpAddr } from '../ip.js';
@@ -48,6 +48,12 @@ export interface NeighSpec {
 }
 
 export type NeighDelSpec = Omit<NeighSpec, 'state' | 'router'>;
+
+/** One neighbour (ip neigh) by its device and IP. */
+export interface NeighGetSpec {
+  dev: string | number;
+  address: string;
+}
 
 export interface NeighFilter {
   family?: NeighFamily;
@@ -137,6 +143,7 @@ declare module './ops.js' {
     'neigh.append': NeighSpec;
     'neigh.del': NeighDelSpec;
     'neigh.list': NeighFilter;
+    'neigh.get': NeighGetSpec;
   }
 }
 
@@ -160,6 +167,14 @@ defineOp('neigh.list', {
     });
   },
   describe: (s) => `list ${s.family === 'bridge' ? 'fdb' : 'neighbours'}${s.dev === undefined ? '' : ` dev ${s.dev}`}`,
+});
+
+defineOp('neigh.get', {
+  async prepare(h, s) {
+    const address = parseIp(s.address, 'neigh.get.address');
+    return { family: address.family, index: await devIndex(h, s.dev, 'neigh.get.dev', () => `get neighbour ${s.address} dev ${s.dev}`), dst: address.bytes };
+  },
+  describe: (s) => `get neighbour ${s.address} dev ${s.dev}`,
 });
 
 /** The neighbour and FDB verbs of one handle. */
@@ -189,6 +204,19 @@ export class NeighApi {
   /** `ip neigh del` / `bridge fdb del`; succeeds when the entry or its device is gone. */
   async del(spec: NeighDelSpec): Promise<void> {
     await this.h.run('neigh.del', spec);
+  }
+
+  /**
+   * `ip neigh get ADDRESS dev DEV`: that one entry, or undefined when the device holds none for the
+   * address. One lookup in the kernel, where list returns the device's whole table.
+   */
+  async get(spec: NeighGetSpec): Promise<Neigh | undefined> {
+    try {
+      return (await this.h.run('neigh.get', spec))[0] as Neigh | undefined;
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return undefined;
+      throw e;
+    }
   }
 
   /** `ip neigh show` (family 4|6, or both by default) or `bridge fdb show` (family 'bridge'). */

@@ -1,4 +1,4 @@
-// neigh.add / replace / append / del / list and the RTM_NEWNEIGH decoder: `ip neigh` (ARP/NDP,
+// neigh.add / replace / append / del / get / list and the RTM_NEWNEIGH decoder: `ip neigh` (ARP/NDP,
 // family 4|6) and `bridge fdb` (family bridge: MAC → port, or MAC → remote VTEP on a vxlan).
 #include <linux/neighbour.h>
 
@@ -44,6 +44,16 @@ void EncodeList(const Napi::Object& spec, Msg& m) {
   m.At<ndmsg>(off)->ndm_family = NeighFamily(spec);
   if (Has(spec, "index")) m.PutU32(NDA_IFINDEX, U32(spec, "index"));
   if (Has(spec, "master")) m.PutU32(NDA_MASTER, U32(spec, "master"));
+}
+
+// One entry by device and IP (`ip neigh get`): the kernel's strict get takes the family and device
+// in the header and only NDA_DST, and answers ENOENT when there is none.
+void EncodeGet(const Napi::Object& spec, Msg& m) {
+  size_t off = m.Body<ndmsg>();
+  auto* nd = m.At<ndmsg>(off);
+  nd->ndm_family = NeighFamily(spec);
+  nd->ndm_ifindex = U32(spec, "index");
+  m.PutBytes(NDA_DST, Bytes(spec, "dst"));
 }
 
 template <size_t N>
@@ -92,6 +102,7 @@ OpRegistrar r2("neigh.replace", {RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, fal
 OpRegistrar r3("neigh.append", {RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, false, Encode});
 OpRegistrar r4("neigh.del", {RTM_DELNEIGH, 0, false, Encode});
 OpRegistrar r5("neigh.list", {RTM_GETNEIGH, 0, true, EncodeList});
+OpRegistrar r6("neigh.get", {RTM_GETNEIGH, 0, false, EncodeGet});
 DecoderRegistrar d1(RTM_NEWNEIGH, Decode);
 
 }  // namespace

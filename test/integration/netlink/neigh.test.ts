@@ -63,6 +63,19 @@ rootTest('neigh.list filters by family and device', async (t) => {
   t.deepEqual((await ns.nl.neigh.list({ family: 4, dev: 'vb' })).map((n) => n.state), [['noarp']]);
 });
 
+rootTest('neigh.get: one entry by device and address, as ip neigh get shows it; undefined when absent; a bad address names the field', async (t) => {
+  const ns = await withNeighbours(t);
+  const va = (await ns.nl.link.get('va')).index;
+  t.like(await ns.nl.neigh.get({ dev: 'va', address: '10.0.0.9' }), { family: 4, dev: va, address: '10.0.0.9', lladdr: '02:00:00:00:00:09', state: ['permanent'] });
+  t.like(await ns.nl.neigh.get({ dev: va, address: 'fd00::9' }), { family: 6, address: 'fd00::9', lladdr: '02:00:00:00:00:0a' });
+  // `ip neigh get` prints no JSON: "10.0.0.9 dev va lladdr 02:00:00:00:00:09 PERMANENT".
+  const theirs = /lladdr (\S+)/.exec(await nsExec(ns, ['ip', 'neigh', 'get', '10.0.0.9', 'dev', 'va']))?.[1];
+  t.is(theirs, (await ns.nl.neigh.get({ dev: 'va', address: '10.0.0.9' }))?.lladdr);
+  t.is(await ns.nl.neigh.get({ dev: 'va', address: '10.0.0.7' }), undefined);
+  t.is(await ns.nl.neigh.get({ dev: 'vb', address: '10.0.0.9' }), undefined, 'held on another device');
+  await t.throwsAsync(ns.nl.neigh.get({ dev: 'va', address: '10.0.0' }), { instanceOf: SpecError, message: /^neigh\.get\.address: expected an IPv4 or IPv6 address/ });
+});
+
 rootTest('neigh.replace changes the lladdr of an existing neighbour', async (t) => {
   const ns = await withNeighbours(t);
   await ns.nl.neigh.replace({ dev: 'va', address: '10.0.0.9', lladdr: '02:00:00:00:00:99' });
