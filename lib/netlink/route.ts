@@ -33,6 +33,8 @@ export interface RouteSpec {
   /** Default boot (what `ip route add` sets). */
   proto?: RouteProto | number;
   mtu?: number;
+  /** The TCP MSS to advertise on connections through this route (`ip route … advmss`). */
+  advmss?: number;
   /** Treat the gateway as on-link even without a matching prefix route. */
   onlink?: boolean;
 }
@@ -69,6 +71,7 @@ export interface Route {
   proto: RouteProto | 'unspec' | number;
   metric?: number;
   mtu?: number;
+  advmss?: number;
   flags: number;
   onlink: boolean;
   /** Multipath routes: one entry per nexthop. */
@@ -138,6 +141,8 @@ async function prepareRoute(h: NetlinkHandle, s: RouteSpec, verb: string): Promi
     proto: s.proto === undefined ? (del ? 0 : PROTOS.boot) : proto(s.proto, 'route.proto'),
     metric: s.metric === undefined ? undefined : int(s.metric, 'route.metric', 0, 2 ** 32 - 1),
     mtu: s.mtu === undefined ? undefined : int(s.mtu, 'route.mtu', 68, 65535),
+    // Any 32-bit value, as `ip route` takes it: the kernel lowers one above 65535 - 40 to that.
+    advmss: s.advmss === undefined ? undefined : int(s.advmss, 'route.advmss', 1, 2 ** 32 - 1),
     onlink: s.onlink === undefined ? undefined : bool(s.onlink, 'route.onlink'),
   });
 }

@@ -23,7 +23,7 @@ void PutTable(rtmsg* rt, Msg& m, uint32_t table) {
 }
 
 // Spec (from lib/netlink/route.ts): family, dstLen, dst?, gw?, oif?, src?, scope, table, type,
-// proto, metric?, mtu?, onlink?. Deletes send scope NOWHERE and type/proto 0 as wildcards.
+// proto, metric?, mtu?, advmss?, onlink?. Deletes send scope NOWHERE and type/proto 0 as wildcards.
 void Encode(const Napi::Object& spec, Msg& m) {
   size_t off = m.Body<rtmsg>();
   auto* rt = m.At<rtmsg>(off);
@@ -39,9 +39,10 @@ void Encode(const Napi::Object& spec, Msg& m) {
   if (Has(spec, "oif")) m.PutU32(RTA_OIF, U32(spec, "oif"));
   if (Has(spec, "src")) m.PutBytes(RTA_PREFSRC, Bytes(spec, "src"));
   if (Has(spec, "metric")) m.PutU32(RTA_PRIORITY, U32(spec, "metric"));
-  if (Has(spec, "mtu")) {
+  if (Has(spec, "mtu") || Has(spec, "advmss")) {
     size_t metrics = m.NestBegin(RTA_METRICS);
-    m.PutU32(RTAX_MTU, U32(spec, "mtu"));
+    if (Has(spec, "mtu")) m.PutU32(RTAX_MTU, U32(spec, "mtu"));
+    if (Has(spec, "advmss")) m.PutU32(RTAX_ADVMSS, U32(spec, "advmss"));
     m.NestEnd(metrics);
   }
 }
@@ -117,6 +118,7 @@ Napi::Value Decode(Napi::Env env, const nlmsghdr* h) {
   if (a.Has(RTA_METRICS)) {
     Attrs mx = Attrs::Nested(a[RTA_METRICS], RTAX_MAX);
     if (mx.Has(RTAX_MTU)) o.Set("mtu", mx.U32(RTAX_MTU));
+    if (mx.Has(RTAX_ADVMSS)) o.Set("advmss", mx.U32(RTAX_ADVMSS));
   }
   o.Set("flags", rt->rtm_flags);
   o.Set("onlink", (rt->rtm_flags & RTNH_F_ONLINK) != 0);

@@ -16,6 +16,7 @@ export function routeSpec(ifname: string, ips: IpConfig[], r: Route) {
     dev: ifname,
     ...(gw ? { gw } : {}),
     ...(r.mtu ? { mtu: r.mtu } : {}),
+    ...(r.advmss ? { advmss: r.advmss } : {}),
     ...(r.priority ? { metric: r.priority } : {}),
     ...(r.table ? { table: r.table } : {}),
     ...(r.scope !== undefined ? { scope: r.scope } : {}),

@@ -99,6 +99,23 @@ rootTest('add with table, metric, mtu, src and proto: the route lists back with 
   t.like(r4, { dst: '10.8.0.0/16', table: 1000, mtu: 1400, src: '10.0.0.1', proto: 'static', scope: 'universe', type: 'unicast' });
 });
 
+rootTest('advmss, alone and beside mtu: set, listed back, as ip route shows it; above 65495 the kernel lowers it; 0 is refused', async (t) => {
+  const ns = await wired(t);
+  await ns.nl.request([
+    { op: 'route.add', spec: { dst: '10.11.0.0/16', gw: '10.0.0.2', advmss: 1360 } },
+    { op: 'route.add', spec: { dst: '10.12.0.0/16', gw: '10.0.0.2', mtu: 1400, advmss: 1300 } },
+    { op: 'route.add', spec: { dst: 'fd11::/48', gw: 'fd00::2', advmss: 1340 } },
+    { op: 'route.add', spec: { dst: '10.13.0.0/16', gw: '10.0.0.2', advmss: 70000 } },
+  ]);
+  const got = Object.fromEntries((await ns.nl.route.list()).map((r) => [r.dst, [r.mtu, r.advmss]]));
+  t.deepEqual(got['10.11.0.0/16'], [undefined, 1360]);
+  t.deepEqual(got['10.12.0.0/16'], [1400, 1300]);
+  t.deepEqual(got['fd11::/48'], [undefined, 1340]);
+  t.deepEqual(got['10.13.0.0/16'], [undefined, 65495]);
+  t.regex(await nsExec(ns, ['ip', 'route', 'show', '10.12.0.0/16']), /mtu 1400 advmss 1300/);
+  await t.throwsAsync(ns.nl.route.add({ dst: '10.14.0.0/16', gw: '10.0.0.2', advmss: 0 }), { message: /^route\.advmss: expected an integer from 1 to 4294967295, got 0/ });
+});
+
 rootTest('a gateway-less route is scope link, proto boot, table main', async (t) => {
   const ns = await withRoutes(t);
   const [r9] = await ns.nl.route.list({ dev: 'va', family: 4 }).then((l) => l.filter((r) => r.dst === '10.9.0.0/16'));

@@ -189,6 +189,23 @@ rootTest('an MTU below IPv6 minimum (1280): the port has no IPv6 to configure, a
   await emptyAfterDel(t, host!, ctr!, dir);
 });
 
+rootTest("an IPAM route's 1.1 attributes (mtu, advmss, priority, table) are the container route's", async (t) => {
+  const [host, ctr] = await namespaces(t, 2, 'mr');
+  const dir = await dataDir(t);
+  const routes = [
+    { dst: '10.9.0.0/16', mtu: 1400, advmss: 1360, priority: 5 },
+    { dst: '10.10.0.0/16', advmss: 1300, table: 100 },
+  ];
+  const c = conf(dir, uniq('br'), { ipam: { type: 'host-local', subnet: '10.66.0.0/24', dataDir: dir, routes } }, '1.1.0');
+  const add = await run(ours, host!, c, { command: 'ADD', containerId: 'r1', netns: ctr!.path });
+  t.is(add.exitCode, 0, add.stdout);
+  t.regex(await nsExec(ctr!, ['ip', 'route', 'show', '10.9.0.0/16']), /^10\.9\.0\.0\/16 via 10\.66\.0\.1 dev eth0 metric 5 mtu 1400 advmss 1360\s*$/);
+  t.regex(await nsExec(ctr!, ['ip', 'route', 'show', 'table', '100']), /^10\.10\.0\.0\/16 via 10\.66\.0\.1 dev eth0 advmss 1300\s*$/);
+  const check = await run(ours, host!, { ...c, prevResult: JSON.parse(add.stdout) }, { command: 'CHECK', containerId: 'r1', netns: ctr!.path });
+  t.is(check.exitCode, 0, check.stdout);
+  t.is((await run(ours, host!, c, { command: 'DEL', containerId: 'r1', netns: ctr!.path })).exitCode, 0);
+});
+
 rootTest('DEL without CNI_NETNS still removes rules and the lease', async (t) => {
   const [host, ctr] = await namespaces(t, 2, 'mn');
   const dir = await dataDir(t);
