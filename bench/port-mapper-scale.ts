@@ -21,8 +21,8 @@ import { benchDir, removeBenchDir } from './attach.js';
 
 const REFERENCE_DIR = '/usr/lib/cni';
 const SMALL = 10; // containers on the host of the "~10th" point
-// Containers measured at each point: 20, since with 10 the growth moved by ±0.1 between runs of
-// one build on this VM (x1.32 in a full run against x1.12-1.19 in A/B runs of 40 the same hour).
+// Containers measured at each point: with 10 the growth moved by ±0.1 between runs of one build
+// (docs/performance.md, issue 17's tenth session).
 const WINDOW = 20;
 
 export interface ScaleBench {

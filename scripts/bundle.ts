@@ -142,12 +142,17 @@ function wrapBody(bundled: string, loader: string): { text: string; encoding: 'l
 /**
  * Replace a file in one step (a temporary beside it, renamed over it): a plugin exec'd while the
  * package is rebuilt in place reads the old file or the new one, never a half-written one (a
- * bundle read between esbuild's write and its wrapping threw "require is not defined").
+ * bundle read between esbuild's write and its wrapping threw "require is not defined"). Not
+ * lib/fs/atomic's: its temporary names come from the addon, which a build must not need.
  */
 function writeAtomic(file: string, text: string, mode?: number): void {
   const tmp = `${file}.tmp${process.pid}`;
-  writeFileSync(tmp, text, mode === undefined ? {} : { mode });
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, text, mode === undefined ? {} : { mode });
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 /** Run a plugin entry once (CNI VERSION) so that its loader writes the code cache. */

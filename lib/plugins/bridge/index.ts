@@ -48,9 +48,8 @@ function withDefaultRoutes(cfg: BridgeConfig, ips: IpConfig[], routes: Route[]):
  * attachment arp_notify (as the reference sets it), routes, then read the link.
  * arp_notify goes on after the link is up, as in the reference (which brings the link up before
  * it has addresses): set before, the kernel would announce every fresh address at link up, racing
- * the bridge's enabling of the host port — usually winning and flooding every port from this
- * process (~4 ms of softirq per ADD at 500 ports), sometimes dropped. A reused address is
- * announced by announce.ts, once the port forwards.
+ * the bridge's enabling of the host port: usually flooded to every port from this process,
+ * sometimes dropped. A reused address is announced by announce.ts, once the port forwards.
  */
 function containerOps(cfg: BridgeConfig, ifname: string, ips: IpConfig[], routes: Route[]): Op[] {
   const ops: Op[] = [{ op: 'link.set', spec: { name: 'lo', up: true } }];

@@ -3,11 +3,11 @@
 // code, which every start would read and deserialise from the code cache. esbuild marks each
 // module it inlines with a `// dist/lib/...` comment line.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleEntry } from '../../../scripts/bundle.js';
+import { callPlugin } from '../../helpers/cni.js';
 
 const binDir = new URL('../../../bin/', import.meta.url).pathname;
 
@@ -39,26 +39,15 @@ test('the bridge executable carries no ZooKeeper client, overlay or contrail cod
   t.notRegex(text, /node-zookeeper-client/);
 });
 
-/** One CNI VERSION call of an executable: its exit status and stderr. */
-function version(file: string): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { env: { ...process.env, CNI_COMMAND: 'VERSION' }, stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stderr }));
-    child.stdin.end('{"cniVersion":"1.1.0"}');
-  });
-}
-
 test('an executable run while its bundle is rebuilt in place answers every time (each file replaced whole, never rewritten), and no temporary is left', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'mcni-bundle-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const entry = join(binDir, 'host-local.js');
   await bundleEntry(entry, { outDir: out, codeCache: true });
-  const runs: { status: number | null; stderr: string }[] = [];
+  const runs: { exitCode: number; stderr: string }[] = [];
   let stop = false;
   const calls = (async () => {
-    while (!stop) runs.push(await version(join(out, 'host-local.cjs')));
+    while (!stop) runs.push(await callPlugin(join(out, 'host-local.cjs'), { cniVersion: '1.1.0' }, { command: 'VERSION' }));
   })();
   // What the directory sees: a file replaced by a rename, or written in place ('change' under its
   // own name, where a reader can find it half-written).
@@ -73,7 +62,7 @@ test('an executable run while its bundle is rebuilt in place answers every time 
   await calls;
   t.deepEqual([...changed], [], 'no file written in place');
   t.true(runs.length > 0);
-  t.deepEqual(runs.filter((r) => r.status !== 0), []);
+  t.deepEqual(runs.filter((r) => r.exitCode !== 0), []);
   t.deepEqual(readdirSync(out).filter((f) => f.includes('.tmp')), []);
   t.true(existsSync(join(out, 'host-local.bundle.cjs.v8cache')));
 });
