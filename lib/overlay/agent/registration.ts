@@ -163,6 +163,15 @@ export class Registration {
 
   /** AgentRegisteredAcknowledgement. */
   acknowledged(): void {
+    // Two registrations of one term can be in flight (the retry timer fires before the first is
+    // acknowledged): both reports are acknowledged, and counting the second after REGISTERED
+    // would show 2 attempts for one configuration. Like an overlay list, it counts only while
+    // REGISTERING.
+    if (this.state !== 'REGISTERING') {
+      this.d.log.debug('ignored an acknowledgement: already REGISTERED');
+      this.d.dropped?.('ack');
+      return;
+    }
     this.configAttempts++;
     const failed = [...this.overlays.values()].filter((o) => o.state?.status !== 'STATUS_OK').map((o) => o.info.name);
     if (this.configAttempts > this.max) {

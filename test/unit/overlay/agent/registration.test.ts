@@ -182,6 +182,29 @@ test('an acknowledgement or an overlay list asked for before a new master was de
   t.deepEqual(h.dropped, ['ack', 'overlays']);
 });
 
+test('two registrations of one term in flight: the second acknowledgement, after REGISTERED, is not counted', async (t) => {
+  const { h, fire } = harness({ max: 1 });
+  const acks: (() => void)[] = [];
+  (h.reg.d as { report: (o: AgentOverlayInfo[]) => Promise<void> }).report = (overlays) => {
+    h.reports.push(overlays);
+    return new Promise<void>((resolve) => acks.push(resolve));
+  };
+  h.reg.detected();
+  await tick();
+  fire(); // the retry timer fires before the first report is acknowledged
+  await tick();
+  t.is(h.registers, 2);
+  t.is(h.reports.length, 2, 'both registrations reported');
+  acks[0]!();
+  await tick();
+  t.is(h.reg.state, 'REGISTERED');
+  acks[1]!();
+  await tick();
+  t.is(h.reg.configAttempts, 1);
+  t.is(h.reg.state, 'REGISTERED');
+  t.deepEqual(h.dropped, ['ack']);
+});
+
 test('the master exiting keeps the attempts and registers again; an overlay list while REGISTERED is ignored', async (t) => {
   const { h } = harness({ max: 5, overlays: [ov('a')], fail: new Set(['a']) });
   h.reg.detected();
