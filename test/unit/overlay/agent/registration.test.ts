@@ -60,6 +60,16 @@ function harness(opts: { max?: number; fail?: Set<string>; overlays?: AgentOverl
   return { h, fire };
 }
 
+/** From now on, reports are acknowledged only when the test calls the returned resolvers. */
+function holdAcknowledgements(h: ReturnType<typeof harness>['h']): (() => void)[] {
+  const acks: (() => void)[] = [];
+  (h.reg.d as { report: (o: AgentOverlayInfo[]) => Promise<void> }).report = (overlays) => {
+    h.reports.push(overlays);
+    return new Promise<void>((resolve) => acks.push(resolve));
+  };
+  return acks;
+}
+
 test('detected: register, configure every overlay, report, acknowledgement → REGISTERED with 1 attempt', async (t) => {
   const { h } = harness({ overlays: [ov('a'), ov('b')] });
   t.is(h.reg.state, 'REGISTERING');
@@ -150,12 +160,7 @@ test('a new master (detected) resets the attempts and re-registers; OK overlays 
 
 test('an acknowledgement or an overlay list asked for before a new master was detected does not count in its term', async (t) => {
   const { h } = harness({ max: 1 });
-  // Reports are acknowledged only when the test says so.
-  const acks: (() => void)[] = [];
-  (h.reg.d as { report: (o: AgentOverlayInfo[]) => Promise<void> }).report = (overlays) => {
-    h.reports.push(overlays);
-    return new Promise<void>((resolve) => acks.push(resolve));
-  };
+  const acks = holdAcknowledgements(h);
   h.reg.detected();
   await tick();
   t.is(h.reports.length, 1, 'a report of the first term is in flight');
@@ -184,11 +189,7 @@ test('an acknowledgement or an overlay list asked for before a new master was de
 
 test('two registrations of one term in flight: the second acknowledgement, after REGISTERED, is not counted', async (t) => {
   const { h, fire } = harness({ max: 1 });
-  const acks: (() => void)[] = [];
-  (h.reg.d as { report: (o: AgentOverlayInfo[]) => Promise<void> }).report = (overlays) => {
-    h.reports.push(overlays);
-    return new Promise<void>((resolve) => acks.push(resolve));
-  };
+  const acks = holdAcknowledgements(h);
   h.reg.detected();
   await tick();
   fire(); // the retry timer fires before the first report is acknowledged
