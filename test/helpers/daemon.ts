@@ -47,7 +47,8 @@ export async function startDaemon(t: ExecutionContext, hostNs: string, socket?: 
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close': the exit status once stderr has been read to its end too.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     return exited.then(() => undefined);

@@ -150,7 +150,7 @@ export class Cluster {
     const p = spawn('ip', ['netns', 'exec', this.ns, process.execPath, MASTER_BIN, '--config', cfgFile, '--log-file', join(this.dir, `master${i}.log`)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr!.on('data', (d) => (err += d));
-    p.on('exit', (code, sig) => {
+    p.on('close', (code, sig) => {
       if (code) writeFileSync(join(this.dir, `master${i}.exit`), `${code} ${sig} ${err}`);
     });
     this.masters[i] = p;

@@ -89,7 +89,8 @@ export class Hosts {
     const p = spawn('ip', ['netns', 'exec', h.name, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
     let err = '';
     p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    p.on('exit', (code, sig) => writeFileSync(join(this.dir, `${key}.exit`), `${code} ${sig} ${err}`));
+    // On 'close' (stderr read to its end), not 'exit', which can come before its last lines.
+    p.on('close', (code, sig) => writeFileSync(join(this.dir, `${key}.exit`), `${code} ${sig} ${err}`));
     this.#procs.set(key, p);
     return p;
   }

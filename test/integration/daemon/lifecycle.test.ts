@@ -210,7 +210,9 @@ async function refusedDaemon(host: TestNs, sock: string): Promise<{ code: number
   const child = spawn('ip', ['netns', 'exec', host.name, process.execPath, CLI, 'daemon', '--socket', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // 'close', not 'exit': the exit can be reported before the last of stderr is read (the refusal
+  // was missing from `err` once under load).
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   return { code, err };
 }
 

@@ -139,7 +139,7 @@ test('kill -9 at random points of a write: the file holds the old state or the n
       if (start < 0) start = last - 1;
       first();
     });
-    const exit = new Promise((r) => p.once('exit', r));
+    const exit = new Promise((r) => p.once('close', r)); // its last "committed" line read too
     // Kill at a random moment once it writes (its start-up time varies with the machine's load).
     await Promise.race([started, exit]);
     await new Promise((r) => setTimeout(r, Math.random() * 150));
