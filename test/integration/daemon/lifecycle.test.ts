@@ -35,6 +35,11 @@ async function slowIpam(dir: string, seconds: number): Promise<{ bin: string; lo
   return { bin, log };
 }
 
+/** Until the slow IPAM has logged `start <id> <ifname>` (a request is running), up to 5 s. */
+async function ipamStarted(slow: { log: string }, id: string, ifname: string): Promise<void> {
+  for (let i = 0; i < 250 && !(await readFile(slow.log, 'utf8').catch(() => '')).includes(`start ${id} ${ifname} `); i++) await sleep(20);
+}
+
 function bridgeConf(dir: string, bridge: string, ipam = 'host-local') {
   return JSON.stringify({ cniVersion: '1.0.0', name: 'dlc', type: 'bridge', bridge, isGateway: true, ipMasq: true, ipam: { type: ipam, subnet: '10.81.0.0/24', dataDir: join(dir, 'ipam') } });
 }
@@ -118,7 +123,7 @@ async function killedMidAdd(t: ExecutionContext) {
   const bridge = uniq('dkb');
   const env = { CNI_CONTAINERID: 'k1', CNI_NETNS: ctr!.path, CNI_PATH: `${bin}:${slow.bin}:${REFERENCE_DIR}` };
   const add = call(host!, join(bin, 'bridge'), bridgeConf(dir, bridge, 'slow-ipam'), { ...env, CNI_COMMAND: 'ADD' });
-  for (let i = 0; i < 100 && !(await readFile(slow.log, 'utf8').catch(() => '')).includes('start'); i++) await sleep(20);
+  await ipamStarted(slow, 'k1', 'eth0');
   d.child.kill('SIGKILL');
   const r = await add;
   await sleep(1500); // the orphaned IPAM finishes its lease
@@ -142,8 +147,8 @@ rootTest('daemon killed mid-request: the runtime\'s DEL, run by the Node entry, 
 });
 
 /**
- * Through a daemon with a 1 s IPAM: ADD sa/eth0, 150 ms later ADD sa/eth1 and sb/eth0, 300 ms
- * later SIGTERM; the answers, the daemon's exit and log, each IPAM run's [start, end] in ms, and
+ * Through a daemon with a 1 s IPAM: ADD sa/eth0, once its IPAM runs ADD sa/eth1 and sb/eth0, once
+ * sb's IPAM runs (and 150 ms more for sa/eth1, queued behind sa/eth0) SIGTERM; the answers, the daemon's exit and log, each IPAM run's [start, end] in ms, and
  * a VERSION call made after the daemon is gone. Run once for the four tests that read it (its
  * namespaces are gone with the first of them; the others read only the recorded outcome).
  */
@@ -159,11 +164,14 @@ async function drain(t: ExecutionContext) {
   const conf = bridgeConf(dir, uniq('dsb'), 'slow-ipam');
   const path = `${bin}:${slow.bin}:${REFERENCE_DIR}`;
   const add = (id: string, ns: TestNs, ifname: string) => call(host!, join(bin, 'bridge'), conf, { CNI_COMMAND: 'ADD', CNI_CONTAINERID: id, CNI_NETNS: ns.path, CNI_IFNAME: ifname, CNI_PATH: path });
+  // Each step waits for the one before it to be running, not for a fixed time: under a loaded test
+  // run a launcher can take longer to connect than a fixed pause.
   const a1 = add('sa', c1!, 'eth0');
-  await sleep(150);
+  await ipamStarted(slow, 'sa', 'eth0');
   const a2 = add('sa', c1!, 'eth1');
   const b1 = add('sb', c2!, 'eth0');
-  await sleep(300);
+  await ipamStarted(slow, 'sb', 'eth0');
+  await sleep(150);
   // SIGTERM with three requests accepted.
   d.child.kill('SIGTERM');
   const answers = await Promise.all([a1, a2, b1]);
