@@ -409,11 +409,22 @@ rootTest('ADD: the rules go in while our in-process bridge finishes; when it fai
   t.teardown(() => void monitor.kill());
   let seen = '';
   monitor.stdout.on('data', (d: Buffer) => (seen += d.toString()));
-  await new Promise((r) => setTimeout(r, 300));
+  // Listening once it shows a rule of our own (a fixed pause was not always enough under load).
+  await nsExec(host!, [NFT, 'add table ip pmeprobe; add chain ip pmeprobe c']);
+  const until = async (what: string, text: string) => {
+    for (let i = 0; i < 100 && !seen.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+    t.true(seen.includes(text), `nft monitor showed ${what}:\n${seen}`);
+  };
+  for (let i = 0; i < 20 && !seen.includes('pmeprobe'); i++) {
+    await nsExec(host!, [NFT, 'add rule ip pmeprobe c counter']);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await until('our probe rule', 'add rule ip pmeprobe c');
+  await nsExec(host!, [NFT, 'delete table ip pmeprobe']);
   const add = await runPm(host!, conf, { command: 'ADD', id: 'e-1', netns: ctr!.path, path });
   t.is(add.exitCode, 1, add.stdout);
   t.regex(String(add.json?.msg), /^Could not execute the delegate plugin '.*bridge' for ADD command: .*unreachable/i);
-  await new Promise((r) => setTimeout(r, 300));
+  await until('the deletion', `delete rule ip nat ${CHAIN} `);
   monitor.kill();
   const lines = seen.split('\n');
   t.true(lines.some((l) => l.startsWith(`add rule ip nat ${CHAIN} `) && l.includes('dnat to 10.94.0.2:80')), `the DNAT rule was written before the bridge failed:\n${seen}`);
