@@ -150,8 +150,8 @@ rootTest('daemon killed mid-request: the runtime\'s DEL, run by the Node entry, 
  * Through a daemon with a 1 s IPAM: ADD sa/eth0; once its IPAM runs, ADD sa/eth1 and sb/eth0; once
  * sb's IPAM runs (and 150 ms more for sa/eth1, queued behind sa/eth0), SIGTERM. The answers, the
  * daemon's exit and log, each IPAM run's [start, end] in ms, and a VERSION call made after the
- * daemon is gone. Run once for the four tests that read it (its
- * namespaces are gone with the first of them; the others read only the recorded outcome).
+ * daemon is gone. Run once for the four tests that read it (its namespaces are gone with the
+ * first of them; the others read only the recorded outcome).
  */
 let drainRun: ReturnType<typeof drain> | undefined;
 const drained = (t: ExecutionContext) => (drainRun ??= drain(t));
